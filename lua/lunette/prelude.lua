@@ -1,0 +1,31 @@
+-- lunette/prelude.lua: the Lua side of `require "lunette"`. Runs once, after the C
+-- submodules are in place; each Lua-side area is a module of its own, required here.
+local L = require "lunette"
+
+-- help(obj): prints the help text of any documented function, object or module.
+local function help(obj)
+  if obj == nil then
+    print("help(obj) shows the help of a Lunette function, layer or module; %help lists topics.")
+    return
+  end
+  local text, name = L._gethelp(obj)
+  if not text and type(obj) ~= "string" then
+    local mt = getmetatable(obj)
+    local tname = type(mt) == "table" and rawget(mt, "__name")
+    if tname then text, name = L._gethelp(tname) end
+  end
+  if not text then
+    print("no help for " .. tostring(obj) .. " (%help lists the topics)")
+    return
+  end
+  print(text)
+end
+L.help = help
+L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, layer, object or "
+  .. "module: signature, arguments,\ndefaults and an example. help('nn.Conv2D') also works.\n"
+  .. "Example: help(tensor.conv2d)")
+
+-- Names the REPL and `lunette -e` make global.
+L.globals = { "tensor", "help" }
+
+return L

@@ -1,0 +1,140 @@
+/* l_lunette.c: luaopen_lunette, the module `require "lunette"` returns: the C
+ * submodules (tensor, nn, optim, data, plot, ...), lunette.seed/threads/version,
+ * and the Lua-side library under lua/lunette/ (found in the source tree or the
+ * install prefix, or $LUNETTE_LUA_DIR). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/rng.h"
+#include "lua/l_util.h"
+
+/* The C submodules, in load order. Each opener returns its table. */
+static const luaL_Reg submodules[] = {
+    {"tensor", luaopen_lunette_tensor},
+    {NULL, NULL}};
+
+static int lunette_seed(lua_State *L) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    lt_rng_seed(&lt_global_rng, (uint64_t)n);
+    return 0;
+}
+
+static int lunette_threads(lua_State *L) {
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer n = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, n >= 1 && n <= 1024, 1, "thread count must be 1 to 1024");
+        lt_set_threads((int)n);
+    }
+    lua_pushinteger(L, lt_get_threads());
+    return 1;
+}
+
+static int lunette_max_elements(lua_State *L) {
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer n = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, n >= 1, 1, "the limit must be positive");
+        lt_set_max_numel(n);
+    }
+    lua_pushinteger(L, lt_get_max_numel());
+    return 1;
+}
+
+static int lunette_sethelp(lua_State *L) {           /* lunette._sethelp(value, name, text) */
+    const char *name = luaL_checkstring(L, 2), *text = luaL_checkstring(L, 3);
+    lt_lua_sethelp(L, 1, name, text);
+    return 0;
+}
+
+static int lunette_gethelp(lua_State *L) {           /* lunette._gethelp(value_or_name) → text, name */
+    lua_getfield(L, LUA_REGISTRYINDEX, "lunette.help");
+    if (!lua_istable(L, -1)) return 0;
+    lua_pushvalue(L, 1);
+    lua_gettable(L, -2);
+    if (lua_type(L, 1) != LUA_TSTRING) {              /* value → name → text */
+        if (!lua_isstring(L, -1)) return 0;
+        lua_pushvalue(L, -1);
+        lua_gettable(L, -3);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushvalue(L, 1);
+    return 2;
+}
+
+static int lunette_helptopics(lua_State *L) {       /* sorted list of documented names */
+    lua_newtable(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.help") != LUA_TTABLE) return 1;
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, -4, ++n);
+        }
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+static const lt_reg lunette_funcs[] = {
+    {"seed", lunette_seed, "lunette.seed(n)\n\nSeeds the random generator behind rand, randn, "
+     "initialisers, dropout and shuffling.\nThe same seed gives the same streams on any machine."},
+    {"threads", lunette_threads, "lunette.threads([n])\n\nSets the number of compute threads "
+     "(OpenBLAS) when n is given; returns the current number."},
+    {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
+     "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
+     "shape, not an out-of-memory kill. Sets it when n is given; returns it."},
+    {"_sethelp", lunette_sethelp, NULL},
+    {"_gethelp", lunette_gethelp, NULL},
+    {"_helptopics", lunette_helptopics, NULL},
+    {NULL, NULL, NULL}};
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Prepends the directory holding the lunette Lua files to package.path. */
+static void add_lua_path(lua_State *L) {
+    const char *env = getenv("LUNETTE_LUA_DIR");
+    const char *dir = NULL;
+    if (env && *env) dir = env;
+    else if (is_dir(LUNETTE_SOURCE_DIR "/lua/lunette")) dir = LUNETTE_SOURCE_DIR "/lua";
+    else if (is_dir(LUNETTE_INSTALL_LUA_DIR "/lunette")) dir = LUNETTE_INSTALL_LUA_DIR;
+    if (!dir) return;                                  /* rely on the default package.path */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 2);
+}
+
+int luaopen_lunette(lua_State *L) {
+    lua_newtable(L);
+    lt_lua_setfuncs(L, "lunette", lunette_funcs);
+    lua_pushstring(L, LUNETTE_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, LUNETTE_SOURCE_DIR);
+    lua_setfield(L, -2, "source_dir");
+    lua_pushstring(L, LUNETTE_INSTALL_SHARE_DIR);
+    lua_setfield(L, -2, "share_dir");
+    for (const luaL_Reg *m = submodules; m->name; m++) {
+        luaL_requiref(L, lua_pushfstring(L, "lunette.%s", m->name), m->func, 0);
+        lua_setfield(L, -3, m->name);
+        lua_pop(L, 1);                                 /* the pushed name */
+    }
+    /* Lua-side library: lunette.prelude extends this table (help, nn.Sequential, ...). */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "lunette.module");
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "lunette");                    /* so lua files can require "lunette" */
+    lua_pop(L, 1);
+    add_lua_path(L);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "lunette.prelude");
+    lua_call(L, 1, 0);
+    return 1;
+}

@@ -1,0 +1,54 @@
+/* l_util.h: what every binding file shares: tensors as userdata, help texts, and
+ * turning a failed lt_status into a Lua error. Only src/lua/ includes lua.h.
+ * Conventions (STYLE.md section 4): check arguments with luaL_check* before any
+ * allocation; never raise while holding C heap memory that nothing will free. */
+#ifndef LT_L_UTIL_H
+#define LT_L_UTIL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core/tensor.h"
+
+#define TENSOR_MT "lunette.Tensor"
+
+typedef struct { lt_tensor *t; } LTensor;        /* t == NULL: not yet built, or freed */
+
+/* A function with its help text: "signature\n\nwhat it does, arguments, defaults,
+ * an example". help(fn) and %help print it. */
+typedef struct {
+    const char *name;
+    lua_CFunction func;
+    const char *help;
+} lt_reg;
+
+/* Sets regs into the table at the top of the stack and records each help text under
+ * "<prefix>.<name>" (prefix may be NULL for top-level functions). */
+void lt_lua_setfuncs(lua_State *L, const char *prefix, const lt_reg *regs);
+/* Records help text for the value at index idx under `name` (for objects, methods
+ * and functions defined in Lua, see lunette._sethelp). */
+void lt_lua_sethelp(lua_State *L, int idx, const char *name, const char *help);
+
+/* Pushes a new userdata owning t (or raises lt_lasterror() when t is NULL). */
+lt_tensor *lt_lua_pushtensor(lua_State *L, lt_tensor *t);
+/* The tensor at idx, or a "bad argument" error naming lunette.Tensor. */
+lt_tensor *lt_lua_checktensor(lua_State *L, int idx);
+lt_tensor *lt_lua_testtensor(lua_State *L, int idx);   /* NULL when not a tensor */
+/* A tensor at idx, or a new one built from a nested table / number at idx; in that case
+ * the new tensor's userdata replaces the value at idx so the GC owns it. */
+lt_tensor *lt_lua_totensor(lua_State *L, int idx, const char *fn);
+
+/* Raises lt_lasterror() when s is not LT_OK. Returns 0 so `return lt_lua_check(L, s)` works. */
+int lt_lua_check(lua_State *L, lt_status s);
+
+/* Optional fields of an options table at idx (absent or nil gives the default). */
+lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def);
+lua_Number  lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def);
+int         lt_lua_optfield_bool(lua_State *L, int idx, const char *key, int def);
+const char *lt_lua_optfield_str(lua_State *L, int idx, const char *key, const char *def);
+
+/* Module openers, one per binding file; each returns its table. */
+int luaopen_lunette_tensor(lua_State *L);
+int luaopen_lunette(lua_State *L);
+
+#endif

@@ -1,0 +1,44 @@
+# tests/tests.cmake: every test is found by its file name, so adding a test is adding a file.
+#   tests/c/test_*.c      C unit tests (tests/c/check.h harness), linked with the engine
+#   tests/lua/test_*.lua  Lua tests run by the lunette binary (tests/lua/check.lua harness)
+set(LUNETTE_TEST_ENV
+  "LUNETTE_SOURCE=${CMAKE_SOURCE_DIR}"
+  "LUNETTE_BUILD=${CMAKE_BINARY_DIR}"
+  "LUNETTE_BIN=$<TARGET_FILE:lunette>"
+  "LUNETTE_HISTORY=${CMAKE_BINARY_DIR}/test-history"
+  "LUNETTE_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp"
+  "OPENBLAS_NUM_THREADS=1"
+  "NO_COLOR=1"
+  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
+  "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
+
+file(GLOB C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/test_*.c)
+foreach(src ${C_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/c)
+  target_link_libraries(${name} PRIVATE lunette_core)
+  add_test(NAME c_${name} COMMAND ${name} WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
+  set_tests_properties(c_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}")
+endforeach()
+
+file(GLOB LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
+foreach(src ${LUA_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME lua_${name}
+           COMMAND lunette -e "package.path='${CMAKE_SOURCE_DIR}/tests/lua/?.lua;'..package.path; dofile[[${src}]]"
+           WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
+  set_tests_properties(lua_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}")
+endforeach()
+
+# The Lua C module from the stock interpreter (not in the sanitizer build: lua5.4
+# itself is not instrumented, so the ASan runtime would have to be preloaded).
+if(NOT LUNETTE_SANITIZE)
+  find_program(LUA_INTERP lua5.4)
+  if(LUA_INTERP)
+    add_test(NAME module_require
+             COMMAND ${LUA_INTERP} -e "package.cpath='${CMAKE_BINARY_DIR}/?.so;'..package.cpath; local L=require'lunette'; local r=L.tensor{{1,2},{3,4}}:matmul(L.tensor{{1},{1}}); assert(r:get(1,1)==3 and r:get(2,1)==7, tostring(r)); print(r)")
+  endif()
+endif()
