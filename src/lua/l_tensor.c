@@ -111,10 +111,11 @@ static int tensor_arange(lua_State *L) {              /* arange(n) | arange(a, b
     luaL_argcheck(L, step != 0 && isfinite(step), 3, "step must be a non-zero number");
     double count = ceil((b - a) / step);
     if (!(count >= 1))
-        return luaL_error(L, "tensor.arange: empty range from %f to %f by %f", a, b, step);
+        return luaL_error(L, "tensor.arange: empty range from %f to %f by %f", (lua_Number)a,
+                          (lua_Number)b, (lua_Number)step);
     if (count > (double)lt_get_max_numel())
-        return luaL_error(L, "tensor.arange: %.0f elements exceed the tensor size limit of %lld",
-                          count, (long long)lt_get_max_numel());
+        return luaL_error(L, "tensor.arange: %I elements exceed the tensor size limit of %I",
+                          (lua_Integer)count, (lua_Integer)lt_get_max_numel());
     int64_t n = (int64_t)count;
     lt_tensor *t = lt_lua_pushtensor(L, lt_tensor_empty(1, &n));
     for (int64_t i = 0; i < n; i++) t->data[i] = (float)(a + (double)i * step);

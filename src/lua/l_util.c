@@ -96,11 +96,11 @@ static void table_fill(lua_State *L, const char *fn, int dim, int nd, const int6
         for (int i = 0; i < dim && w < sizeof where; i++)
             w += snprintf(where + w, sizeof where - w, "[%lld]", (long long)path[i]);
         if (lua_type(L, -1) != LUA_TTABLE)
-            luaL_error(L, "%s: ragged nested table: element %s is a %s, expected a table of %lld",
-                       fn, dim ? where : "(top)", luaL_typename(L, -1), (long long)shape[dim]);
-        luaL_error(L, "%s: ragged nested table: %s has %lld items, expected %lld", fn,
-                   dim ? where : "the top level", (long long)lua_rawlen(L, -1),
-                   (long long)shape[dim]);
+            luaL_error(L, "%s: ragged nested table: element %s is a %s, expected a table of %I",
+                       fn, dim ? where : "(top)", luaL_typename(L, -1), (lua_Integer)shape[dim]);
+        luaL_error(L, "%s: ragged nested table: %s has %I items, expected %I", fn,
+                   dim ? where : "the top level", (lua_Integer)lua_rawlen(L, -1),
+                   (lua_Integer)shape[dim]);
     }
     for (int64_t i = 1; i <= shape[dim]; i++) {
         path[dim] = i;

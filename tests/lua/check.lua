@@ -7,7 +7,13 @@ function M.check(cond, name)
   if cond then M.passed = M.passed + 1
   else
     M.failed = M.failed + 1
-    io.stderr:write("FAIL ", name or "?", "  (", debug.traceback("", 2):match("\n%s*([^\n]+)"), ")\n")
+    local level, info = 2, debug.getinfo(2, "Sl")
+    while info and info.short_src:find("check.lua", 1, true) do  -- report the test's line
+      level = level + 1
+      info = debug.getinfo(level, "Sl")
+    end
+    info = info or { short_src = "?", currentline = 0 }
+    io.stderr:write("FAIL ", name or "?", "  (", info.short_src, ":", info.currentline, ")\n")
   end
 end
 
