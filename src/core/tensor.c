@@ -521,17 +521,22 @@ static void sb_str(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 #define PRINT_THRESHOLD 1000   /* numpy's: elide when there are more elements */
 #define PRINT_EDGE 3           /* items kept at each end of an elided dimension */
 
-/* Formats one value as %g-like text; integers print without a decimal point. */
-static int fmt_value(char *buf, size_t size, float v, int all_int) {
+/* How values print, chosen once per tensor as numpy/torch do: integers without a
+ * decimal point, otherwise 4 decimals, or scientific notation when the range needs it. */
+typedef enum { FMT_INT, FMT_FIXED, FMT_SCI } fmt_mode;
+
+static int fmt_value(char *buf, size_t size, float v, fmt_mode mode) {
     if (isnan(v)) return snprintf(buf, size, "nan");
     if (isinf(v)) return snprintf(buf, size, v > 0 ? "inf" : "-inf");
-    if (all_int) return snprintf(buf, size, "%.0f", (double)v);
-    return snprintf(buf, size, "%.4g", (double)v);
+    if (mode == FMT_INT) return snprintf(buf, size, "%.0f", (double)v);
+    if (mode == FMT_FIXED) return snprintf(buf, size, "%.4f", (double)v);
+    return snprintf(buf, size, "%.4e", (double)v);
 }
 
 typedef struct {
     const lt_tensor *t;
-    int elide, all_int, width;
+    int elide, width;
+    fmt_mode mode;
     strbuf *b;
 } fmt_ctx;
 
@@ -551,7 +556,7 @@ static void fmt_rec(fmt_ctx *c, int dim, int64_t off, int indent) {
         }
         if (dim == t->ndim - 1) {
             char v[48], p[64];
-            fmt_value(v, sizeof v, t->data[off + i], c->all_int);
+            fmt_value(v, sizeof v, t->data[off + i], c->mode);
             snprintf(p, sizeof p, "%*s", c->width, v);
             sb_str(c->b, p);
         } else {
@@ -572,14 +577,19 @@ static void fmt_rec(fmt_ctx *c, int dim, int64_t off, int indent) {
 char *lt_tensor_format(const lt_tensor *t) {
     strbuf b = {0};
     char sh[160];
-    fmt_ctx c = {t, t->numel > PRINT_THRESHOLD, 1, 1, &b};
-    for (int64_t i = 0; i < t->numel && c.all_int; i++) {
-        float v = t->data[i];
-        if (!isfinite(v) || v != floorf(v) || fabsf(v) >= 1e7f) c.all_int = 0;
+    fmt_ctx c = {t, t->numel > PRINT_THRESHOLD, 1, FMT_INT, &b};
+    float amax = 0, amin = INFINITY;
+    for (int64_t i = 0; i < t->numel; i++) {
+        float v = t->data[i], a = fabsf(v);
+        if (!isfinite(v)) continue;
+        if (v != floorf(v) || a >= 1e7f) c.mode = FMT_FIXED;
+        if (a > amax) amax = a;
+        if (a > 0 && a < amin) amin = a;
     }
+    if (c.mode == FMT_FIXED && (amax >= 1e5f || amin < 1e-4f)) c.mode = FMT_SCI;
     for (int64_t i = 0; i < t->numel; i++) {   /* align columns on the widest value */
         char v[48];
-        int w = fmt_value(v, sizeof v, t->data[i], c.all_int);
+        int w = fmt_value(v, sizeof v, t->data[i], c.mode);
         if (w > c.width) c.width = w;
     }
     sb_str(&b, "tensor(");
@@ -587,7 +597,7 @@ char *lt_tensor_format(const lt_tensor *t) {
     sb_str(&b, ")\n");
     if (t->ndim == 0) {
         char v[48];
-        fmt_value(v, sizeof v, t->data[0], c.all_int);
+        fmt_value(v, sizeof v, t->data[0], c.mode);
         sb_str(&b, v);
     } else {
         fmt_rec(&c, 0, 0, 0);
