@@ -12,6 +12,8 @@
 /* The C submodules, in load order. Each opener returns its table. */
 static const luaL_Reg submodules[] = {
     {"tensor", luaopen_lunette_tensor},
+    {"safetensors", luaopen_lunette_safetensors},
+    {"json", luaopen_lunette_json},
     {NULL, NULL}};
 
 static int lunette_seed(lua_State *L) {
