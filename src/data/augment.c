@@ -76,9 +76,10 @@ static float map_coord(float c, int64_t n, lt_fill_mode fill) {
         c = fmodf(c, p);
         if (c < 0) c += p;
         if (c >= len) c = p - 1 - c;
-    } else if (fill == LT_FILL_WRAP) {
+    } else if (fill == LT_FILL_WRAP) {          /* [0, n): n-1 < c < n blends n-1 with 0 */
         c = fmodf(c, len);
         if (c < 0) c += len;
+        return c >= len ? 0 : c;                 /* -tiny + n rounds to n */
     }
     return c < 0 ? 0 : c > len - 1 ? len - 1 : c;
 }
@@ -102,6 +103,8 @@ static void warp(const float *src, float *dst, int64_t H, int64_t W, int64_t C, 
                 if (!constant) {
                     rx = floorf(map_coord(xi, W, o->fill) + 0.5f);
                     ry = floorf(map_coord(yi, H, o->fill) + 0.5f);
+                    if (rx > (float)(W - 1)) rx = o->fill == LT_FILL_WRAP ? 0 : (float)(W - 1);
+                    if (ry > (float)(H - 1)) ry = o->fill == LT_FILL_WRAP ? 0 : (float)(H - 1);
                 }
                 const float *s = src + ((int64_t)ry * W + (int64_t)rx) * C;
                 for (int64_t c = 0; c < C; c++) d[c] = s[c];
