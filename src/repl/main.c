@@ -1,8 +1,11 @@
-/* main.c: the lunette program. `lunette -e CODE` and `lunette FILE.lua [-- ARGS]`
- * run Lua with the engine's modules as globals; with no arguments, the REPL. */
+/* main.c: the lunette program. `lunette -e CODE` runs Lua with the engine's modules
+ * as globals; `lunette FILE.lua [-- ARGS]` replays a notebook (--check compares, --step
+ * pauses, -i stays); with no file, the REPL (repl.c). The output style (--plain,
+ * colour) is chosen here from the terminal, TERM and NO_COLOR. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -11,6 +14,7 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "lua/l_util.h"
+#include "repl/repl.h"
 
 static const char *usage =
     "usage: lunette [options] [FILE.lua [-- ARGS]]\n"
@@ -26,27 +30,12 @@ static const char *usage =
     "  --version     print the version\n"
     "  --help        this text\n";
 
-static int traceback(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
 static int report(lua_State *L, int status) {
     if (status != LUA_OK) {
-        fprintf(stderr, "lunette: %s\n", lua_tostring(L, -1));
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "lunette: %s\n", msg ? msg : "(error object is not a string)");
         lua_pop(L, 1);
     }
-    return status;
-}
-
-static int docall(lua_State *L, int nargs) {
-    int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, traceback);
-    lua_insert(L, base);
-    int status = lua_pcall(L, nargs, 0, base);
-    lua_remove(L, base);
     return status;
 }
 
@@ -66,9 +55,13 @@ static int open_lunette(lua_State *L) {
     return 0;
 }
 
+static int open_repl(lua_State *L) {
+    return lt_repl_open(L, (const lt_repl_ui *)lua_touserdata(L, 1));
+}
+
 int main(int argc, char **argv) {
     const char *code = NULL, *file = NULL;
-    int first_arg = argc;
+    int first_arg = argc, interactive = 0, check = 0, step = 0, plain = 0;
     long seed = -1, threads = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -77,16 +70,33 @@ int main(int argc, char **argv) {
         if (strcmp(a, "-e") == 0 && i + 1 < argc) { code = argv[++i]; continue; }
         if (strcmp(a, "--seed") == 0 && i + 1 < argc) { seed = strtol(argv[++i], NULL, 10); continue; }
         if (strcmp(a, "--threads") == 0 && i + 1 < argc) { threads = strtol(argv[++i], NULL, 10); continue; }
+        if (strcmp(a, "-i") == 0) { interactive = 1; continue; }
+        if (strcmp(a, "--check") == 0) { check = 1; continue; }
+        if (strcmp(a, "--step") == 0) { step = 1; continue; }
+        if (strcmp(a, "--plain") == 0) { plain = 1; continue; }
         if (strcmp(a, "--") == 0) { first_arg = i + 1; break; }
         if (a[0] == '-' && a[1]) { fprintf(stderr, "lunette: unknown option %s\n%s", a, usage); return 2; }
         if (!file) { file = a; continue; }
         first_arg = i;
         break;
     }
+    if ((check || step) && !file) {
+        fprintf(stderr, "lunette: --check and --step need a notebook FILE.lua\n%s", usage);
+        return 2;
+    }
+    /* Output style: plain off a terminal, on TERM=dumb or with --plain; colour only
+     * when not plain and NO_COLOR is unset or empty; Readline only on a terminal. */
+    const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
+    int dumb = !term || !*term || strcmp(term, "dumb") == 0;
+    lt_repl_ui ui;
+    ui.plain = plain || dumb || !isatty(1);
+    ui.color = !ui.plain && !(nocolor && *nocolor);
+    ui.readline = !ui.plain && isatty(0);
+
     lua_State *L = luaL_newstate();
     if (!L) { fputs("lunette: cannot create the Lua state\n", stderr); return 1; }
     lua_pushcfunction(L, open_lunette);
-    if (report(L, docall(L, 0)) != LUA_OK) { lua_close(L); return 1; }
+    if (report(L, lua_pcall(L, 0, 0, 0)) != LUA_OK) { lua_close(L); return 1; }
     if (seed >= 0) lt_rng_seed_global((uint64_t)seed);
     if (threads > 0) lt_set_threads((int)threads);
     /* arg, as lua.c sets it: arg[0] is the script, arg[1..] what follows `--`. */
@@ -94,17 +104,23 @@ int main(int argc, char **argv) {
     if (file) { lua_pushstring(L, file); lua_rawseti(L, -2, 0); }
     for (int i = first_arg; i < argc; i++) { lua_pushstring(L, argv[i]); lua_rawseti(L, -2, i - first_arg + 1); }
     lua_setglobal(L, "arg");
-    int status = LUA_OK;
-    if (file) {
-        status = luaL_loadfile(L, file);
-        if (status == LUA_OK) status = docall(L, 0);
-        report(L, status);
+    lua_pushcfunction(L, open_repl);
+    lua_pushlightuserdata(L, &ui);
+    if (report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) { lua_close(L); return 1; }
+
+    int status = 0;
+    if (file) status = lt_repl_notebook(L, file, check, step);
+    if (status != 130 && code) {
+        int st = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+        if (st == LUA_OK) st = lt_repl_pcall(L, 0, 0);
+        if (st != LUA_OK) status = lt_repl_is_interrupt(L, -1) ? 130 : 1;
+        report(L, st);
     }
-    if (status == LUA_OK && code) {
-        status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
-        if (status == LUA_OK) status = docall(L, 0);
-        report(L, status);
+    if (interactive || (!file && !code)) {
+        lt_repl_loop(L);
+        status = 0;
     }
+    fflush(stdout);
     lua_close(L);
-    return status == LUA_OK ? 0 : 1;
+    return status;
 }
