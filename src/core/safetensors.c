@@ -243,8 +243,14 @@ static lt_status parse_layout(const char *hdr, size_t hlen, uint64_t datalen, co
         s = bad(LT_EARG, what, "the name '%.80s' appears twice in the header", dup);
         goto fail;
     }
-    if (lay->meta) {
+    if (lay->meta && lay->nmeta > 0) {
         size_t k = 0;
+        const char **more = realloc(names, lay->nmeta * sizeof *names);
+        if (!more) {
+            s = bad(LT_ENOMEM, what, "out of memory reading %zu metadata keys", lay->nmeta);
+            goto fail;
+        }
+        names = more;
         for (const cJSON *m = lay->meta->child; m; m = m->next) names[k++] = m->string;
         if ((dup = find_duplicate(names, k))) {
             s = bad(LT_EARG, what, "the metadata key '%.80s' appears twice", dup);
@@ -465,12 +471,12 @@ static lt_status check_save_args(size_t n, const char *const *names,
     size_t m = n > nmeta ? n : nmeta;
     const char **tmp = malloc((m ? m : 1) * sizeof *tmp);
     if (!tmp) return lt_seterr(LT_ENOMEM, "safetensors.save: out of memory");
-    memcpy(tmp, names, n * sizeof *tmp);
+    if (n) memcpy(tmp, names, n * sizeof *tmp);
     const char *dup = find_duplicate(tmp, n);
     lt_status s = LT_OK;
     if (dup) s = lt_seterr(LT_EARG, "safetensors.save: the tensor name '%.80s' appears twice", dup);
     if (s == LT_OK) {
-        memcpy(tmp, keys, nmeta * sizeof *tmp);
+        if (nmeta) memcpy(tmp, keys, nmeta * sizeof *tmp);
         if ((dup = find_duplicate(tmp, nmeta)))
             s = lt_seterr(LT_EARG, "safetensors.save: the metadata key '%.80s' appears twice",
                           dup);

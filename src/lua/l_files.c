@@ -96,8 +96,8 @@ typedef struct {
 
 static void check_save_args(lua_State *L, const char *fn, int tidx, int midx, int oidx,
                             save_args *a) {
-    lua_settop(L, oidx);                  /* scratch arrays go above the arguments */
     luaL_checktype(L, tidx, LUA_TTABLE);
+    lua_settop(L, oidx);                  /* scratch arrays go above the arguments */
     if (!lua_isnoneornil(L, midx)) luaL_checktype(L, midx, LUA_TTABLE);
     if (!lua_isnoneornil(L, oidx)) luaL_checktype(L, oidx, LUA_TTABLE);
     memset(a, 0, sizeof *a);
@@ -431,7 +431,9 @@ static void encode_value(enc_state *E, int idx, cJSON *parent, const char *key, 
     default:
         break;
     }
-    luaL_error(L, "json.encode: cannot encode a %s at %s", luaL_typename(L, idx), E->path);
+    const char *tn = luaL_typename(L, idx);
+    if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) tn = lua_tostring(L, -1);
+    luaL_error(L, "json.encode: cannot encode a %s at %s", tn, E->path);
 }
 
 static int json_encode(lua_State *L) {
