@@ -151,7 +151,69 @@ static void flip_copy(const float *src, float *dst, int64_t H, int64_t W, int64_
     }
 }
 
-/* ---- entry point ---- */
+/* ---- adjoint (for the layers' backward) ---- */
+
+/* Scatters dy through the same sampling warp() did: dx[src] += w · dy[dst]. */
+static void warp_adjoint(const float *dy, float *dx, int64_t H, int64_t W, int64_t C,
+                         const double *m, const lt_augment_opts *o) {
+    int constant = o->fill == LT_FILL_CONSTANT;
+    for (int64_t y = 0; y < H; y++) {
+        for (int64_t x = 0; x < W; x++) {
+            const float *g = dy + (y * W + x) * C;
+            float xi = (float)(m[0] * (double)x + m[1] * (double)y + m[2]);
+            float yi = (float)(m[3] * (double)x + m[4] * (double)y + m[5]);
+            if (o->interp == LT_INTERP_NEAREST) {
+                float rx = floorf(xi + 0.5f), ry = floorf(yi + 0.5f);
+                int inside = rx >= 0 && ry >= 0 && rx <= (float)(W - 1) && ry <= (float)(H - 1);
+                if (constant && !inside) continue;
+                if (!constant) {
+                    rx = floorf(map_coord(xi, W, o->fill) + 0.5f);
+                    ry = floorf(map_coord(yi, H, o->fill) + 0.5f);
+                    if (rx > (float)(W - 1)) rx = o->fill == LT_FILL_WRAP ? 0 : (float)(W - 1);
+                    if (ry > (float)(H - 1)) ry = o->fill == LT_FILL_WRAP ? 0 : (float)(H - 1);
+                }
+                float *s = dx + ((int64_t)ry * W + (int64_t)rx) * C;
+                for (int64_t c = 0; c < C; c++) s[c] += g[c];
+                continue;
+            }
+            if (!constant) { xi = map_coord(xi, W, o->fill); yi = map_coord(yi, H, o->fill); }
+            float x0f = floorf(xi), y0f = floorf(yi), ax = xi - x0f, ay = yi - y0f;
+            if (constant && !(x0f >= -1 && y0f >= -1 && x0f <= (float)W && y0f <= (float)H))
+                continue;
+            int64_t x0 = (int64_t)x0f, y0 = (int64_t)y0f, x1 = x0 + 1, y1 = y0 + 1;
+            if (!constant) {
+                if (x1 > W - 1) x1 = o->fill == LT_FILL_WRAP ? 0 : W - 1;
+                if (y1 > H - 1) y1 = o->fill == LT_FILL_WRAP ? 0 : H - 1;
+            }
+            int64_t xs[2] = {x0, x1}, ys[2] = {y0, y1};
+            float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+            for (int j = 0; j < 2; j++)
+                for (int i = 0; i < 2; i++) {
+                    if (xs[i] < 0 || xs[i] >= W || ys[j] < 0 || ys[j] >= H) continue;
+                    float w = wx[i] * wy[j], *s = dx + (ys[j] * W + xs[i]) * C;
+                    for (int64_t c = 0; c < C; c++) s[c] += w * g[c];
+                }
+        }
+    }
+}
+
+void lt_augment_backward(const float *dy, float *dx, int64_t N, int64_t H, int64_t W, int64_t C,
+                         const lt_augment_opts *o, const float *maps) {
+    int64_t per = H * W * C;
+    for (int64_t n = 0; n < N; n++) {
+        const float *mp = maps + 8 * n;
+        if (mp[0] == 0 && mp[1] == 0 && mp[3] == 0 && mp[4] == 0) {
+            flip_copy(dy + n * per, dx + n * per, H, W, C, mp[6] != 0, mp[7] != 0);  /* an involution */
+            continue;
+        }
+        double m[6];
+        for (int k = 0; k < 6; k++) m[k] = mp[k];
+        memset(dx + n * per, 0, (size_t)per * sizeof(float));
+        warp_adjoint(dy + n * per, dx + n * per, H, W, C, m, o);
+    }
+}
+
+/* ---- entry points ---- */
 
 static lt_status check_range(const char *what, const float *r, float lo_min) {
     if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
@@ -160,6 +222,38 @@ static lt_status check_range(const char *what, const float *r, float lo_min) {
     if (r[0] <= lo_min)
         return lt_seterr(LT_EARG, "augment: %s lower bound %g must be greater than %g", what,
                          r[0], lo_min);
+    return LT_OK;
+}
+
+lt_status lt_augment_raw(const float *x, float *y, int64_t N, int64_t H, int64_t W, int64_t C,
+                         const lt_augment_opts *o, lt_rng *rng, float *maps) {
+    lt_status s;
+    if ((s = check_range("rotation", o->rotation, -1e30f)) != LT_OK ||
+        (s = check_range("zoom height", o->zoom_h, -1)) != LT_OK ||
+        (s = check_range("zoom width", o->zoom_w, -1)) != LT_OK ||
+        (s = check_range("translation height", o->translate_h, -1e30f)) != LT_OK ||
+        (s = check_range("translation width", o->translate_w, -1e30f)) != LT_OK)
+        return s;
+    if (o->flip & ~(LT_FLIP_H | LT_FLIP_V))
+        return lt_seterr(LT_EARG, "augment: bad flip mode %d", o->flip);
+    if (!rng) rng = &lt_global_rng;
+    int64_t per = H * W * C;
+    for (int64_t n = 0; n < N; n++) {
+        double m[6];
+        int fx, fy;
+        const float *src = x + n * per;
+        float *dst = y + n * per;
+        int simple = draw_map(o, rng, H, W, m, &fx, &fy);
+        if (simple) flip_copy(src, dst, H, W, C, fx, fy);
+        else warp(src, dst, H, W, C, m, o);
+        if (maps) {
+            float *mp = maps + 8 * n;
+            for (int k = 0; k < 6; k++) mp[k] = simple ? 0 : (float)m[k];
+            mp[6] = (float)fx;
+            mp[7] = (float)fy;
+        }
+        if ((n & 255) == 255 && (s = lt_check_interrupt()) != LT_OK) return s;
+    }
     return LT_OK;
 }
 
@@ -174,27 +268,7 @@ lt_status lt_augment(const lt_tensor *x, lt_tensor *y, const lt_augment_opts *o,
                          lt_shape_str(x->ndim, x->shape, sx, sizeof sx));
     if (x->storage == y->storage)
         return lt_seterr(LT_EARG, "augment: output must not share storage with the input");
-    lt_status s;
-    if ((s = check_range("rotation", o->rotation, -1e30f)) != LT_OK ||
-        (s = check_range("zoom height", o->zoom_h, -1)) != LT_OK ||
-        (s = check_range("zoom width", o->zoom_w, -1)) != LT_OK ||
-        (s = check_range("translation height", o->translate_h, -1e30f)) != LT_OK ||
-        (s = check_range("translation width", o->translate_w, -1e30f)) != LT_OK)
-        return s;
-    if (o->flip & ~(LT_FLIP_H | LT_FLIP_V))
-        return lt_seterr(LT_EARG, "augment: bad flip mode %d", o->flip);
-    if (!rng) rng = &lt_global_rng;
     int b = x->ndim == 4;
-    int64_t N = b ? x->shape[0] : 1, H = x->shape[b], W = x->shape[b + 1], C = x->shape[b + 2];
-    int64_t per = H * W * C;
-    for (int64_t n = 0; n < N; n++) {
-        double m[6];
-        int fx, fy;
-        const float *src = x->data + n * per;
-        float *dst = y->data + n * per;
-        if (draw_map(o, rng, H, W, m, &fx, &fy)) flip_copy(src, dst, H, W, C, fx, fy);
-        else warp(src, dst, H, W, C, m, o);
-        if ((n & 255) == 255 && (s = lt_check_interrupt()) != LT_OK) return s;
-    }
-    return LT_OK;
+    return lt_augment_raw(x->data, y->data, b ? x->shape[0] : 1, x->shape[b], x->shape[b + 1],
+                          x->shape[b + 2], o, rng, NULL);
 }

@@ -48,4 +48,15 @@ void lt_augment_defaults(lt_augment_opts *o);
  * (y then holds a mix of augmented and unwritten images). */
 lt_status lt_augment(const lt_tensor *x, lt_tensor *y, const lt_augment_opts *o, lt_rng *rng);
 
+/* The same on raw N×H×W×C buffers (for layers): checks the options, not the buffers.
+ * When maps is not NULL it receives 8 floats per image (the affine map m[0..5], then
+ * the flip bits x and y, with m all zero for a pure flip) for lt_augment_backward. */
+lt_status lt_augment_raw(const float *x, float *y, int64_t N, int64_t H, int64_t W, int64_t C,
+                         const lt_augment_opts *o, lt_rng *rng, float *maps);
+/* The adjoint of a forward lt_augment_raw pass recorded in maps: dx = Aᵀ·dy per image
+ * (flips map back; bilinear samples scatter their weights; constant fill gets none).
+ * dx is overwritten. */
+void lt_augment_backward(const float *dy, float *dx, int64_t N, int64_t H, int64_t W, int64_t C,
+                         const lt_augment_opts *o, const float *maps);
+
 #endif

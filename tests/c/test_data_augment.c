@@ -214,7 +214,38 @@ static void test_random(void) {
     lt_tensor_free(x); lt_tensor_free(y); lt_tensor_free(z);
 }
 
+/* The adjoint test: <A·x, r> = <x, Aᵀ·r> for the map A a forward pass recorded. */
+static void test_backward(void) {
+    int64_t N = 6, H = 5, W = 7, C = 2, n = N * H * W * C;
+    float *x = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
+    float *r = malloc(sizeof(float) * (size_t)n), *dx = malloc(sizeof(float) * (size_t)n);
+    float *maps = malloc(sizeof(float) * (size_t)(8 * N));
+    lt_rng g;
+    lt_rng_seed(&g, 5);
+    for (int64_t i = 0; i < n; i++) { x[i] = lt_rng_uniform(&g) - 0.5f; r[i] = lt_rng_uniform(&g) - 0.5f; }
+    for (int mode = 0; mode < 5; mode++) {
+        lt_augment_opts o;
+        lt_augment_defaults(&o);
+        o.flip = LT_FLIP_H | LT_FLIP_V;
+        if (mode > 0) {
+            o.rotation[0] = -0.2f; o.rotation[1] = 0.2f;
+            o.zoom_h[0] = -0.3f; o.zoom_h[1] = 0.5f; o.zoom_keep_aspect = 1;
+            o.translate_w[0] = -0.3f; o.translate_w[1] = 0.3f;
+            o.fill = (lt_fill_mode)(mode - 1);
+        }
+        CHECK(lt_augment_raw(x, y, N, H, W, C, &o, &g, maps) == LT_OK, "raw forward");
+        lt_augment_backward(r, dx, N, H, W, C, &o, maps);
+        double lhs = 0, rhs = 0;
+        for (int64_t i = 0; i < n; i++) { lhs += (double)y[i] * r[i]; rhs += (double)x[i] * dx[i]; }
+        char name[64];
+        snprintf(name, sizeof name, "adjoint <Ax,r> = <x,A'r> (mode %d): %g vs %g", mode, lhs, rhs);
+        CHECK(fabs(lhs - rhs) < 1e-4 * (1 + fabs(lhs)), name);
+    }
+    free(x); free(y); free(r); free(dx); free(maps);
+}
+
 int main(void) {
+    test_backward();
     test_identities();
     test_known();
     test_random();
