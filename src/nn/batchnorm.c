@@ -1,0 +1,150 @@
+/* batchnorm.c: BatchNormalization over the last (channel) axis (Ioffe & Szegedy 2015,
+ * Keras semantics). Rows M = N·(all but the last axis), C channels.
+ * Training: μ, σ² = batch mean and biased variance per channel;
+ *           y = γ (x - μ) / sqrt(σ² + ε) + β;
+ *           moving ← momentum·moving + (1 - momentum)·batch  (Keras: momentum 0.99,
+ *           ε 1e-3, biased variance in the moving average).
+ * Inference: the moving mean and variance replace μ, σ².
+ * Backward (training), x̂ = (x - μ)·inv:  dγ += Σ dy·x̂;  dβ += Σ dy;
+ *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)).
+ * γ is `weight`, β `bias`; the state block holds [moving_mean | moving_variance]. */
+#include "nn/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    lt_layer h;
+    float momentum, eps;
+    int64_t C;
+} bn_layer;
+
+static lt_status bn_setup(lt_layer *l, int nd, const int64_t *in) {
+    bn_layer *b = (bn_layer *)l;
+    int64_t C = in[nd - 1];
+    if (l->w && l->wshape[0] != C)
+        return lt_seterr(LT_ESHAPE, "%s: input has %lld channels, layer expects %lld", l->name,
+                         (long long)C, (long long)l->wshape[0]);
+    b->C = C;
+    l->out_nd = nd;
+    memcpy(l->out_shape, in, (size_t)nd * sizeof *in);
+    l->wnd = 1;
+    l->wshape[0] = C; l->wshape[1] = l->wshape[2] = l->wshape[3] = 0;
+    l->nw = C;
+    l->nb = C;
+    l->nstate = 2 * C;
+    return LT_OK;
+}
+
+static void bn_init(lt_layer *l, lt_rng *r) {
+    (void)r;
+    for (int64_t c = 0; c < l->nw; c++) l->w->data[c] = 1.0f;   /* γ = 1, β = 0 */
+}
+
+static void bn_init_state(lt_layer *l) {
+    int64_t C = l->nstate / 2;
+    for (int64_t c = 0; c < C; c++) {
+        l->state->data[c] = 0.0f;
+        l->state->data[C + c] = 1.0f;
+    }
+}
+
+/* cache: [mean C | inv C | mode 1] */
+static size_t bn_cache(const lt_layer *l, int64_t N) {
+    (void)N;
+    return (size_t)(2 * ((const bn_layer *)l)->C + 1);
+}
+
+static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                            float *scratch) {
+    (void)scratch;
+    bn_layer *b = (bn_layer *)l;
+    const int64_t C = b->C, M = N * l->in_size / C;
+    float *mean = cache, *inv = cache + C;
+    float *mm = l->state->data, *mv = l->state->data + C;
+    cache[2 * C] = (float)l->training;
+    if (l->training) {
+        for (int64_t c = 0; c < C; c++) { mean[c] = 0; inv[c] = 0; }
+        /* two passes in float with per-channel sums (M is a batch: small enough) */
+        for (int64_t r = 0; r < M; r++)
+            for (int64_t c = 0; c < C; c++) mean[c] += x[r * C + c];
+        for (int64_t c = 0; c < C; c++) mean[c] /= (float)M;
+        for (int64_t r = 0; r < M; r++)
+            for (int64_t c = 0; c < C; c++) {
+                float d = x[r * C + c] - mean[c];
+                inv[c] += d * d;
+            }
+        for (int64_t c = 0; c < C; c++) {
+            float var = inv[c] / (float)M;
+            mm[c] = b->momentum * mm[c] + (1 - b->momentum) * mean[c];
+            mv[c] = b->momentum * mv[c] + (1 - b->momentum) * var;
+            inv[c] = 1.0f / sqrtf(var + b->eps);
+        }
+    } else {
+        for (int64_t c = 0; c < C; c++) {
+            mean[c] = mm[c];
+            inv[c] = 1.0f / sqrtf(mv[c] + b->eps);
+        }
+    }
+    const float *g = l->w->data, *be = l->b->data;
+    for (int64_t r = 0; r < M; r++)
+        for (int64_t c = 0; c < C; c++)
+            y[r * C + c] = g[c] * (x[r * C + c] - mean[c]) * inv[c] + be[c];
+    return LT_OK;
+}
+
+static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                        int64_t N, const float *cache, float *scratch) {
+    (void)y;
+    bn_layer *b = (bn_layer *)l;
+    const int64_t C = b->C, M = N * l->in_size / C;
+    const float *mean = cache, *inv = cache + C;
+    int training = cache[2 * C] != 0.0f;
+    float *sdy = scratch, *sdyx = scratch + C;     /* Σ dy, Σ dy·x̂ per channel */
+    for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
+    for (int64_t r = 0; r < M; r++)
+        for (int64_t c = 0; c < C; c++) {
+            float d = dy[r * C + c];
+            sdy[c] += d;
+            sdyx[c] += d * (x[r * C + c] - mean[c]) * inv[c];
+        }
+    for (int64_t c = 0; c < C; c++) {
+        l->dw->data[c] += sdyx[c];
+        l->db->data[c] += sdy[c];
+    }
+    if (!dx) return;
+    const float *g = l->w->data;
+    for (int64_t r = 0; r < M; r++)
+        for (int64_t c = 0; c < C; c++) {
+            float d = dy[r * C + c];
+            if (training) {
+                float xh = (x[r * C + c] - mean[c]) * inv[c];
+                dx[r * C + c] = g[c] * inv[c] * (d - (sdy[c] + xh * sdyx[c]) / (float)M);
+            } else {
+                dx[r * C + c] = g[c] * inv[c] * d;
+            }
+        }
+}
+
+static size_t bn_scratch(const lt_layer *l, int64_t N) {
+    (void)N;
+    return (size_t)(2 * ((const bn_layer *)l)->C);
+}
+
+static const lt_layer_vt bn_vt = {"BatchNormalization", bn_setup, bn_init, bn_cache, bn_scratch,
+                                  bn_forward, bn_backward, NULL, bn_init_state};
+
+lt_layer *lt_batchnorm_new(float momentum, float epsilon) {
+    if (!(momentum >= 0 && momentum <= 1) || !(epsilon > 0)) {
+        lt_seterr(LT_EARG, "BatchNorm: momentum must be in [0, 1] and epsilon positive (got "
+                  "%g, %g)", momentum, epsilon);
+        return NULL;
+    }
+    bn_layer *b = (bn_layer *)lt_layer_alloc(sizeof *b, &bn_vt);
+    if (!b) return NULL;
+    b->momentum = momentum;
+    b->eps = epsilon;
+    snprintf(b->h.name, sizeof b->h.name, "batch_normalization");
+    return &b->h;
+}

@@ -1,0 +1,144 @@
+/* conv2d.c: Conv2D and Conv1D layers (Keras semantics) as im2col + one GEMM.
+ * Forward:  cols = im2col(x)            (N·OH·OW)×K,  K = KH·KW·C
+ *           y = act(cols · W + b)       W: K×OC (the KH×KW×C×OC kernel, flattened)
+ * Backward: dz = dy ⊙ act'(y);  db += Σ_rows dz;  dW += colsᵀ · dz;
+ *           dx = col2im(dz · Wᵀ).
+ * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
+ * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. */
+#include "nn/im2col.h"
+#include "nn/layer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    lt_layer h;
+    lt_conv_opts o;
+    int dims;            /* 1 or 2 */
+    lt_conv_geom g;      /* per sample (g.N = 1) */
+    int64_t K, P;        /* patch length, output pixels per sample */
+    int direct;          /* cols == x */
+} conv_layer;
+
+static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
+    conv_layer *c = (conv_layer *)l;
+    char a[160];
+    int want = c->dims + 1;
+    if (nd != want)
+        return lt_seterr(LT_ESHAPE, "%s (%s): expects input %s, got a sample of shape %s",
+                         l->name, l->vt->kind, c->dims == 2 ? "N×H×W×C" : "N×L×C",
+                         lt_shape_str(nd, in, a, sizeof a));
+    int64_t H = c->dims == 2 ? in[0] : 1, W = in[nd - 2], C = in[nd - 1];
+    if (l->w && l->wshape[c->dims] != C)
+        return lt_seterr(LT_ESHAPE, "%s: input has %lld channels, layer expects %lld", l->name,
+                         (long long)C, (long long)l->wshape[c->dims]);
+    lt_conv_geom *g = &c->g;
+    g->N = 1; g->H = H; g->W = W; g->C = C;
+    g->KH = c->o.kh; g->KW = c->o.kw; g->SH = c->o.sh; g->SW = c->o.sw;
+    if (lt_conv_geometry(l->name, H, g->KH, g->SH, c->o.pad, &g->OH, &g->PT) != LT_OK ||
+        lt_conv_geometry(l->name, W, g->KW, g->SW, c->o.pad, &g->OW, &g->PL) != LT_OK)
+        return LT_ESHAPE;
+    c->K = g->KH * g->KW * C;
+    c->P = g->OH * g->OW;
+    c->direct = g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1;
+    int64_t OC = c->o.filters;
+    if (c->dims == 2) {
+        l->out_nd = 3;
+        l->out_shape[0] = g->OH; l->out_shape[1] = g->OW; l->out_shape[2] = OC;
+        l->wnd = 4;
+        l->wshape[0] = g->KH; l->wshape[1] = g->KW; l->wshape[2] = C; l->wshape[3] = OC;
+    } else {
+        l->out_nd = 2;
+        l->out_shape[0] = g->OW; l->out_shape[1] = OC;
+        l->wnd = 3;
+        l->wshape[0] = g->KW; l->wshape[1] = C; l->wshape[2] = OC; l->wshape[3] = 0;
+    }
+    l->nw = c->K * OC;
+    l->nb = l->use_bias ? OC : 0;
+    return LT_OK;
+}
+
+static void conv_init(lt_layer *l, lt_rng *r) {
+    conv_layer *c = (conv_layer *)l;
+    int64_t rf = c->g.KH * c->g.KW;   /* receptive field */
+    lt_glorot_uniform(l->w->data, l->nw, rf * c->g.C, rf * c->o.filters, r);
+}
+
+static size_t conv_cache(const lt_layer *l, int64_t N) {
+    const conv_layer *c = (const conv_layer *)l;
+    return c->direct ? 0 : (size_t)(N * c->P * c->K);
+}
+
+static size_t conv_scratch(const lt_layer *l, int64_t N) {
+    const conv_layer *c = (const conv_layer *)l;
+    return c->direct ? 0 : (size_t)(N * c->P * c->K);
+}
+
+static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                              float *scratch) {
+    (void)scratch;
+    conv_layer *c = (conv_layer *)l;
+    lt_conv_geom g = c->g;
+    g.N = N;
+    const float *cols = x;
+    if (!c->direct) {
+        lt_im2col(&g, x, cache);
+        cols = cache;
+    }
+    int64_t M = N * c->P, OC = c->o.filters;
+    lt_gemm(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data, (int)OC,
+            0.0f, y, (int)OC);
+    lt_bias_act(y, l->b ? l->b->data : NULL, M, OC, l->act, l->alpha);
+    return LT_OK;
+}
+
+static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                          int64_t N, const float *cache, float *scratch) {
+    conv_layer *c = (conv_layer *)l;
+    int64_t M = N * c->P, OC = c->o.filters, K = c->K;
+    if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
+    const float *cols = c->direct ? x : cache;
+    if (l->db) lt_colsum_acc(dy, M, OC, l->db->data);
+    /* dW (K×OC) += colsᵀ (K×M) · dz (M×OC); beta = 1 accumulates */
+    lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f,
+            l->dw->data, (int)OC);
+    if (!dx) return;
+    /* dcols (M×K) = dz (M×OC) · Wᵀ (OC×K) */
+    float *dcols = c->direct ? dx : scratch;
+    lt_gemm(0, 1, (int)M, (int)K, (int)OC, 1.0f, dy, (int)OC, l->w->data, (int)OC, 0.0f,
+            dcols, (int)K);
+    if (!c->direct) {
+        lt_conv_geom g = c->g;
+        g.N = N;
+        lt_col2im(&g, dcols, dx);
+    }
+}
+
+static const lt_layer_vt conv2d_vt = {"Conv2D", conv_setup, conv_init, conv_cache, conv_scratch,
+                                      conv_forward, conv_backward, NULL, NULL};
+static const lt_layer_vt conv1d_vt = {"Conv1D", conv_setup, conv_init, conv_cache, conv_scratch,
+                                      conv_forward, conv_backward, NULL, NULL};
+
+static lt_layer *conv_new(const lt_conv_opts *o, int dims) {
+    const char *fn = dims == 2 ? "Conv2D" : "Conv1D";
+    if (o->filters < 1 || o->kh < 1 || o->kw < 1 || o->sh < 1 || o->sw < 1) {
+        lt_seterr(LT_EARG, "%s: filters, kernel size and strides must be positive (got "
+                  "filters %lld, kernel %lldx%lld, strides %lldx%lld)", fn,
+                  (long long)o->filters, (long long)o->kh, (long long)o->kw, (long long)o->sh,
+                  (long long)o->sw);
+        return NULL;
+    }
+    conv_layer *c = (conv_layer *)lt_layer_alloc(sizeof *c, dims == 2 ? &conv2d_vt : &conv1d_vt);
+    if (!c) return NULL;
+    c->o = *o;
+    c->dims = dims;
+    if (dims == 1) { c->o.kh = 1; c->o.sh = 1; }
+    c->h.act = o->act;
+    c->h.alpha = 0.3f;
+    c->h.use_bias = o->use_bias;
+    snprintf(c->h.name, sizeof c->h.name, "%s", dims == 2 ? "conv2d" : "conv1d");
+    return &c->h;
+}
+
+lt_layer *lt_conv2d_new(const lt_conv_opts *o) { return conv_new(o, 2); }
+lt_layer *lt_conv1d_new(const lt_conv_opts *o) { return conv_new(o, 1); }

@@ -1,0 +1,79 @@
+/* dense.c: Dense (fully connected) layer on the last axis, Keras semantics.
+ * x: N×…×in viewed as M×in (M = N·…), W: in×out, y = act(x · W + b): M×out.
+ * Backward: dz = dy ⊙ act'(y); db += Σ_rows dz; dW += xᵀ · dz; dx = dz · Wᵀ. */
+#include "nn/layer.h"
+
+#include <stdio.h>
+
+typedef struct {
+    lt_layer h;
+    int64_t units, in, rows;   /* rows per sample (1 for a flat input) */
+} dense_layer;
+
+static lt_status dense_setup(lt_layer *l, int nd, const int64_t *in) {
+    dense_layer *d = (dense_layer *)l;
+    int64_t fin = in[nd - 1];
+    if (l->w && l->wshape[0] != fin)
+        return lt_seterr(LT_ESHAPE, "%s: input has %lld features, layer expects %lld", l->name,
+                         (long long)fin, (long long)l->wshape[0]);
+    d->in = fin;
+    d->rows = 1;
+    for (int i = 0; i < nd - 1; i++) d->rows *= in[i];
+    l->out_nd = nd;
+    for (int i = 0; i < nd - 1; i++) l->out_shape[i] = in[i];
+    l->out_shape[nd - 1] = d->units;
+    l->wnd = 2;
+    l->wshape[0] = fin; l->wshape[1] = d->units; l->wshape[2] = l->wshape[3] = 0;
+    l->nw = fin * d->units;
+    l->nb = l->use_bias ? d->units : 0;
+    return LT_OK;
+}
+
+static void dense_init(lt_layer *l, lt_rng *r) {
+    dense_layer *d = (dense_layer *)l;
+    lt_glorot_uniform(l->w->data, l->nw, d->in, d->units, r);
+}
+
+static lt_status dense_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                               float *scratch) {
+    (void)cache; (void)scratch;
+    dense_layer *d = (dense_layer *)l;
+    int64_t M = N * d->rows;
+    lt_gemm(0, 0, (int)M, (int)d->units, (int)d->in, 1.0f, x, (int)d->in, l->w->data,
+            (int)d->units, 0.0f, y, (int)d->units);
+    lt_bias_act(y, l->b ? l->b->data : NULL, M, d->units, l->act, l->alpha);
+    return LT_OK;
+}
+
+static void dense_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                           int64_t N, const float *cache, float *scratch) {
+    (void)cache; (void)scratch;
+    dense_layer *d = (dense_layer *)l;
+    int64_t M = N * d->rows;
+    if (!l->skip_act_grad) lt_act_backward(y, dy, M, d->units, l->act, l->alpha);
+    if (l->db) lt_colsum_acc(dy, M, d->units, l->db->data);
+    /* dW (in×out) += xᵀ (in×M) · dz (M×out) */
+    lt_gemm(1, 0, (int)d->in, (int)d->units, (int)M, 1.0f, x, (int)d->in, dy, (int)d->units,
+            1.0f, l->dw->data, (int)d->units);
+    if (dx)   /* dx (M×in) = dz (M×out) · Wᵀ (out×in) */
+        lt_gemm(0, 1, (int)M, (int)d->in, (int)d->units, 1.0f, dy, (int)d->units, l->w->data,
+                (int)d->units, 0.0f, dx, (int)d->in);
+}
+
+static const lt_layer_vt dense_vt = {"Dense", dense_setup, dense_init, NULL, NULL,
+                                     dense_forward, dense_backward, NULL, NULL};
+
+lt_layer *lt_dense_new(int64_t units, lt_act act, int use_bias) {
+    if (units < 1) {
+        lt_seterr(LT_EARG, "Dense: units must be positive (got %lld)", (long long)units);
+        return NULL;
+    }
+    dense_layer *d = (dense_layer *)lt_layer_alloc(sizeof *d, &dense_vt);
+    if (!d) return NULL;
+    d->units = units;
+    d->h.act = act;
+    d->h.alpha = 0.3f;
+    d->h.use_bias = use_bias;
+    snprintf(d->h.name, sizeof d->h.name, "dense");
+    return &d->h;
+}

@@ -1,0 +1,64 @@
+/* dropout.c: inverted dropout (Srivastava et al. 2014, as Keras): in training each
+ * element is zeroed with probability `rate` and the survivors scaled by 1/(1-rate), so
+ * inference is the identity. The mask (0 or the scale) is cached for backward. */
+#include "nn/layer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    lt_layer h;
+    float rate;
+    int dropped;        /* the last forward applied a mask */
+} dropout_layer;
+
+static lt_status dropout_setup(lt_layer *l, int nd, const int64_t *in) {
+    l->out_nd = nd;
+    memcpy(l->out_shape, in, (size_t)nd * sizeof *in);
+    return LT_OK;
+}
+
+static size_t dropout_cache(const lt_layer *l, int64_t N) { return (size_t)(N * l->in_size); }
+
+static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                                 float *scratch) {
+    (void)scratch;
+    dropout_layer *d = (dropout_layer *)l;
+    int64_t n = N * l->in_size;
+    d->dropped = l->training && d->rate > 0;
+    if (!d->dropped) {
+        memcpy(y, x, (size_t)n * sizeof(float));
+        return LT_OK;
+    }
+    float scale = 1.0f / (1.0f - d->rate);
+    for (int64_t i = 0; i < n; i++) {
+        cache[i] = lt_rng_uniform(&lt_global_rng) < d->rate ? 0.0f : scale;
+        y[i] = x[i] * cache[i];
+    }
+    return LT_OK;
+}
+
+static void dropout_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                             int64_t N, const float *cache, float *scratch) {
+    (void)x; (void)y; (void)scratch;
+    dropout_layer *d = (dropout_layer *)l;
+    if (!dx) return;
+    int64_t n = N * l->in_size;
+    if (!d->dropped) memcpy(dx, dy, (size_t)n * sizeof(float));
+    else for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * cache[i];
+}
+
+static const lt_layer_vt dropout_vt = {"Dropout", dropout_setup, NULL, dropout_cache, NULL,
+                                       dropout_forward, dropout_backward, NULL, NULL};
+
+lt_layer *lt_dropout_new(float rate) {
+    if (!(rate >= 0 && rate < 1)) {
+        lt_seterr(LT_EARG, "Dropout: rate must be in [0, 1) (got %g)", rate);
+        return NULL;
+    }
+    dropout_layer *d = (dropout_layer *)lt_layer_alloc(sizeof *d, &dropout_vt);
+    if (!d) return NULL;
+    d->rate = rate;
+    snprintf(d->h.name, sizeof d->h.name, "dropout");
+    return &d->h;
+}

@@ -1,0 +1,124 @@
+/* layer.h: the layer interface of the CNN engine. Every layer struct starts with an
+ * lt_layer header whose small vtable (setup/init/forward/backward/destroy) does the work;
+ * one file per layer kind under src/nn/. Shapes are per sample (no batch dimension) and
+ * channels-last: images H×W×C, sequences L×C. Conv kernels are KH×KW×C×OC, dense kernels
+ * in×out (Keras). Parameters (w, b) and their gradients (dw, db) are views into flat
+ * blocks owned by whoever built them (a standalone layer, or a network: one contiguous
+ * buffer per network, grads in the same layout). Backward ACCUMULATES into dw/db. */
+#ifndef LT_LAYER_H
+#define LT_LAYER_H
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+
+/* Activations a layer can fuse into its output (Keras `activation=`). */
+typedef enum {
+    LT_ACT_NONE = 0, LT_ACT_RELU, LT_ACT_SIGMOID, LT_ACT_TANH, LT_ACT_SOFTMAX, LT_ACT_LEAKY_RELU
+} lt_act;
+
+typedef struct lt_layer lt_layer;
+
+typedef struct lt_layer_vt {
+    const char *kind;    /* Keras class name, e.g. "Conv2D" */
+    /* Computes out_shape, the parameter shapes (wshape/nw/nb/nstate) from a per-sample
+     * input shape, without allocating anything. Errors name the layer and the shapes. */
+    lt_status (*setup)(lt_layer *l, int nd, const int64_t *in);
+    /* Fills freshly allocated parameters (Keras initialisers, from r). May be NULL. */
+    void (*init)(lt_layer *l, lt_rng *r);
+    /* Floats this layer keeps from forward to backward for a batch of N (may be NULL → 0). */
+    size_t (*cache_size)(const lt_layer *l, int64_t N);
+    /* Floats of scratch used only inside one forward or backward call (NULL → 0). */
+    size_t (*scratch_size)(const lt_layer *l, int64_t N);
+    /* y = f(x) for N samples. x: N×in_size, y: N×out_size. */
+    lt_status (*forward)(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                         float *scratch);
+    /* dy: N×out_size gradient w.r.t. y (may be overwritten); dx: N×in_size or NULL when
+     * the input gradient is not needed. Accumulates into dw, db. */
+    void (*backward)(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                     int64_t N, const float *cache, float *scratch);
+    void (*destroy)(lt_layer *l);   /* frees kind-specific members (may be NULL) */
+    void (*init_state)(lt_layer *l); /* fills freshly allocated state (may be NULL) */
+} lt_layer_vt;
+
+struct lt_layer {
+    const lt_layer_vt *vt;
+    char name[64];                  /* "conv2d_1": used in messages and summaries */
+    int in_nd, out_nd;              /* per-sample shapes, valid once set_up */
+    int64_t in_shape[LT_MAX_DIMS], out_shape[LT_MAX_DIMS];
+    int64_t in_size, out_size;
+    int set_up;
+    int training;                   /* dropout and batchnorm behave differently */
+    lt_act act;                     /* fused output activation */
+    float alpha;                    /* LeakyReLU slope */
+    int skip_act_grad;              /* set by the net: dy is already w.r.t. pre-activation */
+    int use_bias;
+    /* parameter shapes (computed by setup) and views (NULL until built) */
+    int wnd;
+    int64_t wshape[4];
+    int64_t nw, nb;
+    lt_tensor *w, *b, *dw, *db;
+    /* non-trainable state (batchnorm moving mean and variance), owned by the layer */
+    int64_t nstate;
+    lt_tensor *state;
+};
+
+/* ---- constructors: each returns a new layer (free with lt_layer_free) or NULL ---- */
+typedef struct {
+    int64_t filters, kh, kw, sh, sw;
+    lt_padding pad;
+    lt_act act;
+    int use_bias;
+} lt_conv_opts;
+lt_layer *lt_conv2d_new(const lt_conv_opts *o);
+lt_layer *lt_conv1d_new(const lt_conv_opts *o);            /* uses kw, sw */
+lt_layer *lt_dense_new(int64_t units, lt_act act, int use_bias);
+/* Max/average pooling; dims 1 (N×L×C) or 2 (N×H×W×C). */
+lt_layer *lt_pool_new(int dims, int is_max, int64_t size, int64_t stride, lt_padding pad);
+lt_layer *lt_global_pool_new(int dims, int is_max);
+lt_layer *lt_flatten_new(void);
+lt_layer *lt_dropout_new(float rate);
+lt_layer *lt_batchnorm_new(float momentum, float epsilon);
+lt_layer *lt_embedding_new(int64_t vocab, int64_t dim);
+lt_layer *lt_activation_new(lt_act act, float alpha);     /* ReLU, Sigmoid, ... layers */
+lt_layer *lt_input_new(int nd, const int64_t *shape);
+void      lt_layer_free(lt_layer *l);                        /* NULL is a no-op */
+
+/* Allocates the header of a layer struct of `size` bytes (zeroed), with defaults. */
+lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt);
+
+/* Sets the per-sample input shape (runs vt->setup). When the layer already has
+ * parameters, a shape that needs different ones is an error ("conv2d: input has 3
+ * channels, layer expects 1"). */
+lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in);
+/* Trainable parameter count (valid after setup). */
+static inline int64_t lt_layer_nparams(const lt_layer *l) { return l->nw + l->nb; }
+
+/* Binds w/b/dw/db as views of params/grads (flat 1-d) starting at off. Existing values
+ * are copied over when the layer already had parameters; otherwise they are initialised
+ * from r. grads are zeroed. */
+lt_status lt_layer_bind(lt_layer *l, lt_tensor *params, lt_tensor *grads, int64_t off,
+                        lt_rng *r);
+/* Builds standalone parameters (its own flat blocks) when not built yet. */
+lt_status lt_layer_build(lt_layer *l, lt_rng *r);
+/* Allocates the non-trainable state (when nstate > 0 and not yet allocated). */
+lt_status lt_layer_build_state(lt_layer *l);
+
+/* ---- shared kernels ---- */
+const char *lt_act_name(lt_act a);                   /* "relu", ... ("linear" for none) */
+int         lt_act_parse(const char *s, lt_act *a);  /* 1 on success */
+/* y[r, j] = act(y[r, j] + b[j]) for rows×width (b may be NULL). Softmax over each row. */
+void lt_bias_act(float *y, const float *b, int64_t rows, int64_t width, lt_act act,
+                 float alpha);
+/* dy ← dy ⊙ act'(y) (given the activation's output y); softmax uses the row Jacobian. */
+void lt_act_backward(const float *y, float *dy, int64_t rows, int64_t width, lt_act act,
+                     float alpha);
+/* db[j] += Σ_r dy[r, j] */
+void lt_colsum_acc(const float *dy, int64_t rows, int64_t width, float *db);
+/* Glorot (Xavier) uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)). */
+void lt_glorot_uniform(float *w, int64_t n, int64_t fan_in, int64_t fan_out, lt_rng *r);
+
+/* Writes "N×d1×d2" style text "(None, 15, 15, 32)" into buf. */
+const char *lt_layer_shape_str(int nd, const int64_t *shape, char *buf, size_t size);
+
+#endif

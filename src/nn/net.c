@@ -1,0 +1,339 @@
+/* net.c: sequential network, training step and batched inference (see net.h).
+ * Buffers (one aligned allocation, grown only when a bigger batch arrives):
+ *   out[i]   N×out_size(i)      activations, kept for backward
+ *   cache[i] layer i's forward→backward cache (im2col columns, argmax, dropout mask)
+ *   scratch  the largest per-call scratch of any layer (conv dcols)
+ *   ga, gb   gradient ping-pong, the largest activation of the net
+ *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
+#include "nn/net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void record_shape(lt_net *net, int i) {
+    lt_layer *l = net->layers[i];
+    net->shapes[i][0] = l->in_nd;
+    memcpy(&net->shapes[i][1], l->in_shape, (size_t)l->in_nd * sizeof(int64_t));
+}
+
+/* Runs setup through the chain from the net's input shape. */
+static lt_status setup_chain(lt_net *net) {
+    int nd = net->in_nd;
+    int64_t shape[LT_MAX_DIMS];
+    memcpy(shape, net->in_shape, sizeof shape);
+    for (int i = 0; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        lt_status s = lt_layer_setup(l, nd, shape);
+        if (s != LT_OK) return s;
+        record_shape(net, i);
+        nd = l->out_nd;
+        memcpy(shape, l->out_shape, sizeof shape);
+    }
+    return LT_OK;
+}
+
+/* A layer may have been set up for another shape since (used standalone): redo it. */
+static lt_status ensure_setup(lt_net *net) {
+    for (int i = 0; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        if (l->in_nd != net->shapes[i][0] ||
+            memcmp(l->in_shape, &net->shapes[i][1], (size_t)l->in_nd * sizeof(int64_t)) != 0)
+            return setup_chain(net);
+    }
+    return LT_OK;
+}
+
+lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape) {
+    if (n < 1) {
+        lt_seterr(LT_EARG, "Sequential: the model has no layers");
+        return NULL;
+    }
+    lt_net *net = calloc(1, sizeof *net);
+    if (!net || !(net->layers = malloc((size_t)n * sizeof *layers)) ||
+        !(net->shapes = calloc((size_t)n, sizeof *net->shapes))) {
+        if (net) free(net->layers);
+        free(net);
+        lt_seterr(LT_ENOMEM, "Sequential: out of memory");
+        return NULL;
+    }
+    net->n = n;
+    memcpy(net->layers, layers, (size_t)n * sizeof *layers);
+    net->in_nd = in_nd;
+    memcpy(net->in_shape, in_shape, (size_t)in_nd * sizeof *in_shape);
+    net->in_size = 1;
+    for (int i = 0; i < in_nd; i++) net->in_size *= in_shape[i];
+    if (setup_chain(net) != LT_OK) {
+        lt_net_free(net);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) net->nparams += lt_layer_nparams(layers[i]);
+    return net;
+}
+
+void lt_net_free(lt_net *net) {
+    if (!net) return;
+    lt_tensor_free(net->params);
+    lt_tensor_free(net->grads);
+    free(net->mem);
+    free(net->out);
+    free(net->cache);
+    free(net->perm);
+    free(net->shapes);
+    free(net->layers);
+    free(net);
+}
+
+int64_t lt_net_out_size(const lt_net *net) { return net->layers[net->n - 1]->out_size; }
+
+int64_t lt_net_out_width(const lt_net *net) {
+    const lt_layer *l = net->layers[net->n - 1];
+    return l->out_shape[l->out_nd - 1];
+}
+
+lt_status lt_net_build(lt_net *net, lt_rng *r) {
+    lt_status s = ensure_setup(net);
+    if (s != LT_OK) return s;
+    int bound = net->params != NULL;
+    for (int i = 0; i < net->n && bound; i++) {
+        lt_layer *l = net->layers[i];
+        /* bound when each layer's weights are still views of our buffer */
+        if (lt_layer_nparams(l) && (!l->w || l->w->storage != net->params->storage)) bound = 0;
+    }
+    if (!bound) {
+        int64_t P = net->nparams > 0 ? net->nparams : 1;
+        lt_tensor *p = lt_tensor_new(1, &P), *g = lt_tensor_new(1, &P);
+        if (!p || !g) {
+            lt_tensor_free(p);
+            lt_tensor_free(g);
+            return LT_ENOMEM;
+        }
+        int64_t off = 0;
+        for (int i = 0; i < net->n; i++) {
+            lt_layer *l = net->layers[i];
+            if ((s = lt_layer_bind(l, p, g, off, r)) != LT_OK) {
+                lt_tensor_free(p);
+                lt_tensor_free(g);
+                return s;
+            }
+            off += lt_layer_nparams(l);
+        }
+        lt_tensor_free(net->params);
+        lt_tensor_free(net->grads);
+        net->params = p;
+        net->grads = g;
+    }
+    for (int i = 0; i < net->n; i++)
+        if ((s = lt_layer_build_state(net->layers[i])) != LT_OK) return s;
+    return LT_OK;
+}
+
+lt_status lt_net_check_input(const lt_net *net, const lt_tensor *x) {
+    int ok = x->ndim == net->in_nd + 1 &&
+             memcmp(x->shape + 1, net->in_shape, (size_t)net->in_nd * sizeof(int64_t)) == 0;
+    if (ok) return LT_OK;
+    char a[200], b[200];
+    const lt_layer *l = net->layers[0];
+    return lt_seterr(LT_ESHAPE, "%s (%s): expected input of shape %s, got %s", l->name,
+                     l->vt->kind, lt_layer_shape_str(net->in_nd, net->in_shape, a, sizeof a),
+                     lt_shape_str(x->ndim, x->shape, b, sizeof b));
+}
+
+/* ---- buffers ---- */
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
+    if (N <= net->cap && ysize <= net->ysize && net->mem) return LT_OK;
+    if (N < net->cap) N = net->cap;
+    if (ysize < net->ysize) ysize = net->ysize;
+    size_t total = 0, scratch = 0, gmax = (size_t)(N * net->in_size);
+    for (int i = 0; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        total += round16((size_t)(N * l->out_size));
+        if (l->vt->cache_size) total += round16(l->vt->cache_size(l, N));
+        size_t sc = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
+        if (sc > scratch) scratch = sc;
+        if ((size_t)(N * l->out_size) > gmax) gmax = (size_t)(N * l->out_size);
+    }
+    total += round16(scratch) + 2 * round16(gmax) + round16((size_t)(N * net->in_size)) +
+             round16((size_t)(N * ysize));
+    float *mem = NULL;
+    float **out = malloc((size_t)net->n * sizeof *out), **cache = malloc((size_t)net->n * sizeof *cache);
+    if (!out || !cache || posix_memalign((void **)&mem, 64, total * sizeof(float)) != 0) {
+        free(out);
+        free(cache);
+        return lt_seterr(LT_ENOMEM, "Sequential: out of memory for the buffers of a batch of "
+                         "%lld (%.1f MB)", (long long)N, (double)total * 4 / 1e6);
+    }
+    memset(mem, 0, total * sizeof(float));
+    float *p = mem;
+    for (int i = 0; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        out[i] = p;
+        p += round16((size_t)(N * l->out_size));
+        cache[i] = p;
+        if (l->vt->cache_size) p += round16(l->vt->cache_size(l, N));
+    }
+    net->scratch = p; p += round16(scratch);
+    net->ga = p; p += round16(gmax);
+    net->gb = p; p += round16(gmax);
+    net->xbuf = p; p += round16((size_t)(N * net->in_size));
+    net->ybuf = p;
+    free(net->mem);
+    free(net->out);
+    free(net->cache);
+    net->mem = mem;
+    net->out = out;
+    net->cache = cache;
+    net->cap = N;
+    net->ysize = ysize;
+    return LT_OK;
+}
+
+/* ---- forward / train ---- */
+
+static lt_status forward(lt_net *net, const float *x, int64_t N, int training) {
+    lt_status s = LT_OK;
+    for (int i = 0; i < net->n && s == LT_OK; i++) {
+        lt_layer *l = net->layers[i];
+        int keep = l->training;
+        l->training = training;
+        s = l->vt->forward(l, i ? net->out[i - 1] : x, net->out[i], N, net->cache[i], net->scratch);
+        l->training = keep;
+    }
+    return s;
+}
+
+lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, const float **y) {
+    lt_status s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK ||
+        (s = forward(net, x, N, training)) != LT_OK)
+        return s;
+    *y = net->out[net->n - 1];
+    return LT_OK;
+}
+
+/* The output activation the loss can fuse with (softmax/sigmoid), or NONE. */
+static int fusable(const lt_layer *last, lt_loss_kind k) {
+    if (k == LT_LOSS_CCE || k == LT_LOSS_SCCE) return last->act == LT_ACT_SOFTMAX;
+    if (k == LT_LOSS_BCE) return last->act == LT_ACT_SIGMOID;
+    return 0;
+}
+
+lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
+                            lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
+                            int64_t *total) {
+    lt_status s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
+    lt_layer *last = net->layers[net->n - 1];
+    int64_t K = lt_net_out_width(net), rows = N * last->out_size / K;
+    if ((s = lt_loss_check(loss, rows, K, y, tn)) != LT_OK) return s;
+    if ((s = reserve(net, N, 0)) != LT_OK) return s;
+    if ((s = lt_check_interrupt()) != LT_OK) return s;
+    if ((s = forward(net, x, N, 1)) != LT_OK) return s;
+    const float *pred = net->out[net->n - 1];
+    int fuse = fusable(last, loss);
+    if (fuse) {
+        lt_loss_eval(loss, pred, rows, K, y, lossv, NULL);
+        lt_loss_fused_grad(loss, pred, rows, K, y, net->ga);
+    } else {
+        lt_loss_eval(loss, pred, rows, K, y, lossv, net->ga);
+    }
+    if (!isfinite(*lossv))
+        return lt_seterr(LT_ENAN, "the loss is %s", isnan(*lossv) ? "nan" : "inf");
+    lt_loss_accuracy(loss, pred, rows, K, y, correct, total);
+    if ((s = lt_check_interrupt()) != LT_OK) return s;
+    memset(net->grads->data, 0, (size_t)net->grads->numel * sizeof(float));
+    float *dy = net->ga, *dx = net->gb;
+    last->skip_act_grad = fuse;
+    for (int i = net->n - 1; i >= 0; i--) {
+        lt_layer *l = net->layers[i];
+        /* the first layer's input gradient is never needed */
+        l->vt->backward(l, i ? net->out[i - 1] : x, net->out[i], dy, i ? dx : NULL, N,
+                        net->cache[i], net->scratch);
+        float *t = dy; dy = dx; dx = t;
+    }
+    last->skip_act_grad = 0;
+    float *p = net->params->data;
+    const float *g = net->grads->data;
+    int64_t n = net->nparams;
+    if (n == 0) return LT_OK;
+    return lt_optim_step(opt, 1, &p, &g, &n);
+}
+
+static void gather(float *dst, const float *src, int64_t rowsz, const int64_t *idx, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        memcpy(dst + i * rowsz, src + idx[i] * rowsz, (size_t)rowsz * sizeof(float));
+}
+
+lt_status lt_net_shuffle(lt_net *net, int64_t n, lt_rng *r) {
+    if (n != net->perm_n) {
+        int64_t *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+        if (!p) return lt_seterr(LT_ENOMEM, "fit: out of memory");
+        free(net->perm);
+        net->perm = p;
+        net->perm_n = n;
+    }
+    for (int64_t i = 0; i < n; i++) net->perm[i] = i;
+    if (r) lt_rng_shuffle(r, net->perm, n);
+    return LT_OK;
+}
+
+lt_status lt_net_train_rows(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
+                            int64_t start, int64_t count, lt_loss_kind loss, lt_optim *opt,
+                            double *lossv, int64_t *correct, int64_t *total) {
+    lt_status s;
+    if (start < 0 || count < 1 || start + count > net->perm_n)
+        return lt_seterr(LT_EARG, "train_rows: rows %lld..%lld outside the %lld shuffled rows",
+                         (long long)start, (long long)(start + count), (long long)net->perm_n);
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
+    if ((s = reserve(net, count, ysz)) != LT_OK) return s;
+    gather(net->xbuf, x->data, net->in_size, net->perm + start, count);
+    gather(net->ybuf, y->data, ysz, net->perm + start, count);
+    return lt_net_train_step(net, net->xbuf, net->ybuf, count, count * ysz, loss, opt, lossv,
+                             correct, total);
+}
+
+lt_status lt_net_predict(lt_net *net, const lt_tensor *x, int64_t batch, lt_tensor *out) {
+    lt_status s = lt_net_check_input(net, x);
+    if (s != LT_OK) return s;
+    int64_t N = x->shape[0], osz = lt_net_out_size(net);
+    if (batch < 1) batch = 32;
+    if (batch > N) batch = N;
+    for (int64_t i = 0; i < N; i += batch) {
+        int64_t n = N - i < batch ? N - i : batch;
+        const float *y;
+        if ((s = lt_check_interrupt()) != LT_OK) return s;
+        if ((s = lt_net_forward(net, x->data + i * net->in_size, n, 0, &y)) != LT_OK) return s;
+        memcpy(out->data + i * osz, y, (size_t)(n * osz) * sizeof(float));
+    }
+    return LT_OK;
+}
+
+lt_status lt_net_evaluate(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
+                          int64_t n, int64_t batch, lt_loss_kind loss, double *lossv,
+                          int64_t *correct, int64_t *total) {
+    lt_status s;
+    int64_t K = lt_net_out_width(net), osz = lt_net_out_size(net);
+    double sum = 0;
+    *correct = *total = 0;
+    if (batch < 1) batch = 32;
+    for (int64_t i = 0; i < n; i += batch) {
+        int64_t b = n - i < batch ? n - i : batch;
+        const float *pred;
+        const float *yt = y->data + i * ysz;
+        int64_t rows = b * osz / K, c, t;
+        double l;
+        if ((s = lt_loss_check(loss, rows, K, yt, b * ysz)) != LT_OK) return s;
+        if ((s = lt_check_interrupt()) != LT_OK) return s;
+        if ((s = lt_net_forward(net, x->data + i * net->in_size, b, 0, &pred)) != LT_OK) return s;
+        lt_loss_eval(loss, pred, rows, K, yt, &l, NULL);
+        lt_loss_accuracy(loss, pred, rows, K, yt, &c, &t);
+        sum += l * (double)b;
+        *correct += c;
+        *total += t;
+    }
+    *lossv = sum / (double)n;
+    return LT_OK;
+}

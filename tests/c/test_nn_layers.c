@@ -1,0 +1,244 @@
+/* test_nn_layers.c: finite-difference gradient checks of every layer (input, weight and
+ * bias gradients separately, odd sizes, strides, both paddings, away from kinks) and the
+ * fast paths against the direct loops of core/ops.c.
+ * L = Σ y⊙r with a fixed random r, so dL/dy = r; central differences in float with
+ * double sums, relative error max |num - ana| / max(1e-2, |num| + |ana|) (the floor
+ * absorbs float32 rounding in the loss differences of tiny gradients). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nn/layer.h"
+
+static float EPS = 1e-3f;   /* 1e-2 for batchnorm, whose float32 output noise is larger */
+static lt_rng rng;
+
+typedef struct {
+    lt_layer *l;
+    int64_t N;
+    float *x, *y, *r, *cache, *scratch;
+    int64_t nx, ny;
+} ctx;
+
+static double loss(ctx *c) {
+    lt_rng_seed_global(7);           /* dropout draws the same mask every time */
+    LT_ASSERT(c->l->vt->forward(c->l, c->x, c->y, c->N, c->cache, c->scratch) == LT_OK);
+    double s = 0;
+    for (int64_t i = 0; i < c->ny; i++) s += (double)c->y[i] * c->r[i];
+    return s;
+}
+
+static double worst_diff(ctx *c, float *p, const float *g, int64_t n) {
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float s = p[i];
+        p[i] = s + EPS; double lp = loss(c);
+        p[i] = s - EPS; double lm = loss(c);
+        p[i] = s;
+        double num = (lp - lm) / (2.0 * EPS);
+        double d = fabs(num - g[i]) / fmax(1e-2, fabs(num) + fabs(g[i]));
+        if (d > worst) worst = d;
+        if (getenv("GC_DEBUG") && d > 1e-2) fprintf(stderr, "  [%lld] num %g ana %g\n", (long long)i, num, g[i]);
+    }
+    return worst;
+}
+
+/* x values: distinct, spaced by `gap` (no max-pool ties), shifted away from 0. */
+static void fill_x(float *x, int64_t n, float gap, int away) {
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(i - n / 2) * gap;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)lt_rng_below(&rng, (uint64_t)i + 1);
+        float t = x[i]; x[i] = x[j]; x[j] = t;
+    }
+    if (away)
+        for (int64_t i = 0; i < n; i++) x[i] += x[i] >= 0 ? 0.05f : -0.05f;
+}
+
+static void gradcheck(const char *name, lt_layer *l, int64_t N, int nd, const int64_t *in,
+                      int check_dx, float gap, int away) {
+    char msg[200];
+    LT_ASSERT(lt_layer_setup(l, nd, in) == LT_OK);
+    LT_ASSERT(lt_layer_build(l, &rng) == LT_OK);
+    LT_ASSERT(lt_layer_build_state(l) == LT_OK);
+    ctx c = {.l = l, .N = N};
+    c.nx = N * l->in_size;
+    c.ny = N * l->out_size;
+    c.x = malloc((size_t)c.nx * 4);
+    c.y = malloc((size_t)c.ny * 4);
+    c.r = malloc((size_t)c.ny * 4);
+    float *dy = malloc((size_t)c.ny * 4), *dx = malloc((size_t)c.nx * 4);
+    size_t cs = l->vt->cache_size ? l->vt->cache_size(l, N) : 0;
+    size_t ss = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
+    c.cache = malloc((cs + 1) * 4);
+    c.scratch = malloc((ss + 1) * 4);
+    fill_x(c.x, c.nx, gap, away);
+    if (strcmp(l->vt->kind, "Embedding") == 0)
+        for (int64_t i = 0; i < c.nx; i++) c.x[i] = (float)lt_rng_below(&rng, 5);
+    for (int64_t i = 0; i < c.ny; i++) c.r[i] = 2 * lt_rng_uniform(&rng) - 1;
+    /* nudge biases off zero so they matter */
+    if (l->b) for (int64_t i = 0; i < l->nb; i++) l->b->data[i] = 0.1f * (float)(i % 3) - 0.1f;
+    loss(&c);
+    memcpy(dy, c.r, (size_t)c.ny * 4);
+    if (l->dw) memset(l->dw->data, 0, (size_t)l->nw * 4);
+    if (l->db) memset(l->db->data, 0, (size_t)l->nb * 4);
+    l->vt->backward(l, c.x, c.y, dy, dx, N, c.cache, c.scratch);
+    if (check_dx) {
+        double w = worst_diff(&c, c.x, dx, c.nx);
+        snprintf(msg, sizeof msg, "%s dx gradcheck (worst %.2g)", name, w);
+        CHECK(w < 1e-2, msg);
+        if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
+    }
+    if (l->w) {
+        double w = worst_diff(&c, l->w->data, l->dw->data, l->nw);
+        snprintf(msg, sizeof msg, "%s dw gradcheck (worst %.2g)", name, w);
+        CHECK(w < 1e-2, msg);
+        if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
+    }
+    if (l->b) {
+        double w = worst_diff(&c, l->b->data, l->db->data, l->nb);
+        snprintf(msg, sizeof msg, "%s db gradcheck (worst %.2g)", name, w);
+        CHECK(w < 1e-2, msg);
+        if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
+    }
+    /* backward accumulates: a second call doubles dw */
+    if (l->w) {
+        float *dw1 = malloc((size_t)l->nw * 4);
+        memset(l->dw->data, 0, (size_t)l->nw * 4);
+        loss(&c);
+        memcpy(dy, c.r, (size_t)c.ny * 4);
+        l->vt->backward(l, c.x, c.y, dy, dx, N, c.cache, c.scratch);
+        memcpy(dw1, l->dw->data, (size_t)l->nw * 4);
+        memcpy(dy, c.r, (size_t)c.ny * 4);
+        l->vt->backward(l, c.x, c.y, dy, dx, N, c.cache, c.scratch);
+        for (int64_t i = 0; i < l->nw; i++) dw1[i] *= 2;
+        snprintf(msg, sizeof msg, "%s backward accumulates dw", name);
+        check_close(l->dw->data, dw1, (size_t)l->nw, 1e-4, msg);
+        free(dw1);
+    }
+    free(c.x); free(c.y); free(c.r); free(dy); free(dx); free(c.cache); free(c.scratch);
+    lt_layer_free(l);
+}
+
+static lt_layer *conv(int dims, int64_t f, int64_t kh, int64_t kw, int64_t s, lt_padding p,
+                      lt_act a) {
+    lt_conv_opts o = {f, kh, kw, s, s, p, a, 1};
+    return dims == 2 ? lt_conv2d_new(&o) : lt_conv1d_new(&o);
+}
+
+/* Conv2D through im2col + GEMM against lt_conv2d_direct. */
+static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t k, int64_t s,
+                           lt_padding p) {
+    int64_t in[3] = {H, W, C}, N = 3;
+    lt_layer *l = conv(2, OC, k, k, s, p, LT_ACT_NONE);
+    LT_ASSERT(lt_layer_setup(l, 3, in) == LT_OK && lt_layer_build(l, &rng) == LT_OK);
+    int64_t xs[4] = {N, H, W, C};
+    lt_tensor *x = lt_tensor_randn(4, xs);
+    lt_tensor *ref = lt_conv2d_direct(x, l->w, s, p);
+    float *y = malloc((size_t)(N * l->out_size) * 4);
+    float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
+    l->vt->forward(l, x->data, y, N, cache, NULL);
+    char msg[120];
+    snprintf(msg, sizeof msg, "conv2d im2col vs direct %lldx%lldx%lld k%lld s%lld %s",
+             (long long)H, (long long)W, (long long)C, (long long)k, (long long)s,
+             p ? "same" : "valid");
+    CHECK(ref->numel == N * l->out_size, msg);
+    check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
+    free(y); free(cache);
+    lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
+}
+
+static void pool_vs_direct(int is_max, int64_t size, int64_t s, lt_padding p) {
+    int64_t in[3] = {7, 6, 3}, N = 2, xs[4] = {2, 7, 6, 3};
+    lt_layer *l = lt_pool_new(2, is_max, size, s, p);
+    LT_ASSERT(lt_layer_setup(l, 3, in) == LT_OK);
+    lt_tensor *x = lt_tensor_randn(4, xs);
+    lt_tensor *ref = lt_pool2d_direct(x, size, s, p, is_max);
+    float *y = malloc((size_t)(N * l->out_size) * 4), *cache = malloc((size_t)(N * l->out_size) * 4);
+    l->vt->forward(l, x->data, y, N, cache, NULL);
+    CHECK(ref->numel == N * l->out_size, "pool output size");
+    check_close(y, ref->data, (size_t)ref->numel, 1e-5, is_max ? "maxpool vs direct" : "avgpool vs direct");
+    free(y); free(cache);
+    lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
+}
+
+int main(void) {
+    lt_rng_seed(&rng, 42);
+    lt_rng_seed_global(1);
+    int64_t img[3] = {7, 6, 3}, seq[2] = {9, 2}, vec[1] = {5}, seq3[2] = {3, 5};
+
+    gradcheck("conv2d 3x3 s1 valid tanh", conv(2, 4, 3, 3, 1, LT_PAD_VALID, LT_ACT_TANH), 2, 3,
+              img, 1, 0.01f, 0);
+    gradcheck("conv2d 3x3 s2 same", conv(2, 4, 3, 3, 2, LT_PAD_SAME, LT_ACT_NONE), 2, 3, img, 1,
+              0.01f, 0);
+    gradcheck("conv2d 2x3 s2 same sigmoid", conv(2, 3, 2, 3, 2, LT_PAD_SAME, LT_ACT_SIGMOID), 2, 3,
+              img, 1, 0.01f, 0);
+    gradcheck("conv2d 1x1", conv(2, 5, 1, 1, 1, LT_PAD_VALID, LT_ACT_NONE), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("conv2d 4x4 s3 same", conv(2, 2, 4, 4, 3, LT_PAD_SAME, LT_ACT_NONE), 1, 3, img, 1,
+              0.01f, 0);
+    gradcheck("conv1d k3 s2 same", conv(1, 3, 1, 3, 2, LT_PAD_SAME, LT_ACT_NONE), 2, 2, seq, 1,
+              0.01f, 0);
+    gradcheck("conv1d k2 s1 valid tanh", conv(1, 4, 1, 2, 1, LT_PAD_VALID, LT_ACT_TANH), 3, 2, seq,
+              1, 0.01f, 0);
+    gradcheck("dense sigmoid", lt_dense_new(4, LT_ACT_SIGMOID, 1), 3, 1, vec, 1, 0.05f, 0);
+    gradcheck("dense softmax", lt_dense_new(4, LT_ACT_SOFTMAX, 1), 3, 1, vec, 1, 0.05f, 0);
+    gradcheck("dense 3-d input", lt_dense_new(3, LT_ACT_NONE, 1), 2, 2, seq3, 1, 0.05f, 0);
+    gradcheck("dense no bias", lt_dense_new(3, LT_ACT_NONE, 0), 2, 1, vec, 1, 0.05f, 0);
+    gradcheck("maxpool2d 2 valid", lt_pool_new(2, 1, 2, 2, LT_PAD_VALID), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("maxpool2d 3 s2 same", lt_pool_new(2, 1, 3, 2, LT_PAD_SAME), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("avgpool2d 2 s2 same", lt_pool_new(2, 0, 2, 2, LT_PAD_SAME), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("avgpool2d 3 s1 valid", lt_pool_new(2, 0, 3, 1, LT_PAD_VALID), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("maxpool1d 2", lt_pool_new(1, 1, 2, 2, LT_PAD_VALID), 2, 2, seq, 1, 0.01f, 0);
+    gradcheck("globalmaxpool2d", lt_global_pool_new(2, 1), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("globalavgpool2d", lt_global_pool_new(2, 0), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("globalmaxpool1d", lt_global_pool_new(1, 1), 2, 2, seq, 1, 0.01f, 0);
+    gradcheck("flatten", lt_flatten_new(), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("dropout", lt_dropout_new(0.3f), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("relu", lt_activation_new(LT_ACT_RELU, 0), 2, 3, img, 1, 0.01f, 1);
+    gradcheck("leaky relu", lt_activation_new(LT_ACT_LEAKY_RELU, 0.3f), 2, 3, img, 1, 0.01f, 1);
+    gradcheck("sigmoid", lt_activation_new(LT_ACT_SIGMOID, 0), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("tanh", lt_activation_new(LT_ACT_TANH, 0), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("softmax", lt_activation_new(LT_ACT_SOFTMAX, 0), 2, 3, img, 1, 0.01f, 0);
+    EPS = 1e-2f;
+    gradcheck("batchnorm training", lt_batchnorm_new(0.99f, 1e-3f), 4, 3, img, 1, 0.01f, 0);
+    lt_layer *bn = lt_batchnorm_new(0.9f, 1e-3f);
+    bn->training = 0;
+    gradcheck("batchnorm inference", bn, 3, 2, seq, 1, 0.01f, 0);
+    int64_t ids[1] = {4};
+    EPS = 1e-3f;
+    gradcheck("embedding", lt_embedding_new(5, 3), 3, 1, ids, 0, 0.01f, 0);
+
+    conv_vs_direct(8, 8, 3, 5, 3, 1, LT_PAD_VALID);
+    conv_vs_direct(32, 32, 3, 8, 3, 2, LT_PAD_VALID);
+    conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
+    conv_vs_direct(8, 8, 4, 3, 5, 2, LT_PAD_SAME);
+    conv_vs_direct(6, 6, 3, 4, 1, 1, LT_PAD_VALID);
+    pool_vs_direct(1, 2, 2, LT_PAD_VALID);
+    pool_vs_direct(1, 3, 2, LT_PAD_SAME);
+    pool_vs_direct(0, 3, 2, LT_PAD_SAME);
+    pool_vs_direct(0, 2, 1, LT_PAD_VALID);
+
+    /* shape errors name the layer and the numbers */
+    lt_layer *c = conv(2, 4, 3, 3, 1, LT_PAD_VALID, LT_ACT_NONE);
+    int64_t one[3] = {8, 8, 1}, three[3] = {8, 8, 3}, tiny[3] = {2, 2, 1};
+    LT_ASSERT(lt_layer_setup(c, 3, one) == LT_OK && lt_layer_build(c, &rng) == LT_OK);
+    CHECK(lt_layer_setup(c, 3, three) == LT_ESHAPE, "conv2d channel mismatch fails");
+    CHECK(strstr(lt_lasterror(), "conv2d: input has 3 channels, layer expects 1") != NULL,
+          lt_lasterror());
+    CHECK(lt_layer_setup(c, 3, tiny) == LT_ESHAPE, "input smaller than kernel fails");
+    CHECK(strstr(lt_lasterror(), "input size 2 is smaller than the kernel 3") != NULL,
+          lt_lasterror());
+    CHECK(lt_layer_setup(c, 2, tiny) == LT_ESHAPE, "conv2d on 2-d sample fails");
+    CHECK(strstr(lt_lasterror(), "expects input N×H×W×C") != NULL, lt_lasterror());
+    lt_layer_free(c);
+    CHECK(lt_dropout_new(1.0f) == NULL && strstr(lt_lasterror(), "rate must be in [0, 1)"),
+          "dropout rate 1 rejected");
+    lt_layer *e = lt_embedding_new(5, 2);
+    int64_t l3[1] = {3};
+    LT_ASSERT(lt_layer_setup(e, 1, l3) == LT_OK && lt_layer_build(e, &rng) == LT_OK);
+    float xs[3] = {1, 5, 2}, ys[6];
+    CHECK(e->vt->forward(e, xs, ys, 1, NULL, NULL) == LT_EARG, "embedding id out of range");
+    CHECK(strstr(lt_lasterror(), "input 2 is 5, expected an integer id in 0..4") != NULL,
+          lt_lasterror());
+    lt_layer_free(e);
+    CHECK_DONE();
+}

@@ -1,0 +1,175 @@
+/* test_nn_net.c: the sequential network: parameter counts of the lesson models and VGG16
+ * from shapes alone (nothing allocated), a whole-network finite-difference check of the
+ * fused training step's gradients (conv, pool, dense, softmax + cross-entropy), that
+ * training reduces the loss, that steady-state steps keep their buffers, and input
+ * shape errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nn/net.h"
+
+static lt_layer *conv(int64_t f, int64_t k, int64_t s, lt_padding p, lt_act a) {
+    lt_conv_opts o = {f, k, k, s, s, p, a, 1};
+    return lt_conv2d_new(&o);
+}
+
+static int lesson_model(lt_layer **L) {
+    int n = 0;
+    L[n++] = conv(32, 3, 2, LT_PAD_VALID, LT_ACT_RELU);
+    L[n++] = conv(64, 3, 2, LT_PAD_VALID, LT_ACT_RELU);
+    L[n++] = conv(128, 3, 2, LT_PAD_VALID, LT_ACT_RELU);
+    L[n++] = lt_flatten_new();
+    L[n++] = lt_dropout_new(0.2f);
+    L[n++] = lt_dense_new(1024, LT_ACT_RELU, 1);
+    L[n++] = lt_dropout_new(0.2f);
+    L[n++] = lt_dense_new(10, LT_ACT_SOFTMAX, 1);
+    return n;
+}
+
+static void free_layers(lt_layer **L, int n) {
+    for (int i = 0; i < n; i++) lt_layer_free(L[i]);
+}
+
+static void counts(void) {
+    lt_layer *L[40];
+    int n = lesson_model(L);
+    int64_t cifar[3] = {32, 32, 3}, fm[3] = {28, 28, 1};
+    lt_net *net = lt_net_new(n, L, 3, cifar);
+    CHECK(net && net->nparams == 1284170, "CIFAR lesson model: 1,284,170 parameters");
+    CHECK(net && net->params == NULL && L[5]->w == NULL, "counted without allocating");
+    lt_net_free(net);
+    free_layers(L, n);
+    n = lesson_model(L);
+    net = lt_net_new(n, L, 3, fm);
+    CHECK(net && net->nparams == 628234, "Fashion-MNIST lesson model: 628,234 parameters");
+    lt_net_free(net);
+    free_layers(L, n);
+    /* VGG16: 13 convolutions (3×3 same) in 5 blocks with max pooling, 3 dense layers */
+    int64_t blocks[5][2] = {{64, 2}, {128, 2}, {256, 3}, {512, 3}, {512, 3}};
+    n = 0;
+    for (int b = 0; b < 5; b++) {
+        for (int i = 0; i < blocks[b][1]; i++)
+            L[n++] = conv(blocks[b][0], 3, 1, LT_PAD_SAME, LT_ACT_RELU);
+        L[n++] = lt_pool_new(2, 1, 2, 2, LT_PAD_VALID);
+    }
+    L[n++] = lt_flatten_new();
+    L[n++] = lt_dense_new(4096, LT_ACT_RELU, 1);
+    L[n++] = lt_dense_new(4096, LT_ACT_RELU, 1);
+    L[n++] = lt_dense_new(1000, LT_ACT_SOFTMAX, 1);
+    int64_t img[3] = {224, 224, 3};
+    net = lt_net_new(n, L, 3, img);
+    CHECK(net && net->nparams == 138357544, "VGG16: 138,357,544 parameters");
+    CHECK(net && net->params == NULL, "VGG16 not allocated");
+    lt_net_free(net);
+    free_layers(L, n);
+}
+
+/* loss of the net on (x, y) in inference mode (no dropout here) */
+static double net_loss(lt_net *net, const float *x, const float *y, int64_t N, lt_loss_kind k) {
+    const float *p;
+    double l;
+    LT_ASSERT(lt_net_forward(net, x, N, 0, &p) == LT_OK);
+    lt_loss_eval(k, p, N, lt_net_out_width(net), y, &l, NULL);
+    return l;
+}
+
+static void whole_net_gradcheck(lt_loss_kind k, lt_act out_act) {
+    lt_layer *L[8];
+    int n = 0;
+    L[n++] = conv(3, 3, 2, LT_PAD_SAME, LT_ACT_TANH);
+    L[n++] = lt_pool_new(2, 0, 2, 1, LT_PAD_VALID);
+    L[n++] = conv(4, 2, 1, LT_PAD_VALID, LT_ACT_SIGMOID);
+    L[n++] = lt_flatten_new();
+    L[n++] = lt_dense_new(6, LT_ACT_TANH, 1);
+    L[n++] = lt_dense_new(3, out_act, 1);
+    int64_t in[3] = {7, 7, 2}, N = 4;
+    lt_net *net = lt_net_new(n, L, 3, in);
+    lt_rng r;
+    lt_rng_seed(&r, 3);
+    LT_ASSERT(net && lt_net_build(net, &r) == LT_OK);
+    float x[4 * 98], ys[4] = {0, 2, 1, 2}, yd[12];
+    for (int i = 0; i < 4 * 98; i++) x[i] = 2 * lt_rng_uniform(&r) - 1;
+    for (int i = 0; i < 12; i++) yd[i] = k == LT_LOSS_CCE ? (i % 3 == (int)ys[i / 3]) : lt_rng_uniform(&r);
+    const float *y = k == LT_LOSS_SCCE ? ys : yd;
+    lt_optim *sgd = lt_optim_new(LT_OPT_SGD);
+    sgd->lr = 0;                      /* keeps the parameters; leaves the gradients */
+    double l;
+    int64_t c, t;
+    LT_ASSERT(lt_net_train_step(net, x, y, N, k == LT_LOSS_SCCE ? 4 : 12, k, sgd, &l, &c, &t) == LT_OK);
+    CHECK(fabs(l - net_loss(net, x, y, N, k)) < 1e-6, "train step loss = forward loss");
+    double worst = 0;
+    float *p = net->params->data, *g = net->grads->data;
+    for (int64_t i = 0; i < net->nparams; i++) {
+        float s = p[i];
+        p[i] = s + 1e-3f; double lp = net_loss(net, x, y, N, k);
+        p[i] = s - 1e-3f; double lm = net_loss(net, x, y, N, k);
+        p[i] = s;
+        double num = (lp - lm) / 2e-3, d = fabs(num - g[i]) / fmax(1e-2, fabs(num) + fabs(g[i]));
+        if (d > worst) worst = d;
+    }
+    char msg[100];
+    snprintf(msg, sizeof msg, "whole-net gradcheck %s (worst %.2g over %lld params)",
+             lt_loss_name(k), worst, (long long)net->nparams);
+    CHECK(worst < 1e-2, msg);
+    lt_optim_free(sgd);
+    lt_net_free(net);
+    free_layers(L, n);
+}
+
+static void learns(void) {
+    /* two classes: the sign of the mean of a 6×6×1 image */
+    lt_layer *L[8];
+    int n = 0;
+    L[n++] = conv(4, 3, 1, LT_PAD_SAME, LT_ACT_RELU);
+    L[n++] = lt_global_pool_new(2, 0);
+    L[n++] = lt_dense_new(2, LT_ACT_SOFTMAX, 1);
+    int64_t in[3] = {6, 6, 1}, N = 16;
+    lt_net *net = lt_net_new(n, L, 3, in);
+    lt_rng r;
+    lt_rng_seed(&r, 5);
+    LT_ASSERT(net && lt_net_build(net, &r) == LT_OK);
+    lt_optim *adam = lt_optim_new(LT_OPT_ADAM);
+    adam->lr = 0.05f;
+    float x[16 * 36], y[16];
+    double first = 0, l = 0;
+    int64_t c = 0, t = 0;
+    float *mem0 = NULL;
+    for (int step = 0; step < 150; step++) {
+        for (int i = 0; i < 16; i++) {
+            float sgn = (i % 2) ? 1.0f : -1.0f;
+            y[i] = (float)(i % 2);
+            for (int j = 0; j < 36; j++) x[i * 36 + j] = sgn * 0.3f + lt_rng_uniform(&r) - 0.5f;
+        }
+        LT_ASSERT(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_OK);
+        if (step == 0) { first = l; mem0 = net->mem; }
+    }
+    CHECK(l < first * 0.5 && c >= 14, "training reduces the loss and learns the task");
+    CHECK(net->mem == mem0, "buffers reused across steps");
+    /* wrong input shape names the first layer and both shapes */
+    int64_t bad[4] = {2, 5, 5, 1};
+    lt_tensor *bx = lt_tensor_new(4, bad);
+    CHECK(lt_net_check_input(net, bx) == LT_ESHAPE &&
+          strstr(lt_lasterror(), "conv2d (Conv2D): expected input of shape (None, 6, 6, 1), got 2x5x5x1"),
+          lt_lasterror());
+    lt_tensor_free(bx);
+    /* NaN loss: the step refuses, parameters untouched */
+    float before = net->params->data[0];
+    L[2]->b->data[0] = NAN;          /* relu would swallow a nan input; a nan bias cannot hide */
+    CHECK(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_ENAN,
+          "nan loss reported");
+    CHECK(net->params->data[0] == before, "nan step leaves parameters");
+    lt_optim_free(adam);
+    lt_net_free(net);
+    free_layers(L, n);
+}
+
+int main(void) {
+    counts();
+    whole_net_gradcheck(LT_LOSS_SCCE, LT_ACT_SOFTMAX);
+    whole_net_gradcheck(LT_LOSS_CCE, LT_ACT_SOFTMAX);
+    whole_net_gradcheck(LT_LOSS_BCE, LT_ACT_SIGMOID);
+    whole_net_gradcheck(LT_LOSS_MSE, LT_ACT_NONE);
+    learns();
+    CHECK_DONE();
+}
