@@ -25,7 +25,9 @@ L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, la
   .. "module: signature, arguments,\ndefaults and an example. help('nn.Conv2D') also works.\n"
   .. "Example: help(tensor.conv2d)")
 
+require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
+
 -- Names the REPL and `lunette -e` make global.
-L.globals = { "tensor", "help" }
+L.globals = { "tensor", "help", "data" }
 
 return L

@@ -14,6 +14,7 @@ static const luaL_Reg submodules[] = {
     {"tensor", luaopen_lunette_tensor},
     {"safetensors", luaopen_lunette_safetensors},
     {"json", luaopen_lunette_json},
+    {"data", luaopen_lunette_data},
     {NULL, NULL}};
 
 static int lunette_seed(lua_State *L) {
