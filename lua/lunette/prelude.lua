@@ -27,7 +27,12 @@ L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, la
 
 require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
 
+-- plot.lua and metrics.lua extend the C tables of the same name (already in package.loaded).
+package.loaded["lunette.plot"], package.loaded["lunette.metrics"] = nil, nil
+require "lunette.plot"       -- plot.lines, history, confusion, image(s), featuremaps, ...
+require "lunette.metrics"    -- metrics.classification_report
+
 -- Names the REPL and `lunette -e` make global.
-L.globals = { "tensor", "help", "data" }
+L.globals = { "tensor", "help", "data", "plot", "metrics" }
 
 return L

@@ -14,6 +14,8 @@ static const luaL_Reg submodules[] = {
     {"tensor", luaopen_lunette_tensor},
     {"safetensors", luaopen_lunette_safetensors},
     {"json", luaopen_lunette_json},
+    {"plot", luaopen_lunette_plot},
+    {"metrics", luaopen_lunette_metrics},
     {"data", luaopen_lunette_data},
     {NULL, NULL}};
 

@@ -51,6 +51,8 @@ const char *lt_lua_optfield_str(lua_State *L, int idx, const char *key, const ch
 int luaopen_lunette_tensor(lua_State *L);
 int luaopen_lunette_safetensors(lua_State *L);   /* l_files.c */
 int luaopen_lunette_json(lua_State *L);          /* l_files.c */
+int luaopen_lunette_plot(lua_State *L);          /* l_plot.c */
+int luaopen_lunette_metrics(lua_State *L);       /* l_metrics.c */
 int luaopen_lunette_data(lua_State *L);
 int luaopen_lunette(lua_State *L);
 

@@ -1,0 +1,475 @@
+-- lunette/plot.lua: the plot constructors (lines, history, confusion, image, images,
+-- featuremaps, filters, bar, hist). Each checks its arguments, builds a spec of panels
+-- and hands it to the C side (plot._new, src/lua/l_plot.c), which owns the data and
+-- renders it (src/plot/plot.c). Every constructor returns a plot object: print(p)
+-- draws it inline, p:view() opens the full-screen viewer.
+local L = require "lunette"
+local P = L.plot
+local tensor = L.tensor
+
+local function help(fn, name, text) L._sethelp(fn, name, text) end
+
+-- ---- argument helpers ----
+
+local function is_tensor(x) return tensor.is(x) end
+
+-- A series (table of numbers or a tensor) checked for `fn`; returns it unchanged.
+local function series_values(fn, name, v)
+  if is_tensor(v) then
+    return v
+  elseif type(v) == "table" then
+    if #v == 0 then error(string.format("%s: series '%s' is empty", fn, name), 3) end
+    for i = 1, #v do
+      if type(v[i]) ~= "number" then
+        error(string.format("%s: series '%s' item %d is a %s, expected a number", fn, name, i,
+          type(v[i])), 3)
+      end
+    end
+    return v
+  end
+  error(string.format("%s: series '%s' must be a table of numbers or a tensor, got a %s", fn,
+    name, type(v)), 3)
+end
+
+local function opt_size(spec, opts)
+  if opts then
+    spec.width, spec.height = opts.width, opts.height
+  end
+  return spec
+end
+
+local function shape_str(t)
+  return table.concat(t:size(), "x")
+end
+
+-- Scales an image tensor into 0..1: values above 1 are taken as 0..255; `normalize`
+-- stretches min..max to 0..1 (a constant image becomes 0).
+local function unit_range(t, normalize)
+  local mn, mx = t:min(), t:max()
+  if normalize then
+    if mx > mn then return (t - mn) / (mx - mn) end
+    return t * 0
+  end
+  if mx > 1 then return t / 255 end
+  return t
+end
+
+-- An image tensor as H×W×C (C 1 or 3), accepting H×W, H×W×1, H×W×3 and 1×H×W×C.
+local function as_image(fn, t)
+  if not is_tensor(t) then
+    if type(t) ~= "table" then
+      error(fn .. ": expected an image tensor (HxW, HxWx1 or HxWx3), got a " .. type(t), 3)
+    end
+    t = tensor(t)
+  end
+  local s = t:size()
+  if #s == 4 and s[1] == 1 then t = t:reshape(s[2], s[3], s[4]); s = t:size() end
+  if #s == 2 then t = t:reshape(s[1], s[2], 1); s = t:size() end
+  if #s ~= 3 or (s[3] ~= 1 and s[3] ~= 3) then
+    error(string.format("%s: expected an image HxW, HxWx1 or HxWx3, got %s", fn, shape_str(t)), 3)
+  end
+  return t
+end
+
+local function label_name(classes, v)
+  if type(v) ~= "number" then return tostring(v) end
+  if classes and classes[v + 1] then return tostring(classes[v + 1]) end
+  return string.format("%d", v)
+end
+
+local function to_list(fn, what, v, n)
+  if v == nil then return nil end
+  local out = {}
+  if is_tensor(v) then
+    local flat = v:reshape(-1)
+    for i = 1, flat:numel() do out[i] = flat:get(i) end
+  elseif type(v) == "table" then
+    for i = 1, #v do out[i] = v[i] end
+  else
+    error(string.format("%s: '%s' must be a table or a tensor, got a %s", fn, what, type(v)), 3)
+  end
+  if n and #out < n then
+    error(string.format("%s: %d %s for %d images", fn, #out, what, n), 3)
+  end
+  return out
+end
+
+-- ---- line charts ----
+
+-- lines{name=series, ...}: named series are drawn in name order.
+function P.lines(series, opts)
+  local fn = "plot.lines"
+  opts = opts or {}
+  local list = {}
+  if is_tensor(series) or (type(series) == "table" and type(series[1]) == "number") then
+    list[1] = { name = opts.name or "y", y = series_values(fn, opts.name or "y", series) }
+  elseif type(series) == "table" then
+    local names = {}
+    for k in pairs(series) do names[#names + 1] = tostring(k) end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      local v = series[k]
+      if v == nil then v = series[tonumber(k)] end
+      list[#list + 1] = { name = k, y = series_values(fn, k, v) }
+    end
+  else
+    error(fn .. ": expected a table of named series, got a " .. type(series), 2)
+  end
+  if #list == 0 then error(fn .. ": no series to plot", 2) end
+  return P._new(opt_size({
+    title = nil,
+    panels = { { kind = "lines", title = opts.title, xlabel = opts.xlabel or "step",
+                 ylabel = opts.ylabel, x0 = opts.start or 1, dx = opts.step or 1, series = list } },
+  }, opts))
+end
+help(P.lines, "plot.lines", [==[plot.lines{name=series, ...} [, opts]
+
+A line chart of one or more series (tables of numbers or 1-D tensors), each with its
+own colour (or marker without colour), a legend, round y ticks and an x axis counting
+points from 1. NaN values are skipped and marked with x on the x axis.
+opts: title, xlabel ('step'), ylabel, start (x of the first point, 1), step (1),
+width, height (default: the terminal's width).
+Example: plot.lines({loss={2.3, 1.1, 0.7}, val_loss={2.0, 1.3, 1.0}}, {title='Loss', xlabel='epoch'})]==])
+
+function P.history(h, opts)
+  local fn = "plot.history"
+  opts = opts or {}
+  if type(h) ~= "table" then error(fn .. ": expected the history model:fit returns, got a " .. type(h), 2) end
+  local hist = type(h.history) == "table" and h.history or h
+  local function get(...)
+    for _, k in ipairs { ... } do
+      if type(hist[k]) == "table" and #hist[k] > 0 then return hist[k] end
+    end
+  end
+  local panels = {}
+  local loss, val_loss = get("loss"), get("val_loss")
+  local acc, val_acc = get("accuracy", "acc"), get("val_accuracy", "val_acc")
+  local function panel(title, ylabel, a, an, b, bn)
+    local s = {}
+    if a then s[#s + 1] = { name = an, y = series_values(fn, an, a) } end
+    if b then s[#s + 1] = { name = bn, y = series_values(fn, bn, b) } end
+    if #s > 0 then
+      panels[#panels + 1] = { kind = "lines", title = title, xlabel = "epoch", series = s }
+    end
+  end
+  panel("Loss", "loss", loss, "loss", val_loss, "val_loss")
+  panel("Accuracy", "accuracy", acc, "accuracy", val_acc, "val_accuracy")
+  if #panels == 0 then error(fn .. ": the history has no loss or accuracy values", 2) end
+  return P._new(opt_size({ title = opts.title, cols = #panels, panels = panels }, opts))
+end
+help(P.history, "plot.history", [==[plot.history(h [, opts])
+
+Loss and accuracy per epoch side by side (train and validation), like the lesson's two
+matplotlib figures. h is what model:fit returns (h.history.loss, .accuracy,
+.val_loss, .val_accuracy) or that history table itself.
+opts: title, width, height.
+Example: h = model:fit(x, y, {epochs=5, validation_data={xv, yv}}); plot.history(h)]==])
+
+-- ---- confusion matrices ----
+
+function P.confusion(cm, opts)
+  local fn = "plot.confusion"
+  opts = opts or {}
+  if not is_tensor(cm) then
+    if type(cm) ~= "table" then error(fn .. ": expected a kxk matrix (tensor or table), got a " .. type(cm), 2) end
+    cm = tensor(cm)
+  end
+  local s = cm:size()
+  if #s ~= 2 or s[1] ~= s[2] then
+    error(string.format("%s: expected a square kxk matrix, got %s", fn, shape_str(cm)), 2)
+  end
+  local classes = opts.classes
+  if classes ~= nil then
+    if type(classes) ~= "table" then error(fn .. ": classes must be a table of names", 2) end
+    if #classes ~= s[1] then
+      error(string.format("%s: %d class names for a %dx%d matrix", fn, #classes, s[1], s[2]), 2)
+    end
+    local c = {}
+    for i = 1, #classes do c[i] = tostring(classes[i]) end
+    classes = c
+  end
+  return P._new(opt_size({ panels = { { kind = "confusion", cm = cm, classes = classes,
+    normalize = opts.normalize and true or false,
+    title = opts.title or (opts.normalize and "Normalized confusion matrix" or "Confusion matrix") } } }, opts))
+end
+help(P.confusion, "plot.confusion", [==[plot.confusion(cm [, opts])
+
+A confusion matrix (kxk: rows true labels, columns predicted, as
+metrics.confusion_matrix returns) with the value in every cell, shaded by value,
+class names on both axes, "True label" and "Predicted label".
+opts: classes (k names), normalize (false: counts; true: each row divided by its sum),
+title, width, height.
+Example: plot.confusion(metrics.confusion_matrix(y, pred, 10), {classes=ds.classes, normalize=true})]==])
+
+-- ---- images ----
+
+function P.image(t, opts)
+  local fn = "plot.image"
+  opts = opts or {}
+  local img = unit_range(as_image(fn, t), opts.normalize)
+  local s = img:size()
+  local title = opts.title or string.format("%s", table.concat(s, "x"))
+  return P._new(opt_size({ panels = { { kind = "image", px = img, title = title } } }, opts))
+end
+help(P.image, "plot.image", [==[plot.image(t [, opts])
+
+An image drawn with half blocks in colour (one cell = 1x2 pixels), or with shade
+characters in the colourless styles. t is HxW or HxWx1 (grey) or HxWx3 (RGB),
+or 1xHxWxC; values 0..1, or 0..255 (detected: any value above 1).
+opts: title (default the shape), normalize (stretch min..max to 0..1), width, height.
+Example: plot.image(ds.x_train[1], {title=ds.classes[ds.y_train:get(1) + 1]})]==])
+
+-- A grid of image panels from a list of HxWxC tensors already in 0..1.
+local function grid(fn, imgs, titles, opts, title)
+  local n = #imgs
+  local cols = opts.cols
+  if not cols then
+    local tw = P._term_size()
+    local s = imgs[1]:size()
+    local colour = P.style() == "color"
+    local cw = math.max(colour and s[2] or 2 * s[2], 12)
+    cols = math.max(1, math.min(n, 10, (tw + 1) // (cw + 1)))
+  end
+  if type(cols) ~= "number" or cols < 1 then error(fn .. ": cols must be a positive integer", 3) end
+  local panels = {}
+  for i = 1, n do panels[i] = { kind = "image", px = imgs[i], title = titles and titles[i] } end
+  return P._new(opt_size({ title = title, cols = math.floor(cols), panels = panels }, opts))
+end
+
+function P.images(batch, opts)
+  local fn = "plot.images"
+  opts = opts or {}
+  local list = {}
+  if is_tensor(batch) then
+    local s = batch:size()
+    if #s < 3 or #s > 4 or (#s == 4 and s[4] ~= 1 and s[4] ~= 3) then
+      error(string.format("%s: expected a batch NxHxW or NxHxWxC (C 1 or 3), got %s", fn, shape_str(batch)), 2)
+    end
+    for i = 1, s[1] do list[i] = batch[i] end
+  elseif type(batch) == "table" then
+    for i = 1, #batch do list[i] = batch[i] end
+  else
+    error(fn .. ": expected a batch tensor or a table of images, got a " .. type(batch), 2)
+  end
+  if #list == 0 then error(fn .. ": no images", 2) end
+  local max = opts.max or 64
+  local n = math.min(#list, max)
+  local big = false
+  for i = 1, n do
+    list[i] = as_image(fn, list[i])
+    if not opts.normalize and list[i]:max() > 1 then big = true end
+  end
+  for i = 1, n do
+    local img = list[i]
+    if opts.normalize then img = unit_range(img, true) elseif big then img = img / 255 end
+    list[i] = img
+  end
+  for i = n + 1, #list do list[i] = nil end
+  local labels = to_list(fn, "labels", opts.labels, n)
+  local preds = to_list(fn, "predictions", opts.predictions or opts.pred, n)
+  local titles = to_list(fn, "titles", opts.titles, n)
+  if not titles and (labels or preds) then
+    titles = {}
+    for i = 1, n do
+      if labels and preds then
+        titles[i] = "True label: " .. label_name(opts.classes, labels[i]) .. " Predicted: " .. label_name(opts.classes, preds[i])
+      elseif labels then
+        titles[i] = "Label: " .. label_name(opts.classes, labels[i])
+      else
+        titles[i] = "Predicted: " .. label_name(opts.classes, preds[i])
+      end
+    end
+  end
+  if titles then for i = 1, n do titles[i] = tostring(titles[i]) end end
+  return grid(fn, list, titles, opts, opts.title)
+end
+help(P.images, "plot.images", [==[plot.images(batch [, opts])
+
+A grid of images with a title above each. batch is NxHxW or NxHxWxC (C 1 or 3), or a
+table of images; values 0..1 or 0..255.
+opts: labels (true class ids), predictions (predicted ids; with labels the titles read
+"True label: 3 Predicted: 5"), classes (names for the ids), titles (strings, instead),
+cols (default: as many as fit), max (64 images), normalize (each image min..max),
+title, width, height. In the viewer the arrows move from image to image.
+Example: plot.images(ds.x_test:slice(1, 1, 8), {labels=ds.y_test:slice(1, 1, 8), classes=ds.classes})]==])
+
+-- ---- feature maps and filters ----
+
+local function layers_of(model)
+  if type(model) == "table" or type(model) == "userdata" then
+    local ok, ls = pcall(function() return model.layers end)
+    if ok and type(ls) == "function" then ls = model:layers() end
+    if ok and type(ls) == "table" then return ls end
+  end
+  return nil
+end
+
+local function layer_name(l, i)
+  local ok, name = pcall(function() return l.name end)
+  if ok and type(name) == "string" then return name end
+  local mt = getmetatable(l)
+  local tn = type(mt) == "table" and rawget(mt, "__name")
+  return type(tn) == "string" and tn:gsub("^lunette%.", "") or ("layer " .. i)
+end
+
+-- The output of layer `which` (index or name) for input x, by calling each layer's
+-- forward in turn (or the model's own helper when it has one).
+local function layer_output(fn, model, x, which)
+  local layers = layers_of(model)
+  if not layers then error(fn .. ": expected a model with layers (nn.Sequential), got a " .. type(model), 3) end
+  local idx = which
+  if type(which) == "string" then
+    for i, l in ipairs(layers) do if layer_name(l, i) == which then idx = i end end
+    if type(idx) ~= "number" then error(fn .. ": no layer named '" .. which .. "'", 3) end
+  end
+  if type(idx) ~= "number" or idx < 1 or idx > #layers or idx % 1 ~= 0 then
+    error(string.format("%s: layer %s is not in 1..%d", fn, tostring(which), #layers), 3)
+  end
+  if not is_tensor(x) then x = tensor(x) end
+  local s = x:size()
+  if #s == 3 then x = x:reshape(1, s[1], s[2], s[3]) elseif #s == 2 then x = x:reshape(1, s[1], s[2], 1) end
+  local out = x
+  for i = 1, idx do out = layers[i]:forward(out) end
+  return out, layer_name(layers[idx], idx), idx
+end
+
+function P.featuremaps(model, x, layer, opts)
+  local fn = "plot.featuremaps"
+  local out, name, idx
+  if is_tensor(model) then                  -- featuremaps(activation [, opts])
+    out, opts, name = model, (type(x) == "table" and x or opts), "output"
+  else
+    out, name, idx = layer_output(fn, model, x, layer)
+  end
+  opts = opts or {}
+  local s = out:size()
+  local maps = out
+  if #s == 4 and s[1] == 1 then maps = out:reshape(s[2], s[3], s[4]) elseif #s == 2 then maps = out:reshape(s[1], s[2], 1) end
+  local ms = maps:size()
+  if #ms ~= 3 then
+    error(string.format("%s: %s gives %s, not feature maps (HxWxC)", fn,
+      idx and string.format("layer %d (%s)", idx, name) or "the tensor", shape_str(out)), 2)
+  end
+  local h, w, c = ms[1], ms[2], ms[3]
+  local chw = maps:permute(3, 1, 2)
+  local n = math.min(c, opts.max or 64)
+  local imgs, titles = {}, {}
+  for i = 1, n do
+    imgs[i] = unit_range(chw[i]:reshape(h, w, 1), true)
+    titles[i] = tostring(i)
+  end
+  local title = string.format("%s%s: %s%s", idx and string.format("layer %d ", idx) or "", name,
+    shape_str(out), n < c and string.format(" (first %d of %d channels)", n, c) or
+    string.format(" (%d channel%s, each scaled to its min..max)", c, c == 1 and "" or "s"))
+  return grid(fn, imgs, titles, opts, opts.title or title)
+end
+help(P.featuremaps, "plot.featuremaps", [==[plot.featuremaps(model, x, layer [, opts]) or plot.featuremaps(activation [, opts])
+
+A grid of one layer's output channels for input x (HxWxC or 1xHxWxC), each scaled to
+its own min..max, with the output shape in the title: what convolution filters
+respond to, and what max pooling keeps. layer is an index (1-based) or a layer name;
+the output is computed by calling each layer's forward up to it. Given a tensor
+(HxWxC or 1xHxWxC), its channels are drawn directly.
+opts: cols, max (64 channels), title, width, height.
+Example: plot.featuremaps(model, ds.x_test[1], 2)]==])
+
+function P.filters(layer, opts)
+  local fn = "plot.filters"
+  opts = opts or {}
+  local w = layer
+  if not is_tensor(w) then
+    local ok, lw = pcall(function() return layer.weight end)
+    if not ok or not is_tensor(lw) then error(fn .. ": expected a convolution layer or a kernel tensor", 2) end
+    w = lw
+  end
+  local s = w:size()
+  if #s ~= 4 then
+    error(string.format("%s: expected KHxKWxINxOUT kernels, got %s", fn, shape_str(w)), 2)
+  end
+  local kh, kw, cin, cout = s[1], s[2], s[3], s[4]
+  local ch = opts.channel or 1
+  local colour = cin == 3 and not opts.channel
+  local per = w:permute(4, 1, 2, 3)          -- OUT×KH×KW×IN
+  local n = math.min(cout, opts.max or 64)
+  local imgs, titles = {}, {}
+  for i = 1, n do
+    local k = per[i]
+    if not colour then k = k:permute(3, 1, 2)[ch]:reshape(kh, kw, 1) end
+    imgs[i] = unit_range(k, true)
+    titles[i] = tostring(i)
+  end
+  local title = string.format("kernels %s: %d filter%s%s", shape_str(w), cout, cout == 1 and "" or "s",
+    colour and " (RGB)" or string.format(" (input channel %d of %d)", ch, cin))
+  return grid(fn, imgs, titles, opts, opts.title or title)
+end
+help(P.filters, "plot.filters", [==[plot.filters(layer [, opts])
+
+A grid of a convolution layer's kernels (weights KHxKWxINxOUT), one image per output
+filter, each scaled to its min..max: RGB when IN is 3, else one input channel.
+opts: channel (input channel, default 1), cols, max (64), title, width, height.
+Example: plot.filters(model.layers[1])]==])
+
+-- ---- bars and histograms ----
+
+function P.bar(values, labels, opts)
+  local fn = "plot.bar"
+  if type(labels) == "table" and opts == nil and labels[1] == nil and next(labels) ~= nil then
+    opts, labels = labels, labels.labels
+  end
+  opts = opts or {}
+  local v = values
+  if not is_tensor(v) then
+    if type(v) ~= "table" then error(fn .. ": expected values (a table of numbers or a tensor), got a " .. type(v), 2) end
+    if #v == 0 then error(fn .. ": no values", 2) end
+    v = tensor(v)
+  end
+  local n = v:numel()
+  if labels ~= nil then
+    if type(labels) ~= "table" then error(fn .. ": labels must be a table of strings", 2) end
+    if #labels ~= n then error(string.format("%s: %d labels for %d values", fn, #labels, n), 2) end
+    local l = {}
+    for i = 1, n do l[i] = tostring(labels[i]) end
+    labels = l
+  end
+  return P._new(opt_size({ panels = { { kind = "bars", values = v:reshape(-1), labels = labels,
+    title = opts.title } } }, opts))
+end
+help(P.bar, "plot.bar", [==[plot.bar(values [, labels [, opts]])
+
+Horizontal bars, one per value, with its label and value.
+values: a table of numbers or a tensor; labels: as many strings (default 1, 2, ...).
+opts: title, width, height.
+Example: plot.bar({0.91, 0.85, 0.62}, {'T-shirt/top', 'Trouser', 'Pullover'})]==])
+
+local function fmt_edge(v)
+  local s = string.format("%.3g", v)
+  if s == "-0" then s = "0" end
+  return s
+end
+
+function P.hist(t, opts)
+  local fn = "plot.hist"
+  opts = opts or {}
+  if not is_tensor(t) then
+    if type(t) ~= "table" then error(fn .. ": expected a tensor or a table of numbers, got a " .. type(t), 2) end
+    if #t == 0 then error(fn .. ": no values", 2) end
+    t = tensor(t)
+  end
+  local bins = opts.bins or 10
+  local counts, lo, hi, skipped = P._histogram(t, bins, opts.min, opts.max)
+  local labels = {}
+  for i = 1, bins do
+    local a, b = lo + (hi - lo) * (i - 1) / bins, lo + (hi - lo) * i / bins
+    labels[i] = string.format("[%s, %s%s", fmt_edge(a), fmt_edge(b), i == bins and "]" or ")")
+  end
+  local title = opts.title or string.format("Histogram of %d values%s", t:numel(),
+    skipped > 0 and string.format(" (%d outside or not finite)", skipped) or "")
+  return P._new(opt_size({ panels = { { kind = "bars", values = counts, labels = labels, title = title } } }, opts))
+end
+help(P.hist, "plot.hist", [==[plot.hist(t [, opts])
+
+A histogram of a tensor's values (NaN and infinities left out and counted in the title).
+opts: bins (10), min, max (the range; default the data's), title, width, height.
+Example: plot.hist(model.layers[1].weight, {bins=20})]==])
+
+return P

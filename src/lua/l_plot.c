@@ -1,0 +1,439 @@
+/* l_plot.c: lunette.plot's C side: the plot object (userdata "lunette.Plot" owning an
+ * lt_plot), built from a spec table by plot._new; rendering in the current style,
+ * the ncurses viewer, the screen used by the live dashboard, and histogram counts.
+ * The user-facing constructors (lines, history, confusion, image, ...) are in
+ * lua/lunette/plot.lua; they check arguments and build the spec. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lua/l_util.h"
+#include "plot/canvas.h"
+#include "plot/plot.h"
+#include "plot/term.h"
+
+#define PLOT_MT "lunette.Plot"
+#define STYLE_KEY "lunette.plot.style"       /* registry: forced style name, or nil */
+
+typedef struct { lt_plot *p; } LPlot;
+
+static lt_plot *checkplot(lua_State *L, int idx) {
+    LPlot *u = luaL_checkudata(L, idx, PLOT_MT);
+    if (!u->p) luaL_argerror(L, idx, "plot has been freed");
+    return u->p;
+}
+
+/* ---- style: decided here, in one place ---- */
+
+/* lunette.plain, set by the REPL for --plain. */
+static int plain_flag(lua_State *L) {
+    int top = lua_gettop(L), plain = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
+        lua_getfield(L, -1, "plain");
+        plain = lua_toboolean(L, -1);
+    }
+    lua_settop(L, top);
+    return plain;
+}
+
+/* lunette.color == false (set by the REPL, e.g. for NO_COLOR). */
+static int color_off(lua_State *L) {
+    int top = lua_gettop(L), off = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
+        lua_getfield(L, -1, "color");
+        off = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+    }
+    lua_settop(L, top);
+    return off;
+}
+
+static const char *const style_names[] = {"ascii", "unicode", "color", NULL};
+
+/* The style to draw in: plot.style(name) when set, else ASCII when lunette.plain is true
+ * (the REPL's --plain), else what lt_style_detect finds from the environment. */
+static lt_style current_style(lua_State *L, int *truecolor) {
+    int tc = 0;
+    lt_style st = lt_style_detect(0, &tc);
+    if (truecolor) *truecolor = tc;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, STYLE_KEY) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -1);
+        for (int i = 0; style_names[i]; i++)
+            if (strcmp(s, style_names[i]) == 0) st = (lt_style)i;
+        lua_pop(L, 1);
+        return st;
+    }
+    lua_pop(L, 1);
+    if (plain_flag(L)) st = LT_STYLE_ASCII;
+    if (st == LT_STYLE_COLOR && color_off(L)) st = LT_STYLE_UNICODE;
+    return st;
+}
+
+static int plot_style(lua_State *L) {            /* plot.style([name | "auto"]) → name */
+    if (!lua_isnoneornil(L, 1)) {
+        const char *s = luaL_checkstring(L, 1);
+        if (strcmp(s, "auto") == 0) lua_pushnil(L);
+        else {
+            luaL_checkoption(L, 1, NULL, style_names);
+            lua_pushvalue(L, 1);
+        }
+        lua_setfield(L, LUA_REGISTRYINDEX, STYLE_KEY);
+    }
+    lua_pushstring(L, style_names[current_style(L, NULL)]);
+    return 1;
+}
+
+/* ---- building from a spec table ---- */
+
+/* A float tensor from field `key` of the table at idx (a tensor or nested table of
+ * numbers); it stays referenced on the stack (pushed) so its data outlives the call. */
+static lt_tensor *field_tensor(lua_State *L, int idx, const char *key, const char *fn) {
+    lua_getfield(L, idx, key);
+    if (lua_isnil(L, -1)) luaL_error(L, "%s: missing '%s'", fn, key);
+    return lt_lua_totensor(L, -1, fn);
+}
+
+static const char *field_str(lua_State *L, int idx, const char *key) {
+    return lt_lua_optfield_str(L, idx, key, NULL);
+}
+
+/* The strings of the array at field `key` (n of them) as a GC-owned const char* array;
+ * pushes two values (the array table and the pointer block). NULL when the field is nil. */
+static const char **field_strs(lua_State *L, int idx, const char *key, int n, const char *fn) {
+    if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pushnil(L); return NULL; }
+    if (!lua_istable(L, -1)) luaL_error(L, "%s: '%s' must be a table of strings", fn, key);
+    int t = lua_gettop(L);
+    const char **v = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *v, 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, t, i + 1);
+        if (!lua_isstring(L, -1)) luaL_error(L, "%s: %s[%d] is a %s, expected a string", fn, key,
+                                             i + 1, luaL_typename(L, -1));
+        v[i] = lua_tostring(L, -1);              /* a string (numbers converted in place) */
+        lua_pop(L, 1);                           /* still referenced by the table */
+    }
+    return v;
+}
+
+static void add_panel(lua_State *L, lt_plot *p, int t) {
+    const char *fn = "plot";
+    lua_getfield(L, t, "kind");
+    const char *kind = luaL_optstring(L, -1, "lines");
+    lua_pop(L, 1);
+    int top = lua_gettop(L);
+    const char *title = field_str(L, t, "title");
+    if (strcmp(kind, "lines") == 0) {
+        int q = lt_plot_add_lines(p, title, field_str(L, t, "xlabel"), field_str(L, t, "ylabel"),
+                                  lt_lua_optfield_num(L, t, "x0", 1), lt_lua_optfield_num(L, t, "dx", 1));
+        if (q < 0) lt_lua_check(L, LT_ENOMEM);
+        lua_getfield(L, t, "series");
+        int st = lua_gettop(L);
+        lua_Integer n = luaL_len(L, st);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, st, i);
+            int s = lua_gettop(L);
+            lt_tensor *y = field_tensor(L, s, "y", "plot.lines");
+            lt_lua_check(L, lt_plot_add_series_x(p, q, field_str(L, s, "name"), y->data, y->numel,
+                         lt_lua_optfield_num(L, s, "x0", p->panels[q].x0),
+                         lt_lua_optfield_num(L, s, "dx", p->panels[q].dx)));
+            lua_settop(L, st);
+        }
+    } else if (strcmp(kind, "confusion") == 0) {
+        lt_tensor *cm = field_tensor(L, t, "cm", "plot.confusion");
+        int k = cm->ndim == 2 ? (int)cm->shape[0] : 0;
+        const char **cls = field_strs(L, t, "classes", k, fn);
+        if (lt_plot_add_confusion(p, title, cm->data, k, cls, lt_lua_optfield_bool(L, t, "normalize", 0)) < 0)
+            lt_lua_check(L, LT_EARG);
+    } else if (strcmp(kind, "image") == 0) {
+        lt_tensor *img = field_tensor(L, t, "px", "plot.image");
+        int h = (int)img->shape[0], w = img->ndim > 1 ? (int)img->shape[1] : 1;
+        int c = img->ndim > 2 ? (int)img->shape[2] : 1;
+        if (lt_plot_add_image(p, title, img->data, h, w, c) < 0) lt_lua_check(L, LT_EARG);
+    } else if (strcmp(kind, "bars") == 0) {
+        lt_tensor *v = field_tensor(L, t, "values", "plot.bar");
+        const char **labels = field_strs(L, t, "labels", (int)v->numel, fn);
+        if (lt_plot_add_bars(p, title, v->data, labels, (int)v->numel) < 0) lt_lua_check(L, LT_EARG);
+    } else {
+        luaL_error(L, "plot: unknown panel kind '%s'", kind);
+    }
+    lua_settop(L, top);
+}
+
+/* plot._new{title=, cols=, width=, height=, panels={...}} → plot object */
+static int plot_new(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    LPlot *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->p = NULL;
+    luaL_setmetatable(L, PLOT_MT);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, ud, 1);                 /* keep the spec (methods may read it) */
+    if (!(u->p = lt_plot_new(field_str(L, 1, "title")))) lt_lua_check(L, LT_ENOMEM);
+    u->p->cols = (int)lt_lua_optfield_int(L, 1, "cols", 1);
+    u->p->width = (int)lt_lua_optfield_int(L, 1, "width", 0);
+    u->p->height = (int)lt_lua_optfield_int(L, 1, "height", 0);
+    if (u->p->cols < 1) u->p->cols = 1;
+    if (u->p->width < 0 || u->p->width > 4096 || u->p->height < 0 || u->p->height > 4096)
+        luaL_error(L, "plot: width and height must be 1..4096, got %d and %d", u->p->width, u->p->height);
+    lua_getfield(L, 1, "panels");
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int pt = lua_gettop(L);
+    lua_Integer n = luaL_len(L, pt);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, pt, i);
+        luaL_checktype(L, -1, LUA_TTABLE);
+        add_panel(L, u->p, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    lua_settop(L, ud);
+    return 1;
+}
+
+/* ---- rendering ---- */
+
+/* Renders p at w×h (0: its own size for the terminal) in style st; pushes the string. */
+static int push_render(lua_State *L, lt_plot *p, int w, int h, lt_style st, int truecolor) {
+    int tw, th, pw, ph;
+    lt_term_size(&tw, &th);
+    lt_plot_size(p, st, tw, th, &pw, &ph);
+    if (w <= 0) w = pw;
+    if (h <= 0) h = ph;
+    lt_canvas *c = lt_plot_render(p, w, h, st, NULL);
+    if (!c) return lt_lua_check(L, LT_EARG);
+    c->truecolor = truecolor;
+    char *s = lt_canvas_tostring(c);
+    lt_canvas_free(c);
+    if (!s) return luaL_error(L, "plot: out of memory");
+    lua_pushstring(L, s);                        /* may raise: free first via a copy */
+    free(s);
+    return 1;
+}
+
+static int plot__tostring(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    int tc;
+    lt_style st = current_style(L, &tc);
+    return push_render(L, p, 0, 0, st, tc);
+}
+
+/* p:render([w, h, style]) → string */
+static int plot_m_render(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    int w = (int)luaL_optinteger(L, 2, 0), h = (int)luaL_optinteger(L, 3, 0), tc = 0;
+    luaL_argcheck(L, w >= 0 && w <= 4096, 2, "width must be 1..4096");
+    luaL_argcheck(L, h >= 0 && h <= 4096, 3, "height must be 1..4096");
+    lt_style st = lua_isnoneornil(L, 4) ? current_style(L, &tc)
+                                        : (lt_style)luaL_checkoption(L, 4, NULL, style_names);
+    return push_render(L, p, w, h, st, tc);
+}
+
+/* p:size() → w, h it takes inline */
+static int plot_m_size(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    int tw, th, w, h;
+    lt_term_size(&tw, &th);
+    lt_plot_size(p, current_style(L, NULL), tw, th, &w, &h);
+    lua_pushinteger(L, w);
+    lua_pushinteger(L, h);
+    return 2;
+}
+
+static int interactive(lua_State *L) {
+    const char *term = getenv("TERM");
+    if (plain_flag(L)) return 0;
+    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && term && *term && strcmp(term, "dumb") != 0;
+}
+
+/* p:view(): the full-screen viewer, or the inline text without a terminal */
+static int plot_m_view(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    int tc;
+    lt_style st = current_style(L, &tc);
+    if (!interactive(L)) {
+        push_render(L, p, 0, 0, st, tc);
+        lua_getglobal(L, "print");
+        lua_insert(L, -2);
+        lua_call(L, 1, 0);
+        return 0;
+    }
+    fflush(stdout);
+    return lt_lua_check(L, lt_view(p, st));
+}
+
+/* ---- the dashboard's screen ---- */
+
+static int screen_begin(lua_State *L) {
+    if (!interactive(L)) { lua_pushboolean(L, 0); return 1; }
+    lt_status s = lt_screen_begin(0);
+    lua_pushboolean(L, s == LT_OK);
+    if (s != LT_OK) { lua_pushstring(L, lt_lasterror()); return 2; }
+    return 1;
+}
+
+static int screen_end(lua_State *L) { (void)L; lt_screen_end(); return 0; }
+
+static int screen_size(lua_State *L) {
+    int w, h;
+    lt_screen_size(&w, &h);
+    lua_pushinteger(L, w);
+    lua_pushinteger(L, h);
+    return 2;
+}
+
+/* plot._screen_draw(lines_of_text, plot_or_nil, x, y, w, h): clears, writes the text
+ * lines from the top, draws the plot in the rectangle, refreshes. */
+static int screen_draw(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lt_screen_active()) return 0;
+    lt_screen_clear();
+    lua_Integer n = luaL_len(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        const char *s = lua_tostring(L, -1);
+        if (s) lt_screen_text(0, (int)i - 1, s, i == 1);
+        lua_pop(L, 1);
+    }
+    if (!lua_isnoneornil(L, 2)) {
+        lt_plot *p = checkplot(L, 2);
+        int x = (int)luaL_checkinteger(L, 3), y = (int)luaL_checkinteger(L, 4);
+        int w = (int)luaL_checkinteger(L, 5), h = (int)luaL_checkinteger(L, 6);
+        lt_style st = current_style(L, NULL);
+        if (w >= 10 && h >= 4) {
+            lt_canvas *c = lt_plot_render(p, w, h, st, NULL);
+            if (c) { lt_screen_draw(c, x, y); lt_canvas_free(c); }
+        }
+    }
+    lt_screen_refresh();
+    return 0;
+}
+
+static int screen_key(lua_State *L) {            /* → "q", "resize", a key, or nil */
+    int k = lt_screen_key((int)luaL_optinteger(L, 1, 0));
+    if (k == LT_KEY_NONE) return 0;
+    if (k == LT_KEY_QUIT) lua_pushliteral(L, "q");
+    else if (k == LT_KEY_RESIZE) lua_pushliteral(L, "resize");
+    else if (k < 256) { char c = (char)k; lua_pushlstring(L, &c, 1); }
+    else lua_pushliteral(L, "other");
+    return 1;
+}
+
+static int plot_term_size(lua_State *L) {        /* the terminal's columns, rows */
+    int w, h;
+    lt_term_size(&w, &h);
+    lua_pushinteger(L, w);
+    lua_pushinteger(L, h);
+    return 2;
+}
+
+static int plot_now(lua_State *L) {              /* monotonic seconds */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    return 1;
+}
+
+/* plot._histogram(t, bins [, lo, hi]) → counts table, lo, hi, skipped (non-finite) */
+static int plot_histogram(lua_State *L) {
+    lt_tensor *t = lt_lua_totensor(L, 1, "plot.hist");
+    lua_Integer bins = luaL_optinteger(L, 2, 10);
+    luaL_argcheck(L, bins >= 1 && bins <= 1000, 2, "bins must be 1..1000");
+    double lo = INFINITY, hi = -INFINITY;
+    int64_t skipped = 0;
+    for (int64_t i = 0; i < t->numel; i++) {
+        float v = t->data[i];
+        if (!isfinite(v)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    if (!lua_isnoneornil(L, 3)) lo = luaL_checknumber(L, 3);
+    if (!lua_isnoneornil(L, 4)) hi = luaL_checknumber(L, 4);
+    if (!(lo <= hi)) return luaL_error(L, "plot.hist: no finite values");
+    if (hi == lo) { lo -= 0.5; hi += 0.5; }
+    int64_t *cnt = lua_newuserdatauv(L, (size_t)bins * sizeof *cnt, 0);
+    memset(cnt, 0, (size_t)bins * sizeof *cnt);
+    for (int64_t i = 0; i < t->numel; i++) {
+        float v = t->data[i];
+        if (!isfinite(v) || v < lo || v > hi) { skipped++; continue; }
+        int64_t b = (int64_t)((v - lo) / (hi - lo) * (double)bins);
+        if (b >= bins) b = bins - 1;             /* the last bin is closed: [lo_k, hi] */
+        cnt[b]++;
+    }
+    lua_createtable(L, (int)bins, 0);
+    for (lua_Integer b = 0; b < bins; b++) {
+        lua_pushinteger(L, cnt[b]);
+        lua_rawseti(L, -2, b + 1);
+    }
+    lua_pushnumber(L, lo);
+    lua_pushnumber(L, hi);
+    lua_pushinteger(L, skipped);
+    return 4;
+}
+
+static int plot__gc(lua_State *L) {
+    LPlot *u = luaL_checkudata(L, 1, PLOT_MT);
+    lt_plot_free(u->p);
+    u->p = NULL;
+    return 0;
+}
+
+static int plot__index(lua_State *L) {           /* methods, then fields of the spec */
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+    lua_getiuservalue(L, 1, 1);
+    if (!lua_istable(L, -1)) return 0;
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2);
+    return 1;
+}
+
+static const lt_reg plot_meths[] = {
+    {"view", plot_m_view, "p:view()\n\nShows the plot in the full-screen viewer: arrow keys move "
+     "the cursor (a point of a\ncurve, a confusion-matrix cell, an image of a grid, a pixel) and "
+     "the status line\nshows its value; Tab goes to the next panel; the window follows resizes; "
+     "q (or\nEsc, Ctrl-C) returns with the terminal restored. Without a terminal (stdout or "
+     "stdin\nnot a tty, --plain, TERM=dumb) it prints the plot inline instead.\n"
+     "Example: plot.confusion(cm, {classes=ds.classes}):view()"},
+    {"render", plot_m_render, "p:render([width, height [, style]])\n\nThe plot as text at the "
+     "given size (default: its inline size) in a style:\n'color' (ANSI 256 colours), 'unicode' "
+     "(no colour) or 'ascii' (default: the current one).\nExample: print(p:render(60, 20, 'ascii'))"},
+    {"size", plot_m_size, "p:size()\n\nThe width and height (in characters) the plot takes "
+     "inline in this terminal."},
+    {NULL, NULL, NULL}};
+
+static const lt_reg plot_funcs[] = {
+    {"style", plot_style, "plot.style([name])\n\nThe style plots are drawn in: 'color' (Unicode "
+     "braille and half blocks with 256\ncolours, 24-bit when COLORTERM=truecolor), 'unicode' (no "
+     "colour: NO_COLOR is set)\nor 'ascii' (--plain, TERM=dumb, stdout not a terminal, or a "
+     "non-UTF-8 locale).\nplot.style('ascii') forces one; plot.style('auto') goes back to "
+     "detection.\nExample: plot.style('unicode')"},
+    {"_new", plot_new, NULL},
+    {"_histogram", plot_histogram, NULL},
+    {"_screen_begin", screen_begin, NULL},
+    {"_screen_end", screen_end, NULL},
+    {"_screen_size", screen_size, NULL},
+    {"_screen_draw", screen_draw, NULL},
+    {"_screen_key", screen_key, NULL},
+    {"_now", plot_now, NULL},
+    {"_term_size", plot_term_size, NULL},
+    {NULL, NULL, NULL}};
+
+int luaopen_lunette_plot(lua_State *L) {
+    luaL_newmetatable(L, PLOT_MT);
+    lua_pushcfunction(L, plot__gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, plot__tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, plot__index);
+    lua_setfield(L, -2, "__index");
+    lua_newtable(L);
+    lt_lua_setfuncs(L, "Plot", plot_meths);
+    lua_setfield(L, -2, "methods");
+    lt_lua_sethelp(L, -1, PLOT_MT, "A plot: print(p) or just p in the REPL draws it inline; "
+                   "p:view() opens the\nfull-screen viewer; p:render(w, h, style) gives the text.");
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lt_lua_setfuncs(L, "plot", plot_funcs);
+    return 1;
+}

@@ -1,0 +1,150 @@
+/* term.c: ncursesw screen and viewer (see term.h). Colours go through alloc_pair
+ * (ncurses 6.1+ manages the pair cache), with the canvas's RGB mapped to the 256-colour
+ * palette, or to the 8 basic colours on smaller terminals. */
+#define NCURSES_WIDECHAR 1
+#include "plot/term.h"
+
+#include <curses.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+static SCREEN *screen;
+static int use_colour, atexit_done;
+
+static void restore_at_exit(void) { lt_screen_end(); }
+
+lt_status lt_screen_begin(int raw_keys) {
+    if (screen) lt_screen_end();
+    const char *lc = setlocale(LC_CTYPE, NULL);
+    if (!lc || strcmp(lc, "C") == 0 || strcmp(lc, "POSIX") == 0) setlocale(LC_CTYPE, "");
+    fflush(stdout);
+    screen = newterm(NULL, stdout, stdin);
+    if (!screen) return lt_seterr(LT_EIO, "plot: cannot open the terminal (TERM=%s)",
+                                  getenv("TERM") ? getenv("TERM") : "unset");
+    set_term(screen);
+    if (!atexit_done) { atexit(restore_at_exit); atexit_done = 1; }
+    if (raw_keys) raw(); else cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    use_colour = 0;
+    if (has_colors() && start_color() == OK) {
+        use_default_colors();
+        use_colour = 1;
+    }
+    return LT_OK;
+}
+
+int lt_screen_active(void) { return screen != NULL; }
+
+void lt_screen_size(int *w, int *h) {
+    if (!screen) { *w = 80; *h = 24; return; }
+    getmaxyx(stdscr, *h, *w);
+}
+
+void lt_screen_clear(void) { if (screen) erase(); }
+
+static int basic8(uint32_t rgb) {                 /* nearest of the 8 ANSI colours */
+    int r = LT_RGB_R(rgb) > 127, g = LT_RGB_G(rgb) > 127, b = LT_RGB_B(rgb) > 127;
+    return r | (g << 1) | (b << 2);              /* COLOR_RED=1, GREEN=2, BLUE=4 */
+}
+
+static int term_colour(uint32_t rgb) {
+    if (!rgb) return -1;
+    return COLORS >= 256 ? lt_color256(rgb) : basic8(rgb);
+}
+
+void lt_screen_draw(const lt_canvas *c, int x0, int y0) {
+    if (!screen) return;
+    int sw, sh;
+    getmaxyx(stdscr, sh, sw);
+    for (int y = 0; y < c->h && y0 + y < sh; y++)
+        for (int x = 0; x < c->w && x0 + x < sw; x++) {
+            const lt_cell *p = &c->cells[(size_t)y * c->w + x];
+            wchar_t wc[2] = {(wchar_t)p->ch, 0};
+            attr_t a = A_NORMAL;
+            if (p->attr & LT_ATTR_REVERSE) a |= A_REVERSE;
+            if (p->attr & LT_ATTR_BOLD) a |= A_BOLD;
+            if (p->attr & LT_ATTR_DIM) a |= A_DIM;
+            int pair = 0;
+            if (use_colour && c->style == LT_STYLE_COLOR && (p->fg || p->bg)) {
+                pair = alloc_pair(term_colour(p->fg), term_colour(p->bg));
+                if (pair < 0) pair = 0;
+            }
+            cchar_t cc;
+            setcchar(&cc, wc, a, 0, &pair);
+            mvadd_wch(y0 + y, x0 + x, &cc);       /* the bottom-right cell may fail: fine */
+        }
+}
+
+void lt_screen_text(int x, int y, const char *s, int reverse) {
+    if (!screen) return;
+    if (reverse) attron(A_REVERSE);
+    mvaddstr(y, x, s);
+    if (reverse) attroff(A_REVERSE);
+}
+
+void lt_screen_refresh(void) { if (screen) refresh(); }
+
+int lt_screen_key(int timeout_ms) {
+    if (!screen) return LT_KEY_NONE;
+    timeout(timeout_ms);
+    int ch = getch();
+    switch (ch) {
+    case ERR: return LT_KEY_NONE;
+    case KEY_LEFT: return LT_KEY_LEFT;
+    case KEY_RIGHT: return LT_KEY_RIGHT;
+    case KEY_UP: return LT_KEY_UP;
+    case KEY_DOWN: return LT_KEY_DOWN;
+    case KEY_RESIZE: return LT_KEY_RESIZE;
+    case 'q': case 'Q': case 27: case 3: return LT_KEY_QUIT;
+    default: return ch;
+    }
+}
+
+void lt_screen_end(void) {
+    if (!screen) return;
+    curs_set(1);
+    endwin();                                     /* leaves the alternate screen (rmcup) */
+    delscreen(screen);
+    screen = NULL;
+    fflush(stdout);
+}
+
+/* ---- viewer ---- */
+
+lt_status lt_view(const lt_plot *p, lt_style style) {
+    lt_status s = lt_screen_begin(1);
+    if (s != LT_OK) return s;
+    lt_cursor cur;
+    lt_plot_cursor_init(p, &cur);
+    char desc[512], status[700];
+    for (;;) {
+        int w, h;
+        lt_screen_size(&w, &h);
+        erase();
+        if (w >= 4 && h >= 3) {
+            lt_canvas *c = lt_plot_render(p, w, h - 1, style, &cur);
+            if (!c) break;
+            lt_screen_draw(c, 0, 0);
+            lt_canvas_free(c);
+            lt_plot_describe(p, &cur, desc, sizeof desc);
+            snprintf(status, sizeof status, " %s   [arrows] move  [tab] next  [q] quit ", desc);
+            if ((int)strlen(status) > w) status[w] = 0;
+            lt_screen_text(0, h - 1, status, 1);
+        }
+        refresh();
+        int k = lt_screen_key(-1);
+        if (k == LT_KEY_QUIT || k == LT_KEY_NONE) break;   /* NONE when blocking: stdin closed */
+        if (k == LT_KEY_LEFT) lt_plot_cursor_move(p, &cur, LT_MOVE_LEFT);
+        else if (k == LT_KEY_RIGHT) lt_plot_cursor_move(p, &cur, LT_MOVE_RIGHT);
+        else if (k == LT_KEY_UP) lt_plot_cursor_move(p, &cur, LT_MOVE_UP);
+        else if (k == LT_KEY_DOWN) lt_plot_cursor_move(p, &cur, LT_MOVE_DOWN);
+        else if (k == '\t') lt_plot_cursor_move(p, &cur, LT_MOVE_NEXT);
+    }
+    lt_screen_end();
+    return LT_OK;
+}
