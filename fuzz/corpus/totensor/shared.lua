@@ -1,0 +1,1 @@
+(function() local a = {1, 2} return {a, a, a} end)()
