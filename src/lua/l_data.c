@@ -2,6 +2,7 @@
  * the batch iterator (data.batches, on lt_tensor_gather_rows), data.take,
  * data.one_hot and data.augment. data.load, split, normalize and scale live in
  * lua/lunette/datasets.lua. Positions are 1-based, class ids 0-based. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,7 +75,7 @@ static int batches_next(lua_State *L) {
     for (int k = 0; k < 2; k++) {
         if (lua_isnil(L, lua_upvalueindex(2 + k))) { lua_pushnil(L); continue; }
         lt_tensor *src = lt_lua_checktensor(L, lua_upvalueindex(2 + k));
-        lt_tensor *buf = lt_lua_checktensor(L, lua_upvalueindex(4 + k));
+        lt_tensor *buf = st->fresh ? NULL : lt_lua_checktensor(L, lua_upvalueindex(4 + k));
         if (st->fresh || m < st->bs) {             /* a new tensor (or a view of the buffer) */
             lt_tensor *t = st->fresh ? NULL : lt_tensor_narrow(buf, 0, 0, m);
             if (st->fresh) {
@@ -109,8 +110,8 @@ static int data_batches(lua_State *L) {
     if (x->ndim < 1) luaL_error(L, "data.batches: x must have a sample dimension");
     int64_t n = x->shape[0];
     if (y && (y->ndim < 1 || y->shape[0] != n))
-        luaL_error(L, "data.batches: x has %lld samples, y has %lld", (long long)n,
-                   (long long)(y->ndim ? y->shape[0] : 1));
+        luaL_error(L, "data.batches: x has %I samples, y has %I", (lua_Integer)n,
+                   (lua_Integer)(y->ndim ? y->shape[0] : 1));
     if (bs > n) bs = n;
     lua_settop(L, 2);
     if (!y) { lua_pushnil(L); lua_replace(L, 2); }
@@ -138,6 +139,11 @@ static int data_batches(lua_State *L) {
 
 /* ---- rows, labels ---- */
 
+static const char *num(double v, char *buf) {          /* %g for messages (buf: 32 chars) */
+    snprintf(buf, 32, "%g", v);
+    return buf;
+}
+
 /* Reads 1-based row positions from a table or 1-d tensor at idx into a new userdata
  * array (GC-owned); returns it and sets *n. */
 static int64_t *check_positions(lua_State *L, int idx, int64_t rows, int64_t *n, const char *fn) {
@@ -154,10 +160,13 @@ static int64_t *check_positions(lua_State *L, int idx, int64_t rows, int64_t *n,
             int ok;
             v = (double)lua_tonumberx(L, -1, &ok);
             lua_pop(L, 1);
-            if (!ok) luaL_error(L, "%s: position %lld is not a number", fn, (long long)i + 1);
+            if (!ok) luaL_error(L, "%s: position %I is not a number", fn, (lua_Integer)i + 1);
         }
         if (!(v >= 1 && v <= (double)rows) || v != (double)(int64_t)v)
-            luaL_error(L, "%s: position %g is outside 1..%lld", fn, v, (long long)rows);
+            {
+            char b[32];
+            luaL_error(L, "%s: position %s is outside 1..%I", fn, num(v, b), (lua_Integer)rows);
+        }
         p[i] = (int64_t)v - 1;
     }
     *n = k;
@@ -185,14 +194,20 @@ static int data_one_hot(lua_State *L) {
     for (int64_t i = 0; i < n; i++) {
         float v = y->data[i];
         if (!(v >= 0 && v < 1e9f) || v != (float)(int64_t)v)
-            luaL_error(L, "data.one_hot: label %g at position %lld is not a class id (0, 1, 2, ...)",
-                       (double)v, (long long)i + 1);
+            {
+            char b[32];
+            luaL_error(L, "data.one_hot: label %s at position %I is not a class id (0, 1, 2, ...)",
+                       num(v, b), (lua_Integer)i + 1);
+        }
         if (v > top) top = v;
     }
     lua_Integer k = luaL_optinteger(L, 2, (lua_Integer)top + 1);
     luaL_argcheck(L, k >= 1, 2, "the class count must be positive");
     if (top >= (double)k)
-        luaL_error(L, "data.one_hot: label %g is outside 0..%d", top, (int)k - 1);
+        {
+        char b[32];
+        luaL_error(L, "data.one_hot: label %s is outside 0..%I", num(top, b), (lua_Integer)k - 1);
+    }
     lt_tensor *r = lt_lua_pushtensor(L, lt_tensor_new2(n, k));
     for (int64_t i = 0; i < n; i++) r->data[i * k + (int64_t)y->data[i]] = 1;
     return 1;
@@ -206,8 +221,8 @@ void lt_lua_factor(lua_State *L, int idx, const char *key, const char *fn, float
     else if (t == LUA_TNUMBER) {
         float f = (float)lua_tonumber(L, -1);
         r[0] = -f; r[1] = f;
-        if (f < 0) luaL_error(L, "%s: %s factor %g must not be negative (use {lo, hi} for a "
-                              "one-sided range)", fn, key, (double)f);
+        if (f < 0) luaL_error(L, "%s: %s factor %f must not be negative (use {lo, hi} for a "
+                              "one-sided range)", fn, key, (lua_Number)f);
     } else if (t == LUA_TTABLE && lua_rawlen(L, -1) == 2) {
         for (int i = 0; i < 2; i++) {
             lua_rawgeti(L, -1, i + 1);
@@ -215,8 +230,8 @@ void lt_lua_factor(lua_State *L, int idx, const char *key, const char *fn, float
             r[i] = (float)lua_tonumber(L, -1);
             lua_pop(L, 1);
         }
-        if (r[0] > r[1]) luaL_error(L, "%s: %s range {%g, %g} has lo > hi", fn, key, (double)r[0],
-                                    (double)r[1]);
+        if (r[0] > r[1]) luaL_error(L, "%s: %s range {%f, %f} has lo > hi", fn, key,
+                                    (lua_Number)r[0], (lua_Number)r[1]);
     } else {
         luaL_error(L, "%s: %s must be a number or a {lo, hi} pair", fn, key);
     }
