@@ -12,6 +12,8 @@
 /* The C submodules, in load order. Each opener returns its table. */
 static const luaL_Reg submodules[] = {
     {"tensor", luaopen_lunette_tensor},
+    {"nn", luaopen_lunette_nn},
+    {"optim", luaopen_lunette_optim},
     {"safetensors", luaopen_lunette_safetensors},
     {"json", luaopen_lunette_json},
     {"plot", luaopen_lunette_plot},

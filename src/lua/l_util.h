@@ -49,6 +49,8 @@ const char *lt_lua_optfield_str(lua_State *L, int idx, const char *key, const ch
 
 /* Module openers, one per binding file; each returns its table. */
 int luaopen_lunette_tensor(lua_State *L);
+int luaopen_lunette_nn(lua_State *L);             /* l_nn.c */
+int luaopen_lunette_optim(lua_State *L);          /* l_optim.c */
 int luaopen_lunette_safetensors(lua_State *L);   /* l_files.c */
 int luaopen_lunette_json(lua_State *L);          /* l_files.c */
 int luaopen_lunette_plot(lua_State *L);          /* l_plot.c */

@@ -1,0 +1,1050 @@
+/* l_nn.c: the `nn` module's C side: layer objects (lunette.Layer) with forward,
+ * backward, parameters, weight/bias, train/evaluate; the network object (lunette.Net)
+ * that lua/lunette/model.lua drives (one C call per training step); losses.
+ * A layer userdata owns its lt_layer; its user value is a table holding its Keras-style
+ * config (for save/load) and any fields Lua code sets on it. A net's user value holds its
+ * layer objects, which keeps them alive while the net borrows them. */
+#include <string.h>
+#include <unistd.h>
+
+#include "lua/l_nn.h"
+#include "nn/net.h"
+#include "plot/canvas.h"
+
+#define LAYER_MT "lunette.Layer"
+#define NET_MT "lunette.Net"
+
+typedef struct {
+    lt_layer *l;
+    float *cache, *scratch;      /* standalone forward → backward state */
+    size_t ccap, scap;
+    lt_tensor *y;                /* the last forward's output (a view), or NULL */
+    int64_t xshape[LT_MAX_DIMS];
+    int xnd;
+} LLayer;
+
+typedef struct { lt_net *net; } LNet;
+
+static int raise_status(lua_State *L, lt_status s) {
+    if (s == LT_EINTR) return luaL_error(L, "interrupted");
+    return luaL_error(L, "%s", lt_lasterror());
+}
+
+/* ---- option parsing ---- */
+
+/* Pushes the first present field among names (or positional index pos > 0); returns 1 if
+ * found, else pushes nothing and returns 0. */
+static int field(lua_State *L, int idx, int pos, const char *const *names) {
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        if (pos == 1 && !lua_isnoneornil(L, idx)) {   /* nn.Dropout(0.2), nn.Dense(10) */
+            lua_pushvalue(L, idx);
+            return 1;
+        }
+        return 0;
+    }
+    for (; *names; names++) {
+        if (lua_getfield(L, idx, *names) != LUA_TNIL) return 1;
+        lua_pop(L, 1);
+    }
+    if (pos > 0) {
+        if (lua_rawgeti(L, idx, pos) != LUA_TNIL) return 1;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static lua_Integer opt_int(lua_State *L, const char *fn, int idx, int pos,
+                           const char *const *names, lua_Integer def, int required) {
+    if (!field(L, idx, pos, names)) {
+        if (required) luaL_error(L, "%s: missing argument '%s'", fn, names[0]);
+        return def;
+    }
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "%s: '%s' must be an integer, got %s", fn, names[0],
+                        luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+static double opt_num(lua_State *L, const char *fn, int idx, int pos, const char *const *names,
+                      double def) {
+    if (!field(L, idx, pos, names)) return def;
+    int ok;
+    double v = lua_tonumberx(L, -1, &ok);
+    if (!ok) luaL_error(L, "%s: '%s' must be a number, got %s", fn, names[0], luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* An integer or a pair {a, b} (kernel sizes, strides). */
+static void opt_pair(lua_State *L, const char *fn, int idx, int pos, const char *const *names,
+                     lua_Integer def, int required, int64_t *a, int64_t *b) {
+    if (!field(L, idx, pos, names)) {
+        if (required) luaL_error(L, "%s: missing argument '%s'", fn, names[0]);
+        *a = *b = def;
+        return;
+    }
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        int ok1, ok2;
+        *a = lua_tointegerx(L, -2, &ok1);
+        *b = lua_isnil(L, -1) ? *a : lua_tointegerx(L, -1, &ok2);
+        if (lua_isnil(L, -1)) ok2 = 1;
+        if (!ok1 || !ok2) luaL_error(L, "%s: '%s' must be an integer or a pair of integers", fn,
+                                     names[0]);
+        lua_pop(L, 3);
+        return;
+    }
+    int ok;
+    *a = *b = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "%s: '%s' must be an integer or a pair of integers, got %s", fn,
+                        names[0], luaL_typename(L, -1));
+    lua_pop(L, 1);
+}
+
+static const char *opt_str(lua_State *L, const char *fn, int idx, const char *const *names,
+                           const char *def) {
+    if (!field(L, idx, 0, names)) return def;
+    if (lua_isboolean(L, -1) || lua_type(L, -1) != LUA_TSTRING) {
+        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) { lua_pop(L, 1); return def; }
+        luaL_error(L, "%s: '%s' must be a string, got %s", fn, names[0], luaL_typename(L, -1));
+    }
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1);        /* still referenced by the options table */
+    return s;
+}
+
+static int opt_bool(lua_State *L, int idx, const char *const *names, int def) {
+    if (!field(L, idx, 0, names)) return def;
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static lt_padding opt_padding(lua_State *L, const char *fn, int idx) {
+    static const char *const n[] = {"padding", NULL};
+    const char *p = opt_str(L, fn, idx, n, "valid");
+    if (strcmp(p, "valid") == 0) return LT_PAD_VALID;
+    if (strcmp(p, "same") == 0) return LT_PAD_SAME;
+    luaL_error(L, "%s: padding must be 'valid' or 'same', got '%s'", fn, p);
+    return LT_PAD_VALID;
+}
+
+static lt_act opt_act(lua_State *L, const char *fn, int idx) {
+    static const char *const n[] = {"activation", NULL};
+    const char *s = opt_str(L, fn, idx, n, NULL);
+    lt_act a = LT_ACT_NONE;
+    if (s && !lt_act_parse(s, &a))
+        luaL_error(L, "%s: unknown activation '%s' (expected relu, sigmoid, tanh, softmax, "
+                   "leaky_relu or linear)", fn, s);
+    return a;
+}
+
+/* Reads a shape table (e.g. input_shape) into shape; returns its length (0 if absent). */
+static int read_shape(lua_State *L, const char *fn, int tidx, const char *what, int64_t *shape) {
+    tidx = lua_absindex(L, tidx);
+    if (lua_type(L, tidx) != LUA_TTABLE) luaL_error(L, "%s: %s must be a table of sizes", fn, what);
+    int n = (int)lua_rawlen(L, tidx);
+    if (n < 1 || n > 4) luaL_error(L, "%s: %s must have 1 to 4 sizes, got %d", fn, what, n);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, tidx, i + 1);
+        int ok;
+        lua_Integer v = lua_tointegerx(L, -1, &ok);
+        if (!ok || v < 1) luaL_error(L, "%s: %s entry %d must be a positive integer", fn, what, i + 1);
+        shape[i] = v;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* ---- layer objects ---- */
+
+static LLayer *checklayer(lua_State *L, int idx) {
+    LLayer *u = luaL_checkudata(L, idx, LAYER_MT);
+    if (!u->l) luaL_argerror(L, idx, "layer has been freed");
+    return u;
+}
+
+/* Creates the userdata box (empty) with a config table as user value, before building
+ * the C layer, so that an error afterwards cannot leak. Leaves the box on the stack and
+ * the config table at config_idx. */
+static LLayer *newlayer_box(lua_State *L, const char *cls) {
+    LLayer *u = lua_newuserdatauv(L, sizeof *u, 1);
+    memset(u, 0, sizeof *u);
+    luaL_setmetatable(L, LAYER_MT);
+    lua_newtable(L);
+    lua_pushstring(L, cls);
+    lua_setfield(L, -2, "class");
+    lua_setiuservalue(L, -2, 1);
+    return u;
+}
+
+void lt_lua_pushlayer(lua_State *L, lt_layer *l, int config_idx) {
+    if (config_idx) config_idx = lua_absindex(L, config_idx);
+    LLayer *u = lua_newuserdatauv(L, sizeof *u, 1);
+    memset(u, 0, sizeof *u);
+    u->l = l;
+    l->training = 0;
+    luaL_setmetatable(L, LAYER_MT);
+    if (config_idx) lua_pushvalue(L, config_idx);
+    else lua_newtable(L);
+    if (lua_getfield(L, -1, "class") == LUA_TNIL) {
+        lua_pushstring(L, l->vt->kind);
+        lua_setfield(L, -3, "class");
+    }
+    lua_pop(L, 1);
+    lua_setiuservalue(L, -2, 1);
+}
+
+lt_layer *lt_lua_checklayer(lua_State *L, int idx) { return checklayer(L, idx)->l; }
+
+static void cfg_set(lua_State *L, int box) {      /* config[k] = v, k and v on the stack */
+    lua_getiuservalue(L, box, 1);
+    lua_insert(L, -3);
+    lua_settable(L, -3);
+    lua_pop(L, 1);
+}
+
+static void cfg_int(lua_State *L, int box, const char *k, lua_Integer v) {
+    lua_pushstring(L, k); lua_pushinteger(L, v); cfg_set(L, box);
+}
+static void cfg_num(lua_State *L, int box, const char *k, double v) {
+    lua_pushstring(L, k); lua_pushnumber(L, v); cfg_set(L, box);
+}
+static void cfg_str(lua_State *L, int box, const char *k, const char *v) {
+    lua_pushstring(L, k); lua_pushstring(L, v); cfg_set(L, box);
+}
+static void cfg_bool(lua_State *L, int box, const char *k, int v) {
+    lua_pushstring(L, k); lua_pushboolean(L, v); cfg_set(L, box);
+}
+static void cfg_pair(lua_State *L, int box, const char *k, int64_t a, int64_t b) {
+    lua_pushstring(L, k);
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, a); lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, b); lua_rawseti(L, -2, 2);
+    cfg_set(L, box);
+}
+
+/* Common tail of every constructor: takes ownership of l (NULL: raise), applies name,
+ * input_shape (set up now: shapes known, nothing allocated) and inference mode. */
+static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts) {
+    if (!l) return luaL_error(L, "%s", lt_lasterror());
+    u->l = l;
+    l->training = 0;              /* calling a layer is inference, as in Keras; :train() */
+    static const char *const nn_[] = {"name", NULL}, *const is[] = {"input_shape", NULL};
+    const char *name = lua_type(L, opts) == LUA_TTABLE ? opt_str(L, l->vt->kind, opts, nn_, NULL)
+                                                       : NULL;
+    if (name) {
+        snprintf(l->name, sizeof l->name, "%s", name);
+        cfg_str(L, box, "name", name);
+    }
+    if (lua_type(L, opts) == LUA_TTABLE && field(L, opts, 0, is)) {
+        int64_t shape[4];
+        int nd = read_shape(L, l->vt->kind, -1, "input_shape", shape);
+        lua_pop(L, 1);
+        lua_pushstring(L, "input_shape");
+        lua_createtable(L, nd, 0);
+        for (int i = 0; i < nd; i++) { lua_pushinteger(L, shape[i]); lua_rawseti(L, -2, i + 1); }
+        cfg_set(L, box);
+        lt_lua_check(L, lt_layer_setup(l, nd, shape));
+    }
+    lua_settop(L, box);
+    return 1;
+}
+
+static int conv_ctor(lua_State *L, int dims) {
+    const char *fn = dims == 2 ? "nn.Conv2D" : "nn.Conv1D";
+    static const char *const nf[] = {"filters", NULL}, *const nk[] = {"kernel_size", "kernel", NULL},
+        *const ns[] = {"strides", "stride", NULL}, *const nb[] = {"use_bias", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lt_conv_opts o;
+    o.filters = opt_int(L, fn, 1, 1, nf, 0, 1);
+    opt_pair(L, fn, 1, 2, nk, 0, 1, &o.kh, &o.kw);
+    opt_pair(L, fn, 1, 0, ns, 1, 0, &o.sh, &o.sw);
+    o.pad = opt_padding(L, fn, 1);
+    o.act = opt_act(L, fn, 1);
+    o.use_bias = opt_bool(L, 1, nb, 1);
+    if (dims == 1) { o.kh = 1; o.sh = 1; }
+    LLayer *u = newlayer_box(L, dims == 2 ? "Conv2D" : "Conv1D");
+    int box = lua_gettop(L);
+    cfg_int(L, box, "filters", o.filters);
+    if (dims == 2) {
+        cfg_pair(L, box, "kernel_size", o.kh, o.kw);
+        cfg_pair(L, box, "strides", o.sh, o.sw);
+    } else {
+        cfg_int(L, box, "kernel_size", o.kw);
+        cfg_int(L, box, "strides", o.sw);
+    }
+    cfg_str(L, box, "padding", o.pad == LT_PAD_SAME ? "same" : "valid");
+    cfg_str(L, box, "activation", lt_act_name(o.act));
+    cfg_bool(L, box, "use_bias", o.use_bias);
+    return finish_layer(L, u, box, dims == 2 ? lt_conv2d_new(&o) : lt_conv1d_new(&o), 1);
+}
+static int nn_conv2d(lua_State *L) { return conv_ctor(L, 2); }
+static int nn_conv1d(lua_State *L) { return conv_ctor(L, 1); }
+
+static int nn_dense(lua_State *L) {
+    static const char *const nu[] = {"units", NULL}, *const nb[] = {"use_bias", NULL};
+    if (lua_isnoneornil(L, 1)) luaL_error(L, "nn.Dense: missing argument 'units'");
+    lua_Integer units = opt_int(L, "nn.Dense", 1, 1, nu, 0, 1);
+    lt_act act = lua_type(L, 1) == LUA_TTABLE ? opt_act(L, "nn.Dense", 1) : LT_ACT_NONE;
+    int bias = lua_type(L, 1) == LUA_TTABLE ? opt_bool(L, 1, nb, 1) : 1;
+    LLayer *u = newlayer_box(L, "Dense");
+    int box = lua_gettop(L);
+    cfg_int(L, box, "units", units);
+    cfg_str(L, box, "activation", lt_act_name(act));
+    cfg_bool(L, box, "use_bias", bias);
+    return finish_layer(L, u, box, lt_dense_new(units, act, bias), 1);
+}
+
+static int pool_ctor(lua_State *L, int dims, int is_max, const char *cls) {
+    static const char *const nsz[] = {"pool_size", "size", NULL},
+                             *const ns[] = {"strides", "stride", NULL};
+    char fn[40];
+    snprintf(fn, sizeof fn, "nn.%s", cls);
+    int64_t size, s2, stride;
+    opt_pair(L, fn, 1, 1, nsz, 2, 0, &size, &s2);
+    opt_pair(L, fn, 1, 2, ns, size, 0, &stride, &s2);
+    lt_padding pad = lua_type(L, 1) == LUA_TTABLE ? opt_padding(L, fn, 1) : LT_PAD_VALID;
+    LLayer *u = newlayer_box(L, cls);
+    int box = lua_gettop(L);
+    cfg_int(L, box, "pool_size", size);
+    cfg_int(L, box, "strides", stride);
+    cfg_str(L, box, "padding", pad == LT_PAD_SAME ? "same" : "valid");
+    return finish_layer(L, u, box, lt_pool_new(dims, is_max, size, stride, pad), 1);
+}
+static int nn_maxpool2d(lua_State *L) { return pool_ctor(L, 2, 1, "MaxPool2D"); }
+static int nn_avgpool2d(lua_State *L) { return pool_ctor(L, 2, 0, "AvgPool2D"); }
+static int nn_maxpool1d(lua_State *L) { return pool_ctor(L, 1, 1, "MaxPool1D"); }
+
+static int gpool_ctor(lua_State *L, int dims, int is_max, const char *cls) {
+    LLayer *u = newlayer_box(L, cls);
+    return finish_layer(L, u, lua_gettop(L), lt_global_pool_new(dims, is_max), 1);
+}
+static int nn_gmaxpool2d(lua_State *L) { return gpool_ctor(L, 2, 1, "GlobalMaxPool2D"); }
+static int nn_gavgpool2d(lua_State *L) { return gpool_ctor(L, 2, 0, "GlobalAvgPool2D"); }
+static int nn_gmaxpool1d(lua_State *L) { return gpool_ctor(L, 1, 1, "GlobalMaxPool1D"); }
+
+static int nn_flatten(lua_State *L) {
+    LLayer *u = newlayer_box(L, "Flatten");
+    return finish_layer(L, u, lua_gettop(L), lt_flatten_new(), 1);
+}
+
+static int nn_dropout(lua_State *L) {
+    static const char *const nr[] = {"rate", NULL};
+    double rate = opt_num(L, "nn.Dropout", 1, 1, nr, -1);
+    if (rate < 0 && lua_isnoneornil(L, 1)) luaL_error(L, "nn.Dropout: missing argument 'rate'");
+    LLayer *u = newlayer_box(L, "Dropout");
+    int box = lua_gettop(L);
+    cfg_num(L, box, "rate", rate);
+    return finish_layer(L, u, box, lt_dropout_new((float)rate), 1);
+}
+
+static int nn_batchnorm(lua_State *L) {
+    static const char *const nm[] = {"momentum", NULL}, *const ne[] = {"epsilon", "eps", NULL};
+    double m = opt_num(L, "nn.BatchNorm", 1, 0, nm, 0.99);
+    double e = opt_num(L, "nn.BatchNorm", 1, 0, ne, 1e-3);
+    LLayer *u = newlayer_box(L, "BatchNorm");
+    int box = lua_gettop(L);
+    cfg_num(L, box, "momentum", m);
+    cfg_num(L, box, "epsilon", e);
+    return finish_layer(L, u, box, lt_batchnorm_new((float)m, (float)e), 1);
+}
+
+static int nn_embedding(lua_State *L) {
+    static const char *const nv[] = {"input_dim", "vocab", NULL},
+                             *const nd[] = {"output_dim", "dim", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer v = opt_int(L, "nn.Embedding", 1, 1, nv, 0, 1);
+    lua_Integer d = opt_int(L, "nn.Embedding", 1, 2, nd, 0, 1);
+    LLayer *u = newlayer_box(L, "Embedding");
+    int box = lua_gettop(L);
+    cfg_int(L, box, "input_dim", v);
+    cfg_int(L, box, "output_dim", d);
+    return finish_layer(L, u, box, lt_embedding_new(v, d), 1);
+}
+
+static int act_ctor(lua_State *L, lt_act a, const char *cls) {
+    float alpha = 0.3f;
+    if (a == LT_ACT_LEAKY_RELU) {
+        static const char *const na[] = {"negative_slope", "alpha", NULL};
+        alpha = (float)opt_num(L, "nn.LeakyReLU", 1, 1, na, 0.3);
+    }
+    LLayer *u = newlayer_box(L, cls);
+    int box = lua_gettop(L);
+    if (a == LT_ACT_LEAKY_RELU) cfg_num(L, box, "negative_slope", alpha);
+    return finish_layer(L, u, box, lt_activation_new(a, alpha), 1);
+}
+static int nn_relu(lua_State *L) { return act_ctor(L, LT_ACT_RELU, "ReLU"); }
+static int nn_leaky(lua_State *L) { return act_ctor(L, LT_ACT_LEAKY_RELU, "LeakyReLU"); }
+static int nn_sigmoid(lua_State *L) { return act_ctor(L, LT_ACT_SIGMOID, "Sigmoid"); }
+static int nn_tanh(lua_State *L) { return act_ctor(L, LT_ACT_TANH, "Tanh"); }
+static int nn_softmax(lua_State *L) { return act_ctor(L, LT_ACT_SOFTMAX, "Softmax"); }
+
+static int nn_input(lua_State *L) {
+    static const char *const ns[] = {"shape", NULL};
+    int64_t shape[4];
+    int nd;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (field(L, 1, 0, ns)) {
+        nd = read_shape(L, "nn.Input", -1, "shape", shape);
+        lua_pop(L, 1);
+    } else {
+        nd = read_shape(L, "nn.Input", 1, "shape", shape);
+    }
+    LLayer *u = newlayer_box(L, "Input");
+    int box = lua_gettop(L);
+    lua_pushstring(L, "shape");
+    lua_createtable(L, nd, 0);
+    for (int i = 0; i < nd; i++) { lua_pushinteger(L, shape[i]); lua_rawseti(L, -2, i + 1); }
+    cfg_set(L, box);
+    return finish_layer(L, u, box, lt_input_new(nd, shape), 1);
+}
+
+/* ---- layer methods ---- */
+
+static lt_tensor *param_view(const lt_tensor *t) {
+    return t ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
+}
+
+/* Sets the layer up for x's per-sample shape (N = x.shape[1]). */
+static void layer_setup_for(lua_State *L, lt_layer *l, const lt_tensor *x) {
+    char a[160];
+    if (x->ndim < 2)
+        luaL_error(L, "%s (%s): input %s has no batch dimension: expected N×(sample shape)",
+                   l->name, l->vt->kind, lt_shape_str(x->ndim, x->shape, a, sizeof a));
+    int nd = x->ndim - 1;
+    if (!l->set_up || l->in_nd != nd || memcmp(l->in_shape, x->shape + 1, (size_t)nd * 8) != 0)
+        lt_lua_check(L, lt_layer_setup(l, nd, x->shape + 1));
+}
+
+static void layer_build(lua_State *L, lt_layer *l) {
+    if (!l->set_up)
+        luaL_error(L, "%s (%s): its input shape is not known yet: call forward once, or give "
+                   "input_shape", l->name, l->vt->kind);
+    lt_lua_check(L, lt_layer_build(l, &lt_global_rng));
+    lt_lua_check(L, lt_layer_build_state(l));
+}
+
+static int grow(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap && *buf) return 1;
+    float *p = realloc(*buf, (n + 1) * sizeof(float));
+    if (!p) return 0;
+    *buf = p;
+    *cap = n;
+    return 1;
+}
+
+static int layer_forward(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    lt_layer *l = u->l;
+    lt_tensor *x = lt_lua_totensor(L, 2, "forward");
+    layer_setup_for(L, l, x);
+    layer_build(L, l);
+    int64_t N = x->shape[0], shape[LT_MAX_DIMS];
+    shape[0] = N;
+    memcpy(shape + 1, l->out_shape, (size_t)l->out_nd * 8);
+    size_t cs = l->vt->cache_size ? l->vt->cache_size(l, N) : 0;
+    size_t ss = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
+    if (!grow(&u->cache, &u->ccap, cs) || !grow(&u->scratch, &u->scap, ss))
+        return luaL_error(L, "%s: out of memory", l->name);
+    lt_tensor *y = lt_lua_pushtensor(L, lt_tensor_empty(1 + l->out_nd, shape));
+    lt_status s = l->vt->forward(l, x->data, y->data, N, u->cache, u->scratch);
+    if (s != LT_OK) return raise_status(L, s);
+    lt_tensor_free(u->y);
+    u->y = param_view(y);
+    u->xnd = x->ndim;
+    memcpy(u->xshape, x->shape, (size_t)x->ndim * 8);
+    return 1;
+}
+
+static int layer_backward(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    lt_layer *l = u->l;
+    char a[160], b[160];
+    lt_tensor *x = lt_lua_totensor(L, 2, "backward");
+    lt_tensor *dy = lt_lua_totensor(L, 3, "backward");
+    if (!u->y || u->xnd != x->ndim || memcmp(u->xshape, x->shape, (size_t)x->ndim * 8) != 0) {
+        /* no matching forward: run one (Torch's contract is forward then backward) */
+        lua_pushcfunction(L, layer_forward);
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 2, 0);
+    }
+    if (!lt_same_shape(dy, u->y))
+        return luaL_error(L, "%s (%s): gradient has shape %s, the output is %s", l->name,
+                          l->vt->kind, lt_shape_str(dy->ndim, dy->shape, a, sizeof a),
+                          lt_shape_str(u->y->ndim, u->y->shape, b, sizeof b));
+    lt_tensor *g = lt_lua_pushtensor(L, lt_tensor_clone(dy));   /* backward may overwrite dy */
+    lt_tensor *dx = lt_lua_pushtensor(L, lt_tensor_new(x->ndim, x->shape));
+    l->vt->backward(l, x->data, u->y->data, g->data, dx->data, x->shape[0], u->cache, u->scratch);
+    return 1;
+}
+
+/* params, grads: lists of views. */
+static int layer_parameters(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    lt_layer *l = u->l;
+    lua_newtable(L);
+    lua_newtable(L);
+    if (lt_layer_nparams(l) == 0) return 2;
+    layer_build(L, l);
+    lt_lua_pushtensor(L, param_view(l->w)); lua_rawseti(L, -3, 1);
+    lt_lua_pushtensor(L, param_view(l->dw)); lua_rawseti(L, -2, 1);
+    if (l->b) {
+        lt_lua_pushtensor(L, param_view(l->b)); lua_rawseti(L, -3, 2);
+        lt_lua_pushtensor(L, param_view(l->db)); lua_rawseti(L, -2, 2);
+    }
+    return 2;
+}
+
+static int layer_train(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    u->l->training = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int layer_evaluate(lua_State *L) {
+    checklayer(L, 1)->l->training = 0;
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int layer_zero_grad(lua_State *L) {
+    lt_layer *l = checklayer(L, 1)->l;
+    if (l->dw) memset(l->dw->data, 0, (size_t)l->nw * 4);
+    if (l->db) memset(l->db->data, 0, (size_t)l->nb * 4);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int layer_count_params(lua_State *L) {
+    lt_layer *l = checklayer(L, 1)->l;
+    lua_pushinteger(L, l->set_up ? lt_layer_nparams(l) + l->nstate : 0);
+    return 1;
+}
+
+static int layer_config(lua_State *L) {              /* a copy of the config table */
+    checklayer(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_settable(L, -4);
+    }
+    return 1;
+}
+
+/* internal: sets up the layer for a per-sample shape (table) without a batch */
+static int layer_setup(lua_State *L) {
+    lt_layer *l = checklayer(L, 1)->l;
+    int64_t shape[LT_MAX_DIMS];
+    int nd = read_shape(L, l->vt->kind, 2, "shape", shape);
+    lt_lua_check(L, lt_layer_setup(l, nd, shape));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void push_shape(lua_State *L, int nd, const int64_t *s) {
+    lua_createtable(L, nd, 0);
+    for (int i = 0; i < nd; i++) { lua_pushinteger(L, s[i]); lua_rawseti(L, -2, i + 1); }
+}
+
+static int layer__index(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    lt_layer *l = u->l;
+    const char *k = lua_tostring(L, 2);
+    if (k && lua_type(L, 2) == LUA_TSTRING) {
+        if (strcmp(k, "weight") == 0 || strcmp(k, "bias") == 0) {
+            if (lt_layer_nparams(l) == 0 || (k[0] == 'b' && l->nb == 0)) return 0;
+            if (!l->set_up) return 0;       /* unknown until the input shape is */
+            layer_build(L, l);
+            lt_lua_pushtensor(L, param_view(k[0] == 'w' ? l->w : l->b));
+            return 1;
+        }
+        if (strcmp(k, "grad_weight") == 0 || strcmp(k, "grad_bias") == 0) {
+            lt_tensor *t = k[5] == 'w' ? l->dw : l->db;
+            if (!t) return 0;
+            lt_lua_pushtensor(L, param_view(t));
+            return 1;
+        }
+        if (strcmp(k, "moving_mean") == 0 || strcmp(k, "moving_variance") == 0) {
+            if (l->nstate == 0) return 0;
+            layer_build(L, l);
+            int64_t C = l->nstate / 2;
+            lt_tensor *v = lt_tensor_narrow(l->state, 0, k[7] == 'm' ? 0 : C, C);
+            lt_lua_pushtensor(L, v);
+            return 1;
+        }
+        if (strcmp(k, "name") == 0) { lua_pushstring(L, l->name); return 1; }
+        if (strcmp(k, "kind") == 0) { lua_pushstring(L, l->vt->kind); return 1; }
+        if (strcmp(k, "training") == 0) { lua_pushboolean(L, l->training); return 1; }
+        if (strcmp(k, "built") == 0) { lua_pushboolean(L, l->w != NULL); return 1; }
+        if (strcmp(k, "output_shape") == 0 || strcmp(k, "input_shape") == 0) {
+            if (!l->set_up) return 0;
+            if (k[0] == 'o') push_shape(L, l->out_nd, l->out_shape);
+            else push_shape(L, l->in_nd, l->in_shape);
+            return 1;
+        }
+    }
+    lua_getiuservalue(L, 1, 1);                  /* fields set from Lua, config */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+    lua_pushvalue(L, 2);                         /* methods */
+    lua_gettable(L, lua_upvalueindex(1));
+    return 1;
+}
+
+static int layer__newindex(lua_State *L) {
+    LLayer *u = checklayer(L, 1);
+    lt_layer *l = u->l;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    char a[160], b[160];
+    if (k && (strcmp(k, "weight") == 0 || strcmp(k, "bias") == 0 ||
+              strcmp(k, "moving_mean") == 0 || strcmp(k, "moving_variance") == 0)) {
+        lt_tensor *src = lt_lua_totensor(L, 3, k);
+        int isw = k[0] == 'w', isb = k[0] == 'b', isstate = k[0] == 'm';
+        if (lt_layer_nparams(l) == 0 || (isb && l->nb == 0) || (isstate && l->nstate == 0))
+            return luaL_error(L, "%s (%s) has no %s", l->name, l->vt->kind, k);
+        layer_build(L, l);
+        lt_tensor *dst = isw ? l->w : isb ? l->b : NULL;
+        int64_t C = l->nstate / 2;
+        lt_tensor *sv = isstate ? lt_tensor_narrow(l->state, 0, k[7] == 'm' ? 0 : C, C) : NULL;
+        if (isstate) {
+            lt_lua_pushtensor(L, sv);     /* the GC owns the view */
+            dst = sv;
+        }
+        if (!lt_same_shape(src, dst))
+            return luaL_error(L, "%s.%s: expected a tensor of shape %s, got %s", l->name, k,
+                              lt_shape_str(dst->ndim, dst->shape, a, sizeof a),
+                              lt_shape_str(src->ndim, src->shape, b, sizeof b));
+        memcpy(dst->data, src->data, (size_t)dst->numel * sizeof(float));
+        return 0;
+    }
+    if (k && strcmp(k, "name") == 0) {
+        const char *v = luaL_checkstring(L, 3);
+        snprintf(l->name, sizeof l->name, "%s", v);
+        lua_getiuservalue(L, 1, 1);
+        lua_pushvalue(L, 3);
+        lua_setfield(L, -2, "name");
+        return 0;
+    }
+    if (k && (strcmp(k, "grad_weight") == 0 || strcmp(k, "grad_bias") == 0 ||
+              strcmp(k, "kind") == 0 || strcmp(k, "output_shape") == 0 ||
+              strcmp(k, "input_shape") == 0 || strcmp(k, "training") == 0 ||
+              strcmp(k, "built") == 0))
+        return luaL_error(L, "%s.%s is read-only", l->name, k);
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+static int layer__tostring(lua_State *L) {
+    lt_layer *l = checklayer(L, 1)->l;
+    char a[160];
+    if (l->set_up)
+        lua_pushfstring(L, "%s (%s): output %s, %I parameters", l->name, l->vt->kind,
+                        lt_layer_shape_str(l->out_nd, l->out_shape, a, sizeof a),
+                        (lua_Integer)(lt_layer_nparams(l) + l->nstate));
+    else
+        lua_pushfstring(L, "%s (%s): not built (input shape unknown)", l->name, l->vt->kind);
+    return 1;
+}
+
+static int layer__gc(lua_State *L) {
+    LLayer *u = luaL_checkudata(L, 1, LAYER_MT);
+    lt_layer_free(u->l);
+    lt_tensor_free(u->y);
+    free(u->cache);
+    free(u->scratch);
+    u->l = NULL; u->y = NULL; u->cache = u->scratch = NULL;
+    return 0;
+}
+
+/* ---- networks ---- */
+
+static lt_net *checknet(lua_State *L, int idx) {
+    LNet *u = luaL_checkudata(L, idx, NET_MT);
+    if (!u->net) luaL_argerror(L, idx, "network has been freed");
+    return u->net;
+}
+
+/* nn._net(layers, input_shape) → net: sets the layers up; allocates no parameters. */
+static int nn_net(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int64_t shape[4];
+    int nd = read_shape(L, "Sequential", 2, "input shape", shape);
+    int n = (int)lua_rawlen(L, 1);
+    if (n < 1) return luaL_error(L, "Sequential: the model has no layers");
+    lt_layer **layers = lua_newuserdatauv(L, (size_t)n * sizeof *layers, 0);   /* GC-owned */
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, i + 1);
+        layers[i] = checklayer(L, -1)->l;
+        lua_pop(L, 1);
+    }
+    LNet *u = lua_newuserdatauv(L, sizeof *u, 1);
+    u->net = NULL;
+    luaL_setmetatable(L, NET_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    if (!(u->net = lt_net_new(n, layers, nd, shape))) return luaL_error(L, "%s", lt_lasterror());
+    return 1;
+}
+
+static int net__gc(lua_State *L) {
+    LNet *u = luaL_checkudata(L, 1, NET_MT);
+    lt_net_free(u->net);
+    u->net = NULL;
+    return 0;
+}
+
+/* net:info() → {nparams=, nontrainable=, built=, layers={{name, kind, shape, params, state}}} */
+static int net_info(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lua_newtable(L);
+    int64_t state = 0;
+    lua_createtable(L, net->n, 0);
+    for (int i = 0; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, l->name); lua_setfield(L, -2, "name");
+        lua_pushstring(L, l->vt->kind); lua_setfield(L, -2, "kind");
+        push_shape(L, l->out_nd, l->out_shape); lua_setfield(L, -2, "output_shape");
+        lua_pushinteger(L, lt_layer_nparams(l)); lua_setfield(L, -2, "params");
+        lua_pushinteger(L, l->nstate); lua_setfield(L, -2, "state");
+        lua_rawseti(L, -2, i + 1);
+        state += l->nstate;
+    }
+    lua_setfield(L, -2, "layers");
+    lua_pushinteger(L, net->nparams); lua_setfield(L, -2, "trainable");
+    lua_pushinteger(L, state); lua_setfield(L, -2, "nontrainable");
+    lua_pushboolean(L, net->params != NULL); lua_setfield(L, -2, "built");
+    push_shape(L, net->in_nd, net->in_shape); lua_setfield(L, -2, "input_shape");
+    return 1;
+}
+
+static int net_build(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_lua_check(L, lt_net_build(net, &lt_global_rng));
+    return 0;
+}
+
+/* net:flat() → params, grads (flat views of the network's buffers) */
+static int net_flat(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_lua_check(L, lt_net_build(net, &lt_global_rng));
+    lt_lua_pushtensor(L, param_view(net->params));
+    lt_lua_pushtensor(L, param_view(net->grads));
+    return 2;
+}
+
+static void check_input(lua_State *L, lt_net *net, const lt_tensor *x) {
+    lt_status s = lt_net_check_input(net, x);
+    if (s != LT_OK) luaL_error(L, "%s", lt_lasterror());
+}
+
+static lt_loss_kind check_loss(lua_State *L, int idx) {
+    const char *name = luaL_checkstring(L, idx);
+    lt_loss_kind k;
+    if (!lt_loss_parse(name, &k))
+        luaL_error(L, "unknown loss '%s' (expected mse, binary_crossentropy, "
+                   "categorical_crossentropy or sparse_categorical_crossentropy)", name);
+    return k;
+}
+
+/* Target floats per sample for y (N×… or N labels), after checking y has N rows. */
+static int64_t target_size(lua_State *L, const char *fn, const lt_tensor *x, const lt_tensor *y) {
+    if (y->ndim < 1 || y->shape[0] != x->shape[0])
+        luaL_error(L, "%s: x has %I samples but y has %I", fn, (lua_Integer)x->shape[0],
+                   (lua_Integer)(y->ndim ? y->shape[0] : 1));
+    return y->numel / y->shape[0];
+}
+
+/* Pushes loss, correct, total, or nil, message for a non-finite loss. */
+static int push_step(lua_State *L, lt_status s, double loss, int64_t c, int64_t t) {
+    if (s == LT_ENAN) {
+        lua_pushnil(L);
+        lua_pushstring(L, lt_lasterror());
+        return 2;
+    }
+    if (s != LT_OK) return raise_status(L, s);
+    lua_pushnumber(L, loss);
+    lua_pushinteger(L, c);
+    lua_pushinteger(L, t);
+    return 3;
+}
+
+/* net:train_on_batch(x, y, loss, opt) → loss, correct, total | nil, "the loss is nan" */
+static int net_train_on_batch(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *x = lt_lua_totensor(L, 2, "train_on_batch");
+    lt_tensor *y = lt_lua_totensor(L, 3, "train_on_batch");
+    lt_loss_kind k = check_loss(L, 4);
+    lt_optim *o = lt_lua_checkoptim(L, 5);
+    check_input(L, net, x);
+    target_size(L, "train_on_batch", x, y);
+    double loss = 0;
+    int64_t c = 0, t = 0;
+    lt_status s = lt_net_train_step(net, x->data, y->data, x->shape[0], y->numel, k, o, &loss,
+                                    &c, &t);
+    return push_step(L, s, loss, c, t);
+}
+
+/* net:shuffle(n, shuffle) */
+static int net_shuffle(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    lt_lua_check(L, lt_net_shuffle(net, n, lua_toboolean(L, 3) ? &lt_global_rng : NULL));
+    return 0;
+}
+
+/* net:train_rows(x, y, start, count, loss, opt): rows perm[start..start+count) (0-based) */
+static int net_train_rows(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *x = lt_lua_checktensor(L, 2), *y = lt_lua_checktensor(L, 3);
+    lua_Integer start = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
+    lt_loss_kind k = check_loss(L, 6);
+    lt_optim *o = lt_lua_checkoptim(L, 7);
+    check_input(L, net, x);
+    int64_t ysz = target_size(L, "fit", x, y);
+    if (net->perm_n > x->shape[0]) luaL_error(L, "fit: shuffle order is longer than the data");
+    double loss = 0;
+    int64_t c = 0, t = 0;
+    lt_status s = lt_net_train_rows(net, x, y, ysz, start, count, k, o, &loss, &c, &t);
+    return push_step(L, s, loss, c, t);
+}
+
+/* net:predict(x, batch) → tensor N×(output shape) */
+static int net_predict(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *x = lt_lua_totensor(L, 2, "predict");
+    lua_Integer batch = luaL_optinteger(L, 3, 32);
+    check_input(L, net, x);
+    lt_lua_check(L, lt_net_build(net, &lt_global_rng));
+    lt_layer *last = net->layers[net->n - 1];
+    int64_t shape[LT_MAX_DIMS];
+    shape[0] = x->shape[0];
+    memcpy(shape + 1, last->out_shape, (size_t)last->out_nd * 8);
+    lt_tensor *out = lt_lua_pushtensor(L, lt_tensor_empty(1 + last->out_nd, shape));
+    lt_status s = lt_net_predict(net, x, batch, out);
+    if (s != LT_OK) return raise_status(L, s);
+    return 1;
+}
+
+/* net:forward(x, training) → tensor (one batch) */
+static int net_forward(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *x = lt_lua_totensor(L, 2, "forward");
+    int training = lua_toboolean(L, 3);
+    check_input(L, net, x);
+    const float *y;
+    lt_status s = lt_net_forward(net, x->data, x->shape[0], training, &y);
+    if (s != LT_OK) return raise_status(L, s);
+    lt_layer *last = net->layers[net->n - 1];
+    int64_t shape[LT_MAX_DIMS];
+    shape[0] = x->shape[0];
+    memcpy(shape + 1, last->out_shape, (size_t)last->out_nd * 8);
+    lt_lua_pushtensor(L, lt_tensor_from(1 + last->out_nd, shape, y));
+    return 1;
+}
+
+/* net:evaluate(x, y, batch, loss [, n]) → loss, correct, total */
+static int net_evaluate(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *x = lt_lua_totensor(L, 2, "evaluate");
+    lt_tensor *y = lt_lua_totensor(L, 3, "evaluate");
+    lua_Integer batch = luaL_optinteger(L, 4, 32);
+    lt_loss_kind k = check_loss(L, 5);
+    check_input(L, net, x);
+    int64_t ysz = target_size(L, "evaluate", x, y);
+    lua_Integer n = luaL_optinteger(L, 6, x->shape[0]);
+    if (n < 1 || n > x->shape[0]) luaL_error(L, "evaluate: %I rows of %I", n, (lua_Integer)x->shape[0]);
+    double loss;
+    int64_t c, t;
+    lt_status s = lt_net_evaluate(net, x, y, ysz, n, batch, k, &loss, &c, &t);
+    if (s != LT_OK) return raise_status(L, s);
+    lua_pushnumber(L, loss);
+    lua_pushinteger(L, c);
+    lua_pushinteger(L, t);
+    return 3;
+}
+
+/* ---- losses (standalone objects are built in model.lua on these) ---- */
+
+static void loss_args(lua_State *L, lt_loss_kind *k, lt_tensor **p, lt_tensor **t,
+                      int64_t *rows, int64_t *K) {
+    *k = check_loss(L, 1);
+    *p = lt_lua_totensor(L, 2, lt_loss_name(*k));
+    *t = lt_lua_totensor(L, 3, lt_loss_name(*k));
+    *K = (*p)->ndim ? (*p)->shape[(*p)->ndim - 1] : 1;
+    *rows = (*p)->numel / *K;
+    lt_lua_check(L, lt_loss_check(*k, *rows, *K, (*t)->data, (*t)->numel));
+}
+
+static int nn_loss_forward(lua_State *L) {
+    lt_loss_kind k;
+    lt_tensor *p, *t;
+    int64_t rows, K;
+    loss_args(L, &k, &p, &t, &rows, &K);
+    double v;
+    lt_loss_eval(k, p->data, rows, K, t->data, &v, NULL);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int nn_loss_backward(lua_State *L) {
+    lt_loss_kind k;
+    lt_tensor *p, *t;
+    int64_t rows, K;
+    loss_args(L, &k, &p, &t, &rows, &K);
+    lt_tensor *g = lt_lua_pushtensor(L, lt_tensor_empty(p->ndim, p->shape));
+    double v;
+    lt_loss_eval(k, p->data, rows, K, t->data, &v, g->data);
+    return 1;
+}
+
+static int nn_isatty(lua_State *L) {
+    lua_pushboolean(L, isatty(1));
+    return 1;
+}
+
+/* nn._ascii(): whether text output should be plain ASCII (lunette.plain, dumb or non-
+ * terminal stdout, non-UTF-8 locale): the rule the plots use. */
+static int nn_ascii(lua_State *L) {
+    int plain = 0, tc;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
+        lua_getfield(L, -1, "plain");
+        plain = lua_toboolean(L, -1);
+    }
+    lua_pushboolean(L, lt_style_detect(plain, &tc) == LT_STYLE_ASCII);
+    return 1;
+}
+
+/* ---- registration ---- */
+
+#define LAYER_COMMON "\nEvery layer has :forward(x), :backward(x, grad_out), :parameters(), .weight, " \
+    ".bias,\n:train(), :evaluate(). Calling forward on a standalone layer is inference mode " \
+    "(Keras);\n:train() switches dropout and batch normalisation to training behaviour."
+
+static const lt_reg nn_funcs[] = {
+    {"Conv2D", nn_conv2d, "nn.Conv2D{filters, kernel, stride=1, padding='valid', activation, "
+     "use_bias=true, input_shape}\n\n2-d convolution over N×H×W×C images (Keras Conv2D). kernel "
+     "(or kernel_size) and stride\n(or strides) are a number or {h, w}; padding 'valid' or "
+     "'same' (TensorFlow's, asymmetric at\nstride 2); activation 'relu', 'sigmoid', 'tanh', "
+     "'softmax', 'leaky_relu' or none.\nKernel KH×KW×C×filters (glorot uniform), bias zeros."
+     LAYER_COMMON "\nExample: nn.Conv2D{filters=32, kernel=3, stride=2, activation='relu', "
+     "input_shape={32,32,3}}"},
+    {"Conv1D", nn_conv1d, "nn.Conv1D{filters, kernel, stride=1, padding='valid', activation, "
+     "use_bias=true}\n\n1-d convolution over N×L×C sequences (Keras Conv1D); kernel K×C×filters."
+     LAYER_COMMON "\nExample: nn.Conv1D{filters=16, kernel=3, activation='relu'}"},
+    {"Dense", nn_dense, "nn.Dense{units, activation, use_bias=true, input_shape}\n\nFully "
+     "connected layer on the last axis: y = act(x·W + b), W in×units (glorot uniform)."
+     LAYER_COMMON "\nExample: nn.Dense{10, activation='softmax'}"},
+    {"MaxPool2D", nn_maxpool2d, "nn.MaxPool2D{size=2, stride=size, padding='valid'}\n\nMax "
+     "over size×size windows of N×H×W×C (Keras MaxPooling2D; pool_size/strides also work)."
+     LAYER_COMMON "\nExample: nn.MaxPool2D{2}"},
+    {"AvgPool2D", nn_avgpool2d, "nn.AvgPool2D{size=2, stride=size, padding='valid'}\n\nAverage "
+     "over size×size windows (padded cells are not counted)." LAYER_COMMON
+     "\nExample: nn.AvgPool2D{2}"},
+    {"MaxPool1D", nn_maxpool1d, "nn.MaxPool1D{size=2, stride=size, padding='valid'}\n\nMax over "
+     "windows of N×L×C sequences." LAYER_COMMON "\nExample: nn.MaxPool1D{2}"},
+    {"GlobalMaxPool2D", nn_gmaxpool2d, "nn.GlobalMaxPool2D()\n\nMaximum of each channel over "
+     "all positions: N×H×W×C → N×C." LAYER_COMMON "\nExample: nn.GlobalMaxPool2D()"},
+    {"GlobalAvgPool2D", nn_gavgpool2d, "nn.GlobalAvgPool2D()\n\nMean of each channel over all "
+     "positions: N×H×W×C → N×C." LAYER_COMMON "\nExample: nn.GlobalAvgPool2D()"},
+    {"GlobalMaxPool1D", nn_gmaxpool1d, "nn.GlobalMaxPool1D()\n\nMaximum of each channel over a "
+     "sequence: N×L×C → N×C." LAYER_COMMON "\nExample: nn.GlobalMaxPool1D()"},
+    {"Flatten", nn_flatten, "nn.Flatten()\n\nN×H×W×C → N×(H·W·C) in channels-last order (as "
+     "Keras)." LAYER_COMMON "\nExample: nn.Flatten()"},
+    {"Dropout", nn_dropout, "nn.Dropout(rate)\n\nInverted dropout: in training, zeroes each "
+     "value with probability rate and scales the\nothers by 1/(1-rate); the identity at "
+     "inference." LAYER_COMMON "\nExample: nn.Dropout(0.2)"},
+    {"BatchNorm", nn_batchnorm, "nn.BatchNorm{momentum=0.99, epsilon=1e-3}\n\nBatch "
+     "normalisation over the last axis (Keras BatchNormalization): batch statistics in\n"
+     "training, moving averages at inference. weight = gamma, bias = beta; .moving_mean,\n"
+     ".moving_variance." LAYER_COMMON "\nExample: nn.BatchNorm()"},
+    {"Embedding", nn_embedding, "nn.Embedding{vocab, dim}\n\nMaps integer ids 0..vocab-1 (N×L) "
+     "to rows of a vocab×dim table: N×L×dim (Keras\nEmbedding; input_dim/output_dim also work)."
+     LAYER_COMMON "\nExample: nn.Embedding{1000, 16}"},
+    {"ReLU", nn_relu, "nn.ReLU()\n\nmax(x, 0)." LAYER_COMMON "\nExample: nn.ReLU()"},
+    {"LeakyReLU", nn_leaky, "nn.LeakyReLU{negative_slope=0.3}\n\nx for x > 0, slope·x "
+     "otherwise (Keras default slope 0.3; alpha also works)." LAYER_COMMON
+     "\nExample: nn.LeakyReLU(0.1)"},
+    {"Sigmoid", nn_sigmoid, "nn.Sigmoid()\n\n1 / (1 + exp(-x))." LAYER_COMMON
+     "\nExample: nn.Sigmoid()"},
+    {"Tanh", nn_tanh, "nn.Tanh()\n\ntanh(x)." LAYER_COMMON "\nExample: nn.Tanh()"},
+    {"Softmax", nn_softmax, "nn.Softmax()\n\nSoftmax over the last axis." LAYER_COMMON
+     "\nExample: nn.Softmax()"},
+    {"Input", nn_input, "nn.Input{H, W, C} or nn.Input{shape={...}}\n\nFixes the per-sample "
+     "input shape of a model (Keras Input).\nExample: nn.Sequential{nn.Input{28, 28, 1}, "
+     "nn.Flatten(), nn.Dense{10}}"},
+    {"_net", nn_net, NULL},
+    {"_loss_forward", nn_loss_forward, NULL},
+    {"_loss_backward", nn_loss_backward, NULL},
+    {"_isatty", nn_isatty, NULL},
+    {"_ascii", nn_ascii, NULL},
+    {NULL, NULL, NULL}};
+
+static const lt_reg layer_meths[] = {
+    {"forward", layer_forward, "layer:forward(x) → y\n\nRuns the layer on a batch x (N×sample "
+     "shape); builds the parameters on the first call.\nExample: y = nn.Dense{3}:forward(tensor.randn(2, 4))"},
+    {"backward", layer_backward, "layer:backward(x, grad_out) → grad_in\n\nThe gradient w.r.t. "
+     "x given the gradient w.r.t. the output of the last forward(x);\naccumulates the parameter "
+     "gradients (see :parameters(), :zero_grad()).\nExample: l:forward(x); dx = l:backward(x, dy)"},
+    {"parameters", layer_parameters, "layer:parameters() → params, grads\n\nLists of tensors "
+     "(views: updating them updates the layer), e.g. {weight, bias}.\nExample: p, g = "
+     "layer:parameters(); opt:step(p, g)"},
+    {"train", layer_train, "layer:train()\n\nTraining mode (dropout drops, batchnorm uses batch "
+     "statistics). Returns the layer."},
+    {"evaluate", layer_evaluate, "layer:evaluate()\n\nInference mode (the default for a "
+     "standalone layer). Returns the layer."},
+    {"zero_grad", layer_zero_grad, "layer:zero_grad()\n\nSets the accumulated parameter "
+     "gradients to zero."},
+    {"count_params", layer_count_params, "layer:count_params() → n\n\nParameters of the layer "
+     "(0 until its input shape is known)."},
+    {"config", layer_config, "layer:config() → table\n\nThe layer's Keras-style configuration "
+     "(class, filters, kernel_size, ...)."},
+    {"_setup", layer_setup, NULL},
+    {NULL, NULL, NULL}};
+
+static const lt_reg net_meths[] = {
+    {"info", net_info, NULL}, {"build", net_build, NULL}, {"flat", net_flat, NULL},
+    {"train_on_batch", net_train_on_batch, NULL}, {"shuffle", net_shuffle, NULL},
+    {"train_rows", net_train_rows, NULL}, {"predict", net_predict, NULL},
+    {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL}, {NULL, NULL, NULL}};
+
+int luaopen_lunette_nn(lua_State *L) {
+    luaL_newmetatable(L, LAYER_MT);
+    lua_pushcfunction(L, layer__gc); lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, layer__tostring); lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, layer__newindex); lua_setfield(L, -2, "__newindex");
+    lua_newtable(L);
+    lt_lua_setfuncs(L, "Layer", layer_meths);
+    lua_pushcclosure(L, layer__index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, NET_MT);
+    lua_pushcfunction(L, net__gc); lua_setfield(L, -2, "__gc");
+    lua_newtable(L);
+    lt_lua_setfuncs(L, NULL, net_meths);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    lt_lua_setfuncs(L, "nn", nn_funcs);
+    lt_lua_sethelp(L, -1, "nn", "nn: layers, models and losses (Keras style, channels-last).\n\n"
+                   "Layers: Input, Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalMaxPool2D,\n"
+                   "GlobalAvgPool2D, MaxPool1D, GlobalMaxPool1D, Flatten, Dense, Dropout, "
+                   "BatchNorm,\nEmbedding, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax.\n"
+                   "Models: nn.Sequential{...}, nn.load(path). Losses: nn.loss(name).\n"
+                   "See help(nn.Conv2D), help(nn.Sequential).");
+    return 1;
+}
