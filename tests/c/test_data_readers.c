@@ -219,6 +219,7 @@ static void test_idx_errors(void) {
     put(&more, "\7", 1);
     expect_error(more, "f.idx: size mismatch: the header's shape 2x3 of unsigned byte needs 6 "
                  "bytes of data, the file holds 7", "raw too long");
+    free(more.p);
     b.p[0] = 0x50;
     expect_error(b, "f.idx: not an IDX file (magic bytes 50 00 08 02;", "bad magic");
     b.p[0] = 0;
