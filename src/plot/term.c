@@ -85,6 +85,7 @@ void lt_screen_text(int x, int y, const char *s, int reverse) {
     if (reverse) attron(A_REVERSE);
     mvaddstr(y, x, s);
     if (reverse) attroff(A_REVERSE);
+    wredrawln(stdscr, y, 1);              /* text lines are repainted whole: readable in a log */
 }
 
 void lt_screen_refresh(void) { if (screen) refresh(); }
@@ -135,6 +136,7 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
             snprintf(status, sizeof status, " %s   [arrows] move  [tab] next  [q] quit ", desc);
             if ((int)strlen(status) > w) status[w] = 0;
             lt_screen_text(0, h - 1, status, 1);
+            wredrawln(stdscr, h - 1, 1);   /* repaint the status line whole, not as a diff */
         }
         refresh();
         int k = lt_screen_key(-1);
