@@ -48,6 +48,7 @@ static void check_same_n(lua_State *L, const char *fn, int64_t a, int64_t b) {
 static int metrics_accuracy(lua_State *L) {
     const char *fn = "metrics.accuracy";
     int64_t n, m;
+    lua_settop(L, 2);                            /* the label arrays are pushed above */
     const int64_t *yt = get_labels(L, 1, fn, "y_true", 0, &n);
     const int64_t *yp = get_labels(L, 2, fn, "y_pred", 1, &m);
     check_same_n(L, fn, n, m);
@@ -60,6 +61,7 @@ static int metrics_accuracy(lua_State *L) {
 static int metrics_confusion_matrix(lua_State *L) {
     const char *fn = "metrics.confusion_matrix";
     int64_t n, m;
+    lua_settop(L, 3);                            /* the label arrays are pushed above */
     const int64_t *yt = get_labels(L, 1, fn, "y_true", 0, &n);
     const int64_t *yp = get_labels(L, 2, fn, "y_pred", 1, &m);
     check_same_n(L, fn, n, m);

@@ -528,29 +528,40 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
 
 /* ---- images ---- */
 
+/* The break (byte offset of a space) that splits t into two lines of the most even
+ * widths; -1 when t has no space. *widest gets the wider part's width. */
+static int title_split(const char *t, int *widest) {
+    int total = lt_utf8_width(t), best = -1, cols = 0;
+    *widest = total;
+    for (const char *p = t; *p; cols++) {
+        if (*p == ' ') {
+            int a = cols, b = total - cols - 1, m = a > b ? a : b;
+            if (m < *widest) { *widest = m; best = (int)(p - t); }
+        }
+        p++;
+        while ((*p & 0xc0) == 0x80) p++;
+    }
+    return best;
+}
+
 static int title_lines(const char *t, int w) {
     if (!t || !*t) return 0;
     return lt_utf8_width(t) > w ? 2 : 1;
 }
 
-/* Writes t over up to two lines of width w, breaking at the last space that fits. */
+/* Writes t centred on one line of width w, or over two lines split at the most even
+ * space when it is wider (each line clipped to w). */
 static void draw_title2(lt_canvas *c, int x, int y, int w, const char *t, int lines) {
-    int n = lt_utf8_width(t);
-    if (n <= w || lines < 2 || w < 2) { text_center(c, x, y, w, t, 0); return; }
-    /* find the break (byte offset) at a space within the first w code points */
-    const char *p = t, *brk = NULL;
-    for (int cols = 0; *p && cols <= w; cols++) {
-        if (*p == ' ') brk = p;
-        p++;
-        while ((*p & 0xc0) == 0x80) p++;
+    int widest, brk;
+    if (lt_utf8_width(t) <= w || lines < 2 || (brk = title_split(t, &widest)) < 0 || brk >= 255) {
+        text_center(c, x, y, w, t, 0);
+        return;
     }
     char first[256];
-    size_t len = brk ? (size_t)(brk - t) : 0;
-    if (!brk || len >= sizeof first) { text_center(c, x, y, w, t, 0); return; }
-    memcpy(first, t, len);
-    first[len] = 0;
+    memcpy(first, t, (size_t)brk);
+    first[brk] = 0;
     text_center(c, x, y, w, first, 0);
-    text_center(c, x, y + 1, w, brk + 1, 0);
+    text_center(c, x, y + 1, w, t + brk + 1, 0);
 }
 
 static double img_lum(const lt_panel *q, double r, double g, double b) {
@@ -726,9 +737,21 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
         if (cw < 2) cw = 2;
         if (ch < 1) ch = 1;
         if (style == LT_STYLE_COLOR) ch = (ch + 1) / 2;
-        if (cw < 12 && cols > 1) cw = cw < 12 && (12 * cols + cols - 1) <= tw ? 12 : cw;
+        int need = 0, full = 0;                   /* the widest title, and its wider half */
+        for (int i = 0; i < p->npanels; i++) {
+            int wd;
+            if (!p->panels[i].title) continue;
+            int n = lt_utf8_width(p->panels[i].title);
+            if (n > full) full = n;
+            if (n <= cw) continue;
+            title_split(p->panels[i].title, &wd);
+            if (wd > need) need = wd;
+        }
+        if (full > cw && full <= cw + 8 && cols * (full + 1) - 1 <= tw) cw = full;
+        else if (need > cw && cols * (need + 1) - 1 <= tw) cw = need;
         int tl = grid_title_lines(p, cw);
         W = cols * cw + (cols - 1);
+        if (p->title && lt_utf8_width(p->title) > W) W = lt_utf8_width(p->title) < tw ? lt_utf8_width(p->title) : tw;
         H = title + rows * (tl + ch) + (rows - 1);
     } else {
         const lt_panel *q = &p->panels[0];
