@@ -5,6 +5,7 @@
  * config (for save/load) and any fields Lua code sets on it. A net's user value holds its
  * layer objects, which keeps them alive while the net borrows them. */
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lua/l_nn.h"
@@ -910,6 +911,13 @@ static int nn_loss_backward(lua_State *L) {
     return 1;
 }
 
+static int nn_now(lua_State *L) {                  /* monotonic seconds, for fit's timings */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+    return 1;
+}
+
 static int nn_isatty(lua_State *L) {
     lua_pushboolean(L, isatty(1));
     return 1;
@@ -989,6 +997,7 @@ static const lt_reg nn_funcs[] = {
     {"_loss_forward", nn_loss_forward, NULL},
     {"_loss_backward", nn_loss_backward, NULL},
     {"_isatty", nn_isatty, NULL},
+    {"_now", nn_now, NULL},
     {"_ascii", nn_ascii, NULL},
     {NULL, NULL, NULL}};
 
