@@ -25,6 +25,7 @@ L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, la
   .. "module: signature, arguments,\ndefaults and an example. help('nn.Conv2D') also works.\n"
   .. "Example: help(tensor.conv2d)")
 
+require "lunette.model"      -- nn.Sequential, losses, callbacks, nn.load (extends L.nn)
 require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
 
 -- plot.lua and metrics.lua extend the C tables of the same name (already in package.loaded).
@@ -33,6 +34,6 @@ require "lunette.plot"       -- plot.lines, history, confusion, image(s), featur
 require "lunette.metrics"    -- metrics.classification_report
 
 -- Names the REPL and `lunette -e` make global.
-L.globals = { "tensor", "help", "data", "plot", "metrics" }
+L.globals = { "tensor", "help", "nn", "optim", "data", "plot", "metrics" }
 
 return L
