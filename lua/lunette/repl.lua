@@ -124,7 +124,13 @@ local function compile(src, name)
   local f = load("return " .. src, name, "t")
   if f then return f, true end
   local g, err = load(src, name, "t")
-  return g, false, err
+  if g then return g, false end
+  local p = src:find(";[^;]*$")          -- "x = 1; x": statements, then an expression
+  if p then
+    local h = load(src:sub(1, p) .. " return " .. src:sub(p + 1), name, "t")
+    if h then return h, true end
+  end
+  return nil, false, err
 end
 
 -- Runs src; returns status ("ok", "error", "interrupted"), a packed table of results or
@@ -514,7 +520,7 @@ local function wrap(text, width)
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
     if line:match("^%s*$") then flush(); out[#out + 1] = ""
     elseif line:match("^#") then flush(); out[#out + 1] = bold(line:gsub("^#+%s*", ""))
-    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") or line:match("^    ")
+    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") or line:match("^%s")
         or line:match("^```") or line:match("^|") then
       flush(); out[#out + 1] = line
     else para[#para + 1] = line end

@@ -342,13 +342,13 @@ static void history_open(void) {
     using_history();
     history_write_timestamps = 1;        /* with multiline entries: a cell stays one entry */
     history_multiline_entries = 1;
+    history_comment_char = '#';   /* timestamps are written as "#<seconds>" lines */
     stifle_history(HISTORY_MAX);
     if (history_path[0]) read_history(history_path);
 }
 
 static void history_save(void) {
-    if (history_path[0] && write_history(history_path) == 0)
-        history_truncate_file(history_path, 2 * HISTORY_MAX);   /* timestamp lines count too */
+    if (history_path[0]) write_history(history_path);    /* the stifled list: bounded */
 }
 
 /* ---- the loop ---- */
@@ -370,6 +370,16 @@ static int incomplete(lua_State *L, const char *buf, size_t len) {
         more = msg && n >= 5 && strcmp(msg + n - 5, "<eof>") == 0;
     }
     lua_pop(L, 1);
+    const char *semi = more ? memrchr(buf, ';', len) : NULL;
+    if (semi) {                     /* "x = 1; x" runs as "x = 1; return x" (repl.lua) */
+        lua_pushlstring(L, buf, (size_t)(semi - buf) + 1);
+        lua_pushliteral(L, " return ");
+        lua_pushlstring(L, semi + 1, len - (size_t)(semi - buf) - 1);
+        lua_concat(L, 3);
+        s = lua_tolstring(L, -1, &n);
+        if (luaL_loadbuffer(L, s, n, "=In") == LUA_OK) more = 0;
+        lua_pop(L, 2);
+    }
     return more;
 }
 
@@ -418,6 +428,8 @@ void lt_repl_loop(lua_State *L) {
         rl_completer_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[])}";
         rl_completer_quote_characters = "\"'";
         rl_filename_quote_characters = " ";
+        rl_variable_bind("show-all-if-ambiguous", "on");   /* list at once, as IPython does;
+                                                              ~/.inputrc may override it */
         history_open();
     }
     char *buf = NULL;
