@@ -153,3 +153,28 @@ pp = 1 / (1 + math.exp(-zz))
 print("p = " .. fmt(pp) .. "   MSE gradient " .. fmt(2 * (pp - 1) * pp * (1 - pp))
       .. "   BCE gradient " .. fmt(pp - 1))
 --> p = 0.0067   MSE gradient -0.0132   BCE gradient -0.9933
+
+-- %% [markdown]
+-- ## The same numbers from Lunette's losses
+--
+-- The loss objects take predictions and targets as tensors, one row per
+-- example: :forward(pred, target) gives the mean loss and :backward(pred,
+-- target) its gradient with respect to the predictions. model:compile{loss =
+-- "mse"} and the other names use exactly these.
+
+-- %%
+print("mse                             " .. fmt(nn.MeanSquaredError():forward(
+  tensor{{1.5}, {2}, {2}}, tensor{{1}, {2}, {3}})))
+print("binary_crossentropy             " .. fmt(nn.BinaryCrossentropy():forward(
+  tensor{{0.9}, {0.2}, {0.4}, {0.3}}, tensor{{1}, {0}, {1}, {0}})))
+print("categorical_crossentropy        " .. fmt(nn.CategoricalCrossentropy():forward(
+  tensor(P), tensor(Y))))
+print("sparse_categorical_crossentropy " .. fmt(nn.SparseCategoricalCrossentropy():forward(
+  tensor(P), tensor(labels))))
+g = nn.MeanSquaredError():backward(tensor{{1.5}, {2}, {2}}, tensor{{1}, {2}, {3}})
+print("mse gradient                    " .. list(g:reshape(3):totable()))
+--> mse                             0.4167
+--> binary_crossentropy             0.4004
+--> categorical_crossentropy        1.3296
+--> sparse_categorical_crossentropy 1.3296
+--> mse gradient                    {0.3333, 0.0000, -0.6667}
