@@ -3,7 +3,9 @@
  * {"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...}
  * padded with spaces to a multiple of 8, then the raw little-endian tensor bytes, offsets
  * relative to the first byte after the header. Lunette writes and reads F32 only.
- * Files are untrusted: every field is validated against the real size before allocating. */
+ * Files are untrusted: every field is validated against the real size before allocating.
+ * A scalar (shape []) loads as a 1-element 1-d tensor; tensors with a 0 dimension are
+ * rejected (Lunette tensors have no empty dimensions). Assumes a little-endian host. */
 #ifndef LT_SAFETENSORS_H
 #define LT_SAFETENSORS_H
 

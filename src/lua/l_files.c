@@ -517,8 +517,8 @@ static const lt_reg json_funcs[] = {
      "json.encode(value [, {pretty = false}]) -> string\n\n"
      "JSON text for value: tables with string keys become objects (keys sorted, so the\n"
      "output is reproducible), sequences 1..n become arrays, integers are written exactly,\n"
-     "strings, booleans, nil and json.null become null. An empty table is {} unless marked\n"
-     "with json.array. Raises on cycles, functions, userdata, NaN and inf, mixed or sparse\n"
+     "strings and booleans as such, nil and json.null as null. An empty table is {} unless\n"
+     "marked with json.array. Raises on cycles, functions, userdata, NaN and inf, mixed or sparse\n"
      "keys, and strings with zero bytes, naming where (e.g. value.layers[2].units).\n"
      "Example:\n  json.encode{name = 'dense', units = 10, shape = {28, 28, 1}}\n"
      "  --> {\"name\":\"dense\",\"shape\":[28,28,1],\"units\":10}"},
