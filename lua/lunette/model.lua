@@ -40,6 +40,18 @@ sethelp(L.interrupted, "lunette.interrupted", "lunette.interrupted(err) → bool
   .. "True when an error value is the one Ctrl-C raises ('interrupted').\n"
   .. "Example: local ok, err = pcall(f); if not ok and lunette.interrupted(err) then ... end")
 
+-- Calls a C method, re-raising its error at the user's call (level 3: the caller of the
+-- model method), without this file's position in front.
+local function strip(e)
+  if type(e) == "string" then return (e:gsub("^[^\n]-lunette/model%.lua:%d+: ", "")) end
+  return e
+end
+local function ccall(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if not r[1] then error(strip(r[2]), 3) end
+  return table.unpack(r, 2, r.n)
+end
+
 -- ---- formatting helpers ----
 
 local function commas(n)
@@ -304,7 +316,7 @@ function methods:_network(x, fn)
     error((fn or "Sequential") .. ": the input shape is unknown: add nn.Input{...} first or give "
       .. "input_shape to the first layer (or call fit/predict with data)", 3)
   end
-  self._net = nn._net(self.layers, shape)
+  self._net = ccall(nn._net, self.layers, shape)
   self._input_shape = shape
   return self._net
 end
@@ -445,7 +457,7 @@ function methods:train_on_batch(x, y)
   need_compiled(self, "train_on_batch")
   x = as_tensor(x, "train_on_batch", "x"); y = as_tensor(y, "train_on_batch", "y")
   local net = self:_network(x, "train_on_batch")
-  local loss, c, t = net:train_on_batch(x, y, self.loss, self.optimizer)
+  local loss, c, t = ccall(net.train_on_batch, net, x, y, self.loss, self.optimizer)
   if loss == nil then error(nan_message(c), 2) end
   return loss, c / t
 end
@@ -466,7 +478,7 @@ function methods:evaluate(x, y, opts)
   opts = opts or {}
   x, y = check_xy(self, x, y, "evaluate")
   local net = self:_network(x, "evaluate")
-  local loss, c, t = net:evaluate(x, y, opts.batch_size or 32, self.loss)
+  local loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32, self.loss)
   local acc = c / t
   if (opts.verbose or 0) > 0 then
     print(string.format("%d samples - accuracy: %.4f - loss: %.4f", x.shape[1], acc, loss))
@@ -491,7 +503,7 @@ end
 function methods:predict(x, opts)
   opts = opts or {}
   local net, xb = batched_input(self, x, "predict")
-  return net:predict(xb, opts.batch_size or 32)
+  return ccall(net.predict, net, xb, opts.batch_size or 32)
 end
 sethelp(methods.predict, "Sequential:predict", "model:predict(x [, {batch_size=32}]) → tensor\n\n"
   .. "The model's outputs for x (N×input shape, or one sample), computed in batches in\ninference mode.\n"
@@ -509,7 +521,7 @@ sethelp(methods.predict_classes, "Sequential:predict_classes", "model:predict_cl
 
 function methods:forward(x)
   local net, xb = batched_input(self, x, "forward")
-  return net:forward(xb, false)
+  return ccall(net.forward, net, xb, false)
 end
 sethelp(methods.forward, "Sequential:forward", "model:forward(x) → tensor\n\nOne batch through the model in inference mode.")
 
@@ -598,6 +610,11 @@ function methods:fit(x, y, opts)
   end
   local net = self:_network(x, "fit")
   local n = x.shape[1]
+  ccall(net.check_targets, net, y, self.loss)
+  if xv then
+    local okv, e = pcall(net.check_targets, net, yv, self.loss)
+    if not okv then error("fit: validation data: " .. tostring(e), 2) end
+  end
   local steps = (n + bs - 1) // bs
   local callbacks = opts.callbacks or {}
   if type(callbacks) == "function" or getmetatable(callbacks) then callbacks = { callbacks } end
@@ -685,6 +702,7 @@ function methods:fit(x, y, opts)
       return history
     end
     if tty then io.stdout:write("\n") end
+    if type(err) == "string" then error(strip(err), 2) end   -- at the caller's fit
     error(err, 0)
   end
   return history

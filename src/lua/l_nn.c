@@ -610,6 +610,7 @@ static int layer__newindex(lua_State *L) {
               strcmp(k, "moving_mean") == 0 || strcmp(k, "moving_variance") == 0)) {
         lt_tensor *src = lt_lua_totensor(L, 3, k);
         int isw = k[0] == 'w', isb = k[0] == 'b', isstate = k[0] == 'm';
+        if (!l->set_up && l->vt->init) layer_build(L, l);     /* raises: shape unknown */
         if (lt_layer_nparams(l) == 0 || (isb && l->nb == 0) || (isstate && l->nstate == 0))
             return luaL_error(L, "%s (%s) has no %s", l->name, l->vt->kind, k);
         layer_build(L, l);
@@ -796,6 +797,16 @@ static int net_train_on_batch(lua_State *L) {
     lt_status s = lt_net_train_step(net, x->data, y->data, x->shape[0], y->numel, k, o, &loss,
                                     &c, &t);
     return push_step(L, s, loss, c, t);
+}
+
+/* net:check_targets(y, loss): all of y against the output (labels by sample position) */
+static int net_check_targets(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *y = lt_lua_checktensor(L, 2);
+    lt_loss_kind k = check_loss(L, 3);
+    int64_t K = lt_net_out_width(net), rows = y->shape[0] * lt_net_out_size(net) / K;
+    lt_lua_check(L, lt_loss_check(k, rows, K, y->data, y->numel));
+    return 0;
 }
 
 /* net:shuffle(n, shuffle) */
@@ -1026,7 +1037,7 @@ static const lt_reg layer_meths[] = {
 static const lt_reg net_meths[] = {
     {"info", net_info, NULL}, {"build", net_build, NULL}, {"flat", net_flat, NULL},
     {"train_on_batch", net_train_on_batch, NULL}, {"shuffle", net_shuffle, NULL},
-    {"train_rows", net_train_rows, NULL}, {"predict", net_predict, NULL},
+    {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL}, {NULL, NULL, NULL}};
 
 int luaopen_lunette_nn(lua_State *L) {

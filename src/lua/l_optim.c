@@ -42,7 +42,7 @@ static LOptim *newbox(lua_State *L, lt_optim_kind kind) {
 }
 
 static void check_positive(lua_State *L, const char *fn, const char *what, double v) {
-    if (!(v > 0)) luaL_error(L, "%s: %s must be positive, got %g", fn, what, v);
+    if (!(v > 0)) luaL_error(L, "%s: %s must be positive, got %f", fn, what, v);
 }
 
 static int optim_sgd(lua_State *L) {
@@ -50,7 +50,7 @@ static int optim_sgd(lua_State *L) {
     double lr = num_opt(L, 1, "optim.SGD", "lr", "learning_rate", 0.01);
     double mom = num_opt(L, 1, "optim.SGD", "momentum", NULL, 0);
     check_positive(L, "optim.SGD", "lr", lr);
-    if (!(mom >= 0 && mom < 1)) luaL_error(L, "optim.SGD: momentum must be in [0, 1), got %g", mom);
+    if (!(mom >= 0 && mom < 1)) luaL_error(L, "optim.SGD: momentum must be in [0, 1), got %f", mom);
     int nesterov = 0;
     if (lua_type(L, 1) == LUA_TTABLE) {
         lua_getfield(L, 1, "nesterov");
@@ -73,7 +73,7 @@ static int optim_adam(lua_State *L) {
     check_positive(L, "optim.Adam", "lr", lr);
     check_positive(L, "optim.Adam", "eps", eps);
     if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
-        luaL_error(L, "optim.Adam: beta1 and beta2 must be in [0, 1), got %g and %g", b1, b2);
+        luaL_error(L, "optim.Adam: beta1 and beta2 must be in [0, 1), got %f and %f", b1, b2);
     lt_optim *o = newbox(L, LT_OPT_ADAM)->o;
     o->lr = (float)lr;
     o->beta1 = (float)b1;
@@ -89,7 +89,7 @@ static int optim_rmsprop(lua_State *L) {
     double eps = num_opt(L, 1, "optim.RMSprop", "eps", "epsilon", 1e-7);
     check_positive(L, "optim.RMSprop", "lr", lr);
     check_positive(L, "optim.RMSprop", "eps", eps);
-    if (!(rho >= 0 && rho < 1)) luaL_error(L, "optim.RMSprop: rho must be in [0, 1), got %g", rho);
+    if (!(rho >= 0 && rho < 1)) luaL_error(L, "optim.RMSprop: rho must be in [0, 1), got %f", rho);
     lt_optim *o = newbox(L, LT_OPT_RMSPROP)->o;
     o->lr = (float)lr;
     o->rho = (float)rho;
