@@ -70,6 +70,7 @@ if has_nn:
     m = s.expect(r"Conv1D[\s\S]*Conv2D|Conv2D[\s\S]*Conv1D", timeout=10)
     check(m, "nn.Con + Tab offers Conv1D and Conv2D", s.since())
     s.interrupt()
+    s.expect(r"\^C\n")
     s.prompt(13)
 # a global, and completion never raises on odd text
 s.send("twi\t")
@@ -77,6 +78,7 @@ check(s.expect(r"twice"), "global completion", s.since())
 s.send("\x15")                                  # Ctrl-U: drop the line
 s.send("undefined_thing.x.y:\t\"/\t")
 s.interrupt()
+s.expect(r"\^C\n")
 check(s.prompt(13), "odd completions do not break the prompt", s.since())
 
 # %save writes this session's cells with outputs; --check passes on the file
@@ -95,6 +97,7 @@ check(status == 0 and "all match" in out, "lunette --check passes on the saved s
 # Ctrl-C at the prompt clears the line (same number, nothing run)
 s.send("this is not run")
 s.interrupt()
+check(s.expect(r"\^C\n"), "^C shown at the prompt", s.since())
 check(s.prompt(14), "Ctrl-C at the prompt gives a fresh prompt", s.since())
 
 # Ctrl-C during a long Lua loop returns to the prompt, state intact
@@ -152,7 +155,8 @@ s.line("twice(8)")
 check(s.expect(r"Out\[2\]: 16"), "multi-line history entry recalled as one", s.since())
 check(s.prompt(3), "prompt before Ctrl-D")
 s.send("\x04")
-check(s.wait() == 0, "second session exits")
+st = s.wait()
+check(st == 0, "second session exits", "status %s: %s" % (st, clean(s.out)[-1500:]))
 s.close()
 
 done()
