@@ -108,6 +108,13 @@ check("In [1]: 1+1\nOut[1]: 2\n" in out and "Out[4]: 3" in out and "Wall time" i
       "piped REPL transcript", out)
 check(not ESC.search(out), "no escape sequences from the piped REPL", repr(out))
 
+# %run, %history, %reset on a pipe
+script = write("script.lua", "z = (z or 0) + 10\nprint('ran', ...)\n")
+status, out, err = run([], input_text="%%run %s p q\nz\n%%history 2\n%%reset\nz\n" % script)
+check("ran\tp\tq" in out and "Out[2]: 10" in out, "%run runs a file with args", out + err)
+check("  2: z\n  3: %history 2\n" in out, "%history shows the last inputs", out)
+check("session reset" in out and "Out[5]: nil" in out, "%reset forgets globals", out)
+
 # --plain on a terminal: no colour, no Readline escape sequences (bracketed paste)
 s = Session(args=["--plain"], env={"NO_COLOR": ""})
 check(s.prompt(1), "--plain prompt", s.out)
