@@ -54,3 +54,14 @@ if(PYTHON3_INTERP)
     set_tests_properties(repl_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}" TIMEOUT 120)
   endforeach()
 endif()
+
+# The lesson notebooks (scripts/lessons/NN-*.lua), each checked with `lunette --check` in
+# quick mode (LUNETTE_QUICK=1: small subsets, 1-2 epochs). `ctest -L lessons` runs them alone.
+file(GLOB LESSONS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/scripts/lessons/[0-9][0-9]-*.lua)
+foreach(src ${LESSONS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME lesson_${name} COMMAND lunette --check ${src}
+           WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
+  set_tests_properties(lesson_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV};LUNETTE_QUICK=1"
+                       TIMEOUT 300 LABELS lessons)
+endforeach()
