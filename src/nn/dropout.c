@@ -30,10 +30,17 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
         memcpy(y, x, (size_t)n * sizeof(float));
         return LT_OK;
     }
+    /* two 32-bit uniforms per 64-bit draw: dropped when u < rate·2³² */
     float scale = 1.0f / (1.0f - d->rate);
-    for (int64_t i = 0; i < n; i++) {
-        cache[i] = lt_rng_uniform(&lt_global_rng) < d->rate ? 0.0f : scale;
+    uint64_t thr = (uint64_t)((double)d->rate * 4294967296.0);
+    for (int64_t i = 0; i < n; i += 2) {
+        uint64_t r = lt_rng_next(&lt_global_rng);
+        cache[i] = (r & 0xffffffffu) < thr ? 0.0f : scale;
         y[i] = x[i] * cache[i];
+        if (i + 1 < n) {
+            cache[i + 1] = (r >> 32) < thr ? 0.0f : scale;
+            y[i + 1] = x[i + 1] * cache[i + 1];
+        }
     }
     return LT_OK;
 }

@@ -244,7 +244,7 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
         return lt_seterr(LT_ENAN, "the loss is %s", isnan(*lossv) ? "nan" : "inf");
     lt_loss_accuracy(loss, pred, rows, K, y, correct, total);
     if ((s = lt_check_interrupt()) != LT_OK) return s;
-    memset(net->grads->data, 0, (size_t)net->grads->numel * sizeof(float));
+    /* grads are zero here: zeroed when bound, and by every step's fused optimizer pass */
     float *dy = net->ga, *dx = net->gb;
     last->skip_act_grad = fuse;
     for (int i = net->n - 1; i >= 0; i--) {
@@ -255,11 +255,8 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
         float *t = dy; dy = dx; dx = t;
     }
     last->skip_act_grad = 0;
-    float *p = net->params->data;
-    const float *g = net->grads->data;
-    int64_t n = net->nparams;
-    if (n == 0) return LT_OK;
-    return lt_optim_step(opt, 1, &p, &g, &n);
+    if (net->nparams == 0) return LT_OK;
+    return lt_optim_step_zero(opt, net->params->data, net->grads->data, net->nparams);
 }
 
 static void gather(float *dst, const float *src, int64_t rowsz, const int64_t *idx, int64_t n) {

@@ -2,7 +2,8 @@
  * the same layout) and per-batch activation, cache and gradient buffers sized once for
  * the largest batch seen and reused: steady-state training allocates nothing.
  * The training step is one call: forward, loss, backward (softmax/sigmoid + cross-entropy
- * fused), optimizer step. Layers are borrowed (the caller keeps them alive and must not
+ * fused), optimizer step (which also zeroes the gradients for the next step, so between
+ * steps the net's gradient buffer reads zero). Layers are borrowed (the caller keeps them alive and must not
  * free them while the net exists); their w/b become views of the net's buffer. */
 #ifndef LT_NET_H
 #define LT_NET_H

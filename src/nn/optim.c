@@ -73,6 +73,11 @@ lt_status lt_optim_reserve(lt_optim *o, int64_t n) {
     return LT_OK;
 }
 
+/* Each update optionally zeroes g behind it (zero_g: the network's fused step). */
+static void zero_after(float *g, int64_t n, int zero_g) {
+    if (zero_g) memset(g, 0, (size_t)n * sizeof(float));
+}
+
 static void sgd(float *restrict w, const float *restrict g, float *restrict vel, int64_t n,
                 float lr, float mu, int nesterov) {
     if (!vel) {
@@ -94,8 +99,9 @@ static void sgd(float *restrict w, const float *restrict g, float *restrict vel,
     }
 }
 
-static void adam(float *restrict w, const float *restrict g, float *restrict m,
-                 float *restrict v, int64_t n, float alpha, float b1, float b2, float eps) {
+static void adam(float *restrict w, float *restrict g, float *restrict m,
+                 float *restrict v, int64_t n, float alpha, float b1, float b2, float eps,
+                 int zero_g) {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
     int64_t i = 0;
 #ifdef __AVX__
@@ -108,6 +114,7 @@ static void adam(float *restrict w, const float *restrict g, float *restrict m,
         vi = _mm256_add_ps(vi, _mm256_mul_ps(vc2, _mm256_sub_ps(_mm256_mul_ps(gi, gi), vi)));
         _mm256_storeu_ps(m + i, mi);
         _mm256_storeu_ps(v + i, vi);
+        if (zero_g) _mm256_storeu_ps(g + i, _mm256_setzero_ps());
         __m256 upd = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
         _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), upd));
     }
@@ -118,6 +125,7 @@ static void adam(float *restrict w, const float *restrict g, float *restrict m,
         float vi = v[i] + c2 * (gi * gi - v[i]);
         m[i] = mi;
         v[i] = vi;
+        if (zero_g) g[i] = 0;
         w[i] -= alpha * mi / (sqrtf(vi) + eps);
     }
 }
@@ -146,8 +154,8 @@ static void rmsprop(float *restrict w, const float *restrict g, float *restrict 
     }
 }
 
-lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,
-                        const int64_t *n) {
+static lt_status step(lt_optim *o, int k, float *const *p, float *const *g, const int64_t *n,
+                      int zero_g) {
     int64_t total = 0;
     for (int i = 0; i < k; i++) total += n[i];
     int slots = lt_optim_nslots(o);
@@ -163,15 +171,27 @@ lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const 
         switch (o->kind) {
         case LT_OPT_SGD:
             sgd(p[i], g[i], slots ? o->m + off : NULL, n[i], o->lr, o->momentum, o->nesterov);
+            zero_after(g[i], n[i], zero_g);
             break;
         case LT_OPT_ADAM:
-            adam(p[i], g[i], o->m + off, o->v + off, n[i], alpha, o->beta1, o->beta2, o->eps);
+            adam(p[i], g[i], o->m + off, o->v + off, n[i], alpha, o->beta1, o->beta2, o->eps,
+                 zero_g);
             break;
         case LT_OPT_RMSPROP:
             rmsprop(p[i], g[i], o->v + off, n[i], o->lr, o->rho, o->eps);
+            zero_after(g[i], n[i], zero_g);
             break;
         }
         off += n[i];
     }
     return LT_OK;
+}
+
+lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,
+                        const int64_t *n) {
+    return step(o, k, p, (float *const *)g, n, 0);   /* g is only read when zero_g = 0 */
+}
+
+lt_status lt_optim_step_zero(lt_optim *o, float *p, float *g, int64_t n) {
+    return step(o, 1, &p, &g, &n, 1);
 }

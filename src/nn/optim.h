@@ -31,6 +31,9 @@ const char *lt_optim_name(const lt_optim *o);  /* "SGD", "Adam", "RMSprop" */
  * of gradients is read only. Fails only on out-of-memory, leaving p untouched. */
 lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,
                         const int64_t *n);
+/* The network's step: one flat array p (n floats) from g, then g ← 0 in the same pass
+ * (the next backward accumulates into zeroed gradients without a separate memset). */
+lt_status lt_optim_step_zero(lt_optim *o, float *p, float *g, int64_t n);
 /* Number of state arrays (0, 1 or 2) for this kind and settings. */
 int       lt_optim_nslots(const lt_optim *o);
 /* Makes the state n floats (zeroed) without stepping: used to restore saved state. */

@@ -92,14 +92,26 @@ static void whole_net_gradcheck(lt_loss_kind k, lt_act out_act) {
     for (int i = 0; i < 4 * 98; i++) x[i] = 2 * lt_rng_uniform(&r) - 1;
     for (int i = 0; i < 12; i++) yd[i] = k == LT_LOSS_CCE ? (i % 3 == (int)ys[i / 3]) : lt_rng_uniform(&r);
     const float *y = k == LT_LOSS_SCCE ? ys : yd;
+    /* the step zeroes the gradients behind it, so read them off an SGD step with lr = 1:
+     * g = w_before - w_after; then put the weights back */
     lt_optim *sgd = lt_optim_new(LT_OPT_SGD);
-    sgd->lr = 0;                      /* keeps the parameters; leaves the gradients */
+    sgd->lr = 1;
     double l;
-    int64_t c, t;
+    int64_t c, t, P = net->nparams;
+    float *p = net->params->data, *g = malloc((size_t)P * 4);
+    memcpy(g, p, (size_t)P * 4);
+    double l0 = net_loss(net, x, y, N, k);
     LT_ASSERT(lt_net_train_step(net, x, y, N, k == LT_LOSS_SCCE ? 4 : 12, k, sgd, &l, &c, &t) == LT_OK);
-    CHECK(fabs(l - net_loss(net, x, y, N, k)) < 1e-6, "train step loss = forward loss");
+    CHECK(fabs(l - l0) < 1e-6, "train step loss = forward loss");
+    int zeroed = 1;
+    for (int64_t i = 0; i < P; i++) {
+        float before = g[i];
+        g[i] = before - p[i];
+        p[i] = before;
+        zeroed &= net->grads->data[i] == 0;
+    }
+    CHECK(zeroed, "the step leaves the gradients zeroed");
     double worst = 0;
-    float *p = net->params->data, *g = net->grads->data;
     for (int64_t i = 0; i < net->nparams; i++) {
         float s = p[i];
         p[i] = s + 1e-3f; double lp = net_loss(net, x, y, N, k);
@@ -113,6 +125,7 @@ static void whole_net_gradcheck(lt_loss_kind k, lt_act out_act) {
              lt_loss_name(k), worst, (long long)net->nparams);
     CHECK(worst < 1e-2, msg);
     lt_optim_free(sgd);
+    free(g);
     lt_net_free(net);
     free_layers(L, n);
 }
