@@ -172,6 +172,16 @@ static void learns(void) {
     CHECK(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_ENAN,
           "nan loss reported");
     CHECK(net->params->data[0] == before, "nan step leaves parameters");
+    /* Ctrl-C: the step returns LT_EINTR before touching anything, and clears the flag */
+    L[2]->b->data[0] = 0;
+    float w0 = net->params->data[3];
+    int64_t t0 = adam->t;
+    lt_interrupted = 1;
+    CHECK(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_EINTR &&
+          strcmp(lt_lasterror(), "interrupted") == 0, "interrupt reported");
+    CHECK(!lt_interrupted && net->params->data[3] == w0 && adam->t == t0, "interrupt leaves the model");
+    CHECK(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_OK,
+          "training continues after an interrupt");
     lt_optim_free(adam);
     lt_net_free(net);
     free_layers(L, n);

@@ -138,6 +138,21 @@ T.raises(function() nn.Sequential { nn.Dense { 3 } }:summary() end, "the input s
 T.raises(function() nn.Sequential { nn.Dense { 3, input_shape = { 4 } }, nn.Conv2D { filters = 2, kernel = 3 } }:summary() end,
   "conv2d (Conv2D): expects input N×H×W×C, got a sample of shape 3")
 
+-- sequences (lesson 8): Embedding + Conv1D + GlobalMaxPool1D, binary cross-entropy
+local seqx, seqy = tensor.zeros(64, 12), tensor.zeros(64, 1)
+for i = 1, 64 do
+  for j = 1, 12 do seqx:set(i, j, (i * 7 + j * 3) % 9) end
+  if i % 2 == 0 then seqx:set(i, 1 + i % 10, 9); seqx:set(i, 2 + i % 10, 9); seqy:set(i, 1, 1) end
+end
+local sm = nn.Sequential { nn.Embedding { 10, 8, input_shape = { 12 } }, nn.Conv1D { filters = 8, kernel = 2, activation = "relu" },
+  nn.GlobalMaxPool1D(), nn.Dense { 1, activation = "sigmoid" } }
+T.check(sm:count_params() == 80 + 136 + 9, "embedding + conv1d params")
+sm:compile { optimizer = optim.Adam { lr = 0.02 }, loss = "binary_crossentropy", metrics = { "accuracy" } }
+local hseq = sm:fit(seqx, seqy, { epochs = 15, batch_size = 16, verbose = 0 })
+T.check(hseq.history.accuracy[15] > 0.9, "sequence classifier learns: " .. hseq.history.accuracy[15])
+local pcs = sm:predict_classes(seqx)
+T.check(pcs:get(2) == 1 and pcs:get(1) == 0, "binary predict_classes")
+
 -- losses as objects
 local cce = nn.loss("categorical_crossentropy")
 T.close(cce:forward(tensor { { 0.05, 0.95, 0 }, { 0.1, 0.8, 0.1 } }, tensor { { 0, 1, 0 }, { 0, 0, 1 } }), 1.1769392, 1e-5, "cce object")
