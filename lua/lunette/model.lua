@@ -642,6 +642,7 @@ function methods:fit(x, y, opts)
       if show then print(string.format("Epoch %d/%d", epoch, epochs)) end
       net:shuffle(n, opts.shuffle ~= false)
       local t0 = clock()
+      local last_draw = -1
       local lsum, csum, tsum, seen = 0, 0, 0, 0
       local logs = {}
       for b = 1, steps do
@@ -660,7 +661,8 @@ function methods:fit(x, y, opts)
             self.stop_training = true
             break
           end
-        elseif tty then
+        elseif tty and (b == steps or clock() - last_draw >= 0.1) then   -- ~10 updates/s
+          last_draw = clock()
           local el = clock() - t0
           local eta = el / b * (steps - b)
           local line = string.format("%s/%d %s %s %s - %s", pad(tostring(b), #tostring(steps), true), steps,
