@@ -239,13 +239,14 @@ void lt_lua_factor(lua_State *L, int idx, const char *key, const char *fn, float
 }
 
 void lt_lua_fill_opts(lua_State *L, int idx, const char *fn, lt_augment_opts *o) {
-    const char *fill = lt_lua_optfield_str(L, idx, "fill", "reflect");
+    const char *fill = lt_lua_optfield_str(L, idx, "fill", NULL);
+    if (!fill) fill = lt_lua_optfield_str(L, idx, "fill_mode", "reflect");   /* Keras's name */
     if (!strcmp(fill, "reflect")) o->fill = LT_FILL_REFLECT;
     else if (!strcmp(fill, "wrap")) o->fill = LT_FILL_WRAP;
     else if (!strcmp(fill, "nearest")) o->fill = LT_FILL_NEAREST;
     else if (!strcmp(fill, "constant")) o->fill = LT_FILL_CONSTANT;
-    else luaL_error(L, "%s: fill must be 'reflect', 'wrap', 'nearest' or 'constant', not '%s'",
-                    fn, fill);
+    else luaL_error(L, "%s: fill_mode must be 'reflect', 'wrap', 'nearest' or 'constant', "
+                    "not '%s'", fn, fill);
     o->fill_value = (float)lt_lua_optfield_num(L, idx, "fill_value", 0);
     const char *in = lt_lua_optfield_str(L, idx, "interpolation", "bilinear");
     if (!strcmp(in, "bilinear")) o->interp = LT_INTERP_BILINEAR;
@@ -329,7 +330,8 @@ static const lt_reg data_funcs[] = {
      "  zoom=f: scale in [1-f, 1+f] (positive zooms out), aspect kept unless zoom_width=f2\n"
      "  translation=f: shift in [-f, f] of the height and width (translation_width=f2 for "
      "the width)\n  A {lo, hi} pair instead of f gives the range directly.\n"
-     "  fill='reflect' (default) | 'wrap' | 'nearest' | 'constant' (with fill_value=0)\n"
+     "  fill='reflect' (default) | 'wrap' | 'nearest' | 'constant' (with fill_value=0);\n"
+     "    fill_mode= is accepted too (Keras's name)\n"
      "  interpolation='bilinear' (default) | 'nearest'\n"
      "  seed=n: a private generator (else the global one, see lunette.seed)\n"
      "The transforms are composed (flip, rotate, zoom, shift) and sampled once.\n"

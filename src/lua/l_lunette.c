@@ -19,6 +19,7 @@ static const luaL_Reg submodules[] = {
     {"plot", luaopen_lunette_plot},
     {"metrics", luaopen_lunette_metrics},
     {"data", luaopen_lunette_data},
+    {"augment", luaopen_lunette_augment},
     {NULL, NULL}};
 
 static int lunette_seed(lua_State *L) {

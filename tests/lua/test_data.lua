@@ -229,7 +229,7 @@ T.check(table.concat(a.shape, "x") == "4x6x5x3" and a:min() >= im:min() and a:ma
 local sq = tensor { { { 1 }, { 2 }, { 3 } }, { { 4 }, { 5 }, { 6 } }, { { 7 }, { 8 }, { 9 } } }
 T.close(data.augment(sq, { rotation = { 0.25, 0.25 } }), { 3, 6, 9, 2, 5, 8, 1, 4, 7 }, 1e-4, "rotation 90")
 T.raises(function() data.augment(im, { flip = "diagonal" }) end, "data.augment: flip must be 'horizontal', 'vertical' or 'horizontal_and_vertical', not 'diagonal'")
-T.raises(function() data.augment(im, { fill = "mirror" }) end, "data.augment: fill must be 'reflect', 'wrap', 'nearest' or 'constant', not 'mirror'")
+T.raises(function() data.augment(im, { fill = "mirror" }) end, "data.augment: fill_mode must be 'reflect', 'wrap', 'nearest' or 'constant', not 'mirror'")
 T.raises(function() data.augment(im, { zoom = { -2, 0 } }) end, "augment: zoom height lower bound -2 must be greater than -1")
 T.raises(function() data.augment(tensor.zeros(3, 3)) end, "augment: expected images N×H×W×C or H×W×C, got shape 3x3")
 
