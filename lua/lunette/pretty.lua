@@ -114,6 +114,20 @@ local function format_table(t, depth, seen, indent)
   if #items == 0 then return "{}" end
   local one = "{" .. table.concat(items, ", ") .. "}"
   if #one + #indent <= P.width and not one:find("\n") then return one end
+  if #keys == 0 and not one:find("\n") then     -- a long array of scalars: fill the lines
+    local lines, line = {}, ""
+    for i, it in ipairs(items) do
+      local piece = it .. (i < #items and "," or "")
+      if line ~= "" and #indent + 2 + #line + 1 + #piece > P.width then
+        lines[#lines + 1] = line
+        line = piece
+      else
+        line = line == "" and piece or line .. " " .. piece
+      end
+    end
+    lines[#lines + 1] = line
+    return "{\n" .. indent .. "  " .. table.concat(lines, "\n" .. indent .. "  ") .. "\n" .. indent .. "}"
+  end
   return "{\n" .. indent .. "  " .. table.concat(items, ",\n" .. indent .. "  ") .. "\n" .. indent .. "}"
 end
 

@@ -242,35 +242,44 @@ static void on_line(char *line) {
     rl_callback_handler_remove();
 }
 
+/* SIGINT stays blocked except inside pselect, so a Ctrl-C that lands while Readline
+ * handles a key is seen at the next wait instead of being lost. */
 static char *read_rl(const char *prompt, int *cancelled) {
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    sigdelset(&orig, SIGINT);
     rl_have = 0;
     rl_result = NULL;
     got_sigint = 0;
     rl_callback_handler_install(prompt, on_line);
     while (!rl_have) {
+        if (got_sigint) {                   /* Ctrl-C at the prompt: drop the line */
+            got_sigint = 0;
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_replace_line("", 0);
+            rl_point = rl_end = 0;
+            rl_callback_handler_remove();
+            fputs("^C\n", stdout);
+            fflush(stdout);
+            *cancelled = 1;
+            break;
+        }
         fd_set fds;
         FD_ZERO(&fds);
         FD_SET(fileno(rl_instream), &fds);
-        int r = select(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL);
+        int r = pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
         if (r < 0) {
-            if (errno != EINTR) { rl_callback_handler_remove(); return NULL; }
-            if (got_sigint) {               /* Ctrl-C at the prompt: drop the line */
-                got_sigint = 0;
-                rl_free_line_state();
-                rl_callback_sigcleanup();
-                rl_replace_line("", 0);
-                rl_point = rl_end = 0;
-                rl_callback_handler_remove();
-                fputs("^C\n", stdout);
-                fflush(stdout);
-                *cancelled = 1;
-                return NULL;
-            }
-            continue;
+            if (errno == EINTR) continue;
+            rl_callback_handler_remove();
+            break;
         }
         rl_callback_read_char();
     }
-    return rl_result;
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    return rl_have ? rl_result : NULL;
 }
 
 static char *read_line(const char *prompt, int *cancelled) {

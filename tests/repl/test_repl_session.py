@@ -119,6 +119,21 @@ check(s.prompt(17), "prompt after a double Ctrl-C", s.since())
 s.line("n > 0, a:numel()")
 check(s.expect(r"Out\[17\]: true, 40000"), "engine state intact", s.since())
 
+# Ctrl-C during training: fit stops at a batch boundary, returns the history so far
+has_fit = run(["-e", "os.exit(rawget(_G, 'nn') and nn.Sequential and 0 or 3)"])[0] == 0
+if has_fit:
+    s.line('m = nn.Sequential{nn.Dense(16, {input_shape={32}}), nn.Dense(4)}; '
+           'm:compile{loss="sparse_categorical_crossentropy", optimizer="sgd"}; '
+           'xs = tensor.randn(512, 32); ys = tensor.zeros(512)')
+    check(s.prompt(19), "model built", s.since())
+    s.line("h = m:fit(xs, ys, {epochs = 100000, batch_size = 8, verbose = 0})")
+    time.sleep(1.0)
+    s.interrupt()
+    check(s.expect(r"Interrupted at epoch \d+, batch \d+"), "Ctrl-C stops fit", s.since())
+    check(s.prompt(20), "prompt after interrupting fit", s.since())
+    s.line("h.interrupted, m:count_params()")
+    check(s.expect(r"Out\[20\]: true, 596"), "history returned, model intact", s.since())
+
 # magics
 s.line("%time twice(4)")
 check(s.expect(r"Wall time: [0-9.]+ ?[nµum]?s"), "%time reports wall time", s.since())
