@@ -48,6 +48,15 @@ static int lunette_max_elements(lua_State *L) {
     return 1;
 }
 
+/* lunette._test_interrupt([on=true]) → was_set: sets (or clears) the Ctrl-C flag the way
+ * the REPL's SIGINT handler does, so tests can interrupt a C loop deterministically. */
+static int lunette_test_interrupt(lua_State *L) {
+    int was = lt_interrupted != 0;
+    lt_interrupted = (lua_isnone(L, 1) || lua_toboolean(L, 1)) ? 1 : 0;
+    lua_pushboolean(L, was);
+    return 1;
+}
+
 static int lunette_sethelp(lua_State *L) {           /* lunette._sethelp(value, name, text) */
     const char *name = luaL_checkstring(L, 2), *text = luaL_checkstring(L, 3);
     lt_lua_sethelp(L, 1, name, text);
@@ -94,6 +103,7 @@ static const lt_reg lunette_funcs[] = {
     {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
      "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
      "shape, not an out-of-memory kill. Sets it when n is given; returns it."},
+    {"_test_interrupt", lunette_test_interrupt, NULL},
     {"_sethelp", lunette_sethelp, NULL},
     {"_gethelp", lunette_gethelp, NULL},
     {"_helptopics", lunette_helptopics, NULL},
