@@ -11,10 +11,11 @@ BUILD_TYPE=${BUILD_TYPE:-Release}
 LUNETTE_PACKAGES="build-essential cmake pkg-config liblua5.4-dev lua5.4 libreadline-dev
   libncurses-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist
   python3 python3-pil xz-utils"
+# Set LUNETTE_EXTRA_PACKAGES for more (.ci/run adds clang for the fuzz targets).
 
 lt_install_missing() {
     local missing="" p
-    for p in $LUNETTE_PACKAGES; do
+    for p in $LUNETTE_PACKAGES ${LUNETTE_EXTRA_PACKAGES:-}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
             || missing="$missing $p"
     done
