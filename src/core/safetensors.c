@@ -595,9 +595,11 @@ lt_status lt_safetensors_save(const char *path, size_t n, const char *const *nam
     lt_status s = build_header(n, names, tensors, nmeta, meta_keys, meta_values, &hdr, &hlen);
     if (s != LT_OK) return s;
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    /* rename() would replace a device node or FIFO (e.g. /dev/null as root) with a file */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         free(hdr);
-        return lt_seterr(LT_EIO, "cannot write '%s': %s", path, strerror(EISDIR));
+        return lt_seterr(LT_EIO, "cannot write '%s': %s", path,
+                         S_ISDIR(sb.st_mode) ? strerror(EISDIR) : "not a regular file");
     }
     /* The temporary file lives next to the target so that rename() is atomic. O_EXCL with
      * a pid+counter name (not mkstemp) so the final file gets the usual umask permissions. */
