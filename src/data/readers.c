@@ -33,7 +33,8 @@ static lt_status stat_regular(const char *path, size_t max_len, int fd, size_t *
 lt_status lt_read_file(const char *path, size_t max_len, unsigned char **buf, size_t *len) {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return lt_seterr(LT_EIO, "%s: %s", path, strerror(errno));
     size_t size = 0;
     lt_status s = stat_regular(path, max_len, fd, &size);
