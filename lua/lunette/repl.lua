@@ -243,8 +243,9 @@ end
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then return nil, path .. ": " .. tostring(rerr) end   -- e.g. a directory
   return s
 end
 
