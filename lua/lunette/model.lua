@@ -97,10 +97,10 @@ local Loss = {}
 Loss.__index = Loss
 Loss.__name = "lunette.Loss"
 function Loss:forward(pred, target)
-  return nn._loss_forward(self.name, as_tensor(pred, self.name, "pred"), as_tensor(target, self.name, "target"))
+  return ccall(nn._loss_forward, self.name, as_tensor(pred, self.name, "pred"), as_tensor(target, self.name, "target"))
 end
 function Loss:backward(pred, target)
-  return nn._loss_backward(self.name, as_tensor(pred, self.name, "pred"), as_tensor(target, self.name, "target"))
+  return ccall(nn._loss_backward, self.name, as_tensor(pred, self.name, "pred"), as_tensor(target, self.name, "target"))
 end
 Loss.__call = Loss.forward
 function Loss:__tostring() return "Loss(" .. self.name .. ")" end
@@ -768,7 +768,7 @@ local function load_error(path, msg) error(string.format("nn.load: %s: %s", path
 function nn.load(path)
   if type(path) ~= "string" then error("nn.load: expected a file path", 2) end
   local st, json = L.safetensors, L.json
-  local tensors, meta = st.load(path)
+  local tensors, meta = ccall(st.load, path)
   if not tensors then return nil, meta end
   meta = meta or {}
   if meta.lunette_format == nil then load_error(path, "not a Lunette model (no lunette_format in its metadata)") end
