@@ -24,10 +24,15 @@ local function is_optim(x)
   return type(mt) == "table" and rawget(mt, "__name") == "lunette.Optimizer"
 end
 
-local function as_tensor(x, fn, what)
+local function as_tensor(x, fn, what, level)   -- level: of the user's call (3: our caller's caller)
   if is_tensor(x) then return x end
-  if type(x) == "table" or type(x) == "number" then return tensor(x) end
-  error(string.format("%s: %s must be a tensor, got a %s", fn, what, type(x)), 3)
+  level = level or 3
+  if type(x) == "table" or type(x) == "number" then
+    local ok, t = pcall(tensor, x)
+    if ok then return t end                        -- else name the call: "fit: x: tensor: ..."
+    error(string.format("%s: %s: %s", fn, what, tostring(t):gsub("^[^\n]-:%d+: ", "")), level)
+  end
+  error(string.format("%s: %s must be a tensor, got a %s", fn, what, type(x)), level)
 end
 
 -- lunette.interrupted(err): true when err is the Ctrl-C error.
@@ -466,7 +471,7 @@ sethelp(methods.train_on_batch, "Sequential:train_on_batch", "model:train_on_bat
   .. "Example: loss = model:train_on_batch(xb, yb)")
 
 local function check_xy(self, x, y, fn)
-  x = as_tensor(x, fn, "x"); y = as_tensor(y, fn, "y")
+  x = as_tensor(x, fn, "x", 4); y = as_tensor(y, fn, "y", 4)
   if x.shape[1] ~= y.shape[1] then
     error(string.format("%s: x has %d samples but y has %d", fn, x.shape[1], y.shape[1]), 3)
   end
@@ -489,7 +494,7 @@ sethelp(methods.evaluate, "Sequential:evaluate", "model:evaluate(x, y [, {batch_
   .. "Mean loss and accuracy over (x, y) in inference mode.\nExample: loss, acc = model:evaluate(ds.x_test, ds.y_test)")
 
 local function batched_input(self, x, fn)
-  x = as_tensor(x, fn, "x")
+  x = as_tensor(x, fn, "x", 4)
   local net = self:_network(x, fn)
   local shape = self._input_shape
   if #x.shape == #shape then                 -- one sample: add the batch dimension
