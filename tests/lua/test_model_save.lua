@@ -5,7 +5,9 @@ local T = require "check"
 local L = require "lunette"
 local nn, optim, tensor = L.nn, L.optim, L.tensor
 local st, json = L.safetensors, L.json
-local tmp = os.getenv("LUNETTE_TEST_TMP") or "."
+local tmp = (os.getenv("LUNETTE_TEST_TMP") or ".")
+local created = {}
+local function tmpfile(name) local p = tmp .. "/nn_save_" .. name; created[#created + 1] = p; return p end
 L.seed(5)
 
 local model = nn.Sequential {
@@ -17,7 +19,7 @@ local x = tensor.randn(20, 9, 9, 2)
 local y = (tensor.rand(20) * 3):apply(math.floor)
 model:fit(x, y, { epochs = 2, batch_size = 5, verbose = 0 })
 
-local path = tmp .. "/model_save_test.safetensors"
+local path = tmpfile("model.safetensors")
 T.check(model:save(path) == true, "save returns true")
 local m2 = nn.load(path)
 T.close(m2:predict(x), model:predict(x), 0, "identical predictions after load")
@@ -42,12 +44,12 @@ T.check(arch.layers[1].class == "Conv2D" and arch.layers[1].filters == 4 and arc
 -- environment failures: nil, message
 local ok, msg = model:save("/nonexistent-dir/x.safetensors")
 T.check(ok == nil and type(msg) == "string" and msg:find("nonexistent", 1, true), "unwritable path: nil, msg")
-local m3, msg3 = nn.load(tmp .. "/no-such-model.safetensors")
+local m3, msg3 = nn.load(tmpfile("no-such-model.safetensors"))
 T.check(m3 == nil and type(msg3) == "string", "missing file: nil, msg")
 
 -- corrupt files raise clear errors
 local function write(name, bytes)
-  local p = tmp .. "/" .. name
+  local p = tmpfile(name)
   local f = assert(io.open(p, "wb")); f:write(bytes); f:close()
   return p
 end
@@ -55,34 +57,35 @@ local bytes = assert(io.open(path, "rb")):read("a")
 T.raises(function() nn.load(write("trunc.safetensors", bytes:sub(1, #bytes - 10))) end, "trunc.safetensors")
 T.raises(function() nn.load(write("garbage.safetensors", "not a model at all")) end, "garbage.safetensors")
 -- valid safetensors but not a model
-st.save(tmp .. "/plain.safetensors", { w = tensor { 1, 2 } }, { note = "x" })
-T.raises(function() nn.load(tmp .. "/plain.safetensors") end, "not a Lunette model (no lunette_format in its metadata)")
+st.save(tmpfile("plain.safetensors"), { w = tensor { 1, 2 } }, { note = "x" })
+T.raises(function() nn.load(tmpfile("plain.safetensors")) end, "not a Lunette model (no lunette_format in its metadata)")
 -- weights that disagree with the architecture
 local bad = {}
 for k, v in pairs(tensors) do bad[k] = v end
 bad["5.dense.weight"] = tensor.zeros(3, 8)
-st.save(tmp .. "/mismatch.safetensors", bad, meta)
-T.raises(function() nn.load(tmp .. "/mismatch.safetensors") end, "tensor '5.dense.weight' does not match the architecture")
+st.save(tmpfile("mismatch.safetensors"), bad, meta)
+T.raises(function() nn.load(tmpfile("mismatch.safetensors")) end, "tensor '5.dense.weight' does not match the architecture")
 local missing = {}
 for k, v in pairs(tensors) do if k ~= "6.dense_1.bias" then missing[k] = v end end
-st.save(tmp .. "/missing.safetensors", missing, meta)
-T.raises(function() nn.load(tmp .. "/missing.safetensors") end, "missing tensor '6.dense_1.bias'")
+st.save(tmpfile("missing.safetensors"), missing, meta)
+T.raises(function() nn.load(tmpfile("missing.safetensors")) end, "missing tensor '6.dense_1.bias'")
 local m4 = {}
 for k, v in pairs(meta) do m4[k] = v end
 m4.architecture = "{not json"
-st.save(tmp .. "/badarch.safetensors", tensors, m4)
-T.raises(function() nn.load(tmp .. "/badarch.safetensors") end, "corrupt architecture metadata")
+st.save(tmpfile("badarch.safetensors"), tensors, m4)
+T.raises(function() nn.load(tmpfile("badarch.safetensors")) end, "corrupt architecture metadata")
 m4.architecture = json.encode { input_shape = { 9, 9, 2 }, layers = { { class = "Bogus" } } }
-st.save(tmp .. "/bogus.safetensors", tensors, m4)
-T.raises(function() nn.load(tmp .. "/bogus.safetensors") end, "layer 1 has unknown class 'Bogus'")
+st.save(tmpfile("bogus.safetensors"), tensors, m4)
+T.raises(function() nn.load(tmpfile("bogus.safetensors")) end, "layer 1 has unknown class 'Bogus'")
 m4.architecture = json.encode { input_shape = { 9, 9, 2 }, layers = { { class = "Flatten" }, { class = "Conv2D", filters = 2, kernel_size = 3 } } }
-st.save(tmp .. "/nofit.safetensors", tensors, m4)
-T.raises(function() nn.load(tmp .. "/nofit.safetensors") end, "architecture does not fit together")
+st.save(tmpfile("nofit.safetensors"), tensors, m4)
+T.raises(function() nn.load(tmpfile("nofit.safetensors")) end, "architecture does not fit together")
 
 -- ModelCheckpoint keeps the best file
-local ck = tmp .. "/ckpt.safetensors"
+local ck = tmpfile("ckpt.safetensors")
 os.remove(ck)
 model:fit(x, y, { epochs = 2, verbose = 0, validation_data = { x, y },
   callbacks = { nn.ModelCheckpoint { path = ck, save_best_only = true } } })
 T.check(nn.load(ck) ~= nil, "checkpoint written and loadable")
+for _, p in ipairs(created) do os.remove(p) end
 T.done()
