@@ -790,7 +790,7 @@ function nn.load(path)
     model._input_shape = s
   end
   for i, cfg in ipairs(arch.layers) do
-    local cls = type(cfg) == "table" and cfg.class
+    local cls = type(cfg) == "table" and cfg.class or nil
     local ctor = type(cls) == "string" and nn[cls]
     if type(ctor) ~= "function" then load_error(path, string.format("layer %d has unknown class '%s'", i, tostring(cls))) end
     local c = {}
