@@ -1,18 +1,26 @@
 # tests/tests.cmake: every test is found by its file name, so adding a test is adding a file.
 #   tests/c/test_*.c      C unit tests (tests/c/check.h harness), linked with the engine
 #   tests/lua/test_*.lua  Lua tests run by the lunette binary (tests/lua/check.lua harness)
+# Each test runs in its own scratch directory, build/test-tmp/<test>/ (also $LUNETTE_TEST_TMP),
+# so tests running in parallel never see each other's files.
 set(LUNETTE_TEST_ENV
   "LUNETTE_SOURCE=${CMAKE_SOURCE_DIR}"
   "LUNETTE_BUILD=${CMAKE_BINARY_DIR}"
   "LUNETTE_BIN=$<TARGET_FILE:lunette>"
-  "LUNETTE_HISTORY=${CMAKE_BINARY_DIR}/test-history"
-  "LUNETTE_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp"
   "OPENBLAS_NUM_THREADS=1"
   "NO_COLOR=1"
   "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
   "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
   "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
-file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
+
+# lunette_test_env(NAME): gives a test the common environment, its own scratch directory
+# as working directory, and its own REPL history file.
+function(lunette_test_env name)
+  set(dir ${CMAKE_BINARY_DIR}/test-tmp/${name})
+  file(MAKE_DIRECTORY ${dir})
+  set_tests_properties(${name} PROPERTIES WORKING_DIRECTORY ${dir} ENVIRONMENT
+    "${LUNETTE_TEST_ENV};LUNETTE_TEST_TMP=${dir};LUNETTE_HISTORY=${dir}/history")
+endfunction()
 
 file(GLOB C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/test_*.c)
 foreach(src ${C_TESTS})
@@ -20,17 +28,16 @@ foreach(src ${C_TESTS})
   add_executable(${name} ${src})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/c)
   target_link_libraries(${name} PRIVATE lunette_core)
-  add_test(NAME c_${name} COMMAND ${name} WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
-  set_tests_properties(c_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}")
+  add_test(NAME c_${name} COMMAND ${name})
+  lunette_test_env(c_${name})
 endforeach()
 
 file(GLOB LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
 foreach(src ${LUA_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  add_test(NAME lua_${name}
-           COMMAND lunette -e "package.path='${CMAKE_SOURCE_DIR}/tests/lua/?.lua;'..package.path; dofile[[${src}]]"
-           WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
-  set_tests_properties(lua_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}")
+  add_test(NAME lua_${name} COMMAND lunette -e
+    "package.path='${CMAKE_SOURCE_DIR}/tests/lua/?.lua;'..package.path; dofile[[${src}]]")
+  lunette_test_env(lua_${name})
 endforeach()
 
 # The Lua C module from the stock interpreter (not in the sanitizer build: lua5.4
@@ -49,9 +56,9 @@ file(GLOB REPL_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/repl/test_*.py)
 if(PYTHON3_INTERP)
   foreach(src ${REPL_TESTS})
     get_filename_component(name ${src} NAME_WE)
-    add_test(NAME repl_${name} COMMAND ${PYTHON3_INTERP} ${src}
-             WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
-    set_tests_properties(repl_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV}" TIMEOUT 120)
+    add_test(NAME repl_${name} COMMAND ${PYTHON3_INTERP} ${src})
+    lunette_test_env(repl_${name})
+    set_tests_properties(repl_${name} PROPERTIES TIMEOUT 120)
   endforeach()
 endif()
 
@@ -60,8 +67,8 @@ endif()
 file(GLOB LESSONS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/scripts/lessons/[0-9][0-9]-*.lua)
 foreach(src ${LESSONS})
   get_filename_component(name ${src} NAME_WE)
-  add_test(NAME lesson_${name} COMMAND lunette --check ${src}
-           WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/test-tmp)
-  set_tests_properties(lesson_${name} PROPERTIES ENVIRONMENT "${LUNETTE_TEST_ENV};LUNETTE_QUICK=1"
-                       TIMEOUT 300 LABELS lessons)
+  add_test(NAME lesson_${name} COMMAND lunette --check ${src})
+  lunette_test_env(lesson_${name})
+  set_tests_properties(lesson_${name} PROPERTIES TIMEOUT 300 LABELS lessons)
+  set_property(TEST lesson_${name} APPEND PROPERTY ENVIRONMENT LUNETTE_QUICK=1)
 endforeach()

@@ -28,8 +28,6 @@ L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, la
 require "lunette.model"      -- nn.Sequential, losses, callbacks, nn.load (extends L.nn)
 require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
 
--- plot.lua and metrics.lua extend the C tables of the same name (already in package.loaded).
-package.loaded["lunette.plot"], package.loaded["lunette.metrics"] = nil, nil
 require "lunette.plot"       -- plot.lines, history, confusion, image(s), featuremaps, ...
 require "lunette.metrics"    -- metrics.classification_report
 

@@ -185,13 +185,11 @@ static const lt_reg augment_funcs[] = {
      COMMON "\nExample: nn.RandomTranslation(0.1, 0.1)"},
     {NULL, NULL, NULL}};
 
+/* Adds nn.RandomFlip, ... to the nn table opened before it; returns nothing. */
 int luaopen_lunette_augment(lua_State *L) {
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, "lunette.nn") == LUA_TTABLE) {
-        lt_lua_setfuncs(L, "nn", augment_funcs);         /* nn.RandomFlip, ... */
-    }
-    lua_pop(L, 2);
-    lua_newtable(L);                                       /* lunette.augment: the same four */
+    lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module");
+    if (lua_getfield(L, -1, "nn") != LUA_TTABLE)
+        return luaL_error(L, "lunette: the augmentation layers need nn opened first");
     lt_lua_setfuncs(L, "nn", augment_funcs);
-    return 1;
+    return 0;
 }

@@ -9,7 +9,8 @@
 #include "core/rng.h"
 #include "lua/l_util.h"
 
-/* The C submodules, in load order. Each opener returns its table. */
+/* The C submodules, in load order. Each opener returns its table (set as lunette.<name>),
+ * or nothing when it only extends an earlier one (augment adds layers to nn). */
 static const luaL_Reg submodules[] = {
     {"tensor", luaopen_lunette_tensor},
     {"nn", luaopen_lunette_nn},
@@ -138,14 +139,16 @@ int luaopen_lunette(lua_State *L) {
     lua_setfield(L, -2, "source_dir");
     lua_pushstring(L, LUNETTE_INSTALL_SHARE_DIR);
     lua_setfield(L, -2, "share_dir");
-    for (const luaL_Reg *m = submodules; m->name; m++) {
-        luaL_requiref(L, lua_pushfstring(L, "lunette.%s", m->name), m->func, 0);
-        lua_setfield(L, -3, m->name);
-        lua_pop(L, 1);                                 /* the pushed name */
-    }
-    /* Lua-side library: lunette.prelude extends this table (help, nn.Sequential, ...). */
+    /* Openers find the module (and earlier submodules) in the registry. */
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "lunette.module");
+    for (const luaL_Reg *m = submodules; m->name; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) lua_pop(L, 1);
+        else lua_setfield(L, -2, m->name);
+    }
+    /* Lua-side library: lunette.prelude extends these tables (help, nn.Sequential, ...). */
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "lunette");                    /* so lua files can require "lunette" */
