@@ -436,7 +436,7 @@ function methods:compile(opts)
   self.optimizer = make_optimizer(opts.optimizer or "rmsprop")
   self.loss = loss
   self.metrics = metrics
-  return self
+  -- returns nothing, as Keras does, so the REPL does not print the summary again
 end
 sethelp(methods.compile, "Sequential:compile", "model:compile{optimizer='rmsprop', loss, metrics={}}\n\n"
   .. "optimizer: 'adam', 'sgd', 'rmsprop' or an optim object; loss: a name or nn.loss object;\n"
