@@ -72,3 +72,10 @@ foreach(src ${LESSONS})
   set_tests_properties(lesson_${name} PROPERTIES TIMEOUT 300 LABELS lessons)
   set_property(TEST lesson_${name} APPEND PROPERTY ENVIRONMENT LUNETTE_QUICK=1)
 endforeach()
+
+# `cmake --install` into a scratch prefix: the installed program and module must find their
+# Lua files and data in that prefix (not in this source tree).
+set(INSTALL_PREFIX ${CMAKE_BINARY_DIR}/test-tmp/install_tree/prefix)
+add_test(NAME install_tree COMMAND sh -c
+  "rm -rf '${INSTALL_PREFIX}' && '${CMAKE_COMMAND}' --install '${CMAKE_BINARY_DIR}' --prefix '${INSTALL_PREFIX}' >/dev/null && '${INSTALL_PREFIX}/bin/lunette' -e \"assert(lunette.lua_dir == '${INSTALL_PREFIX}/share/lua/5.4', lunette.lua_dir) assert(package.searchpath('lunette.model', package.path):find('${INSTALL_PREFIX}', 1, true)) assert(io.open(lunette.share_dir .. '/lessons/01-convolution.lua')) print('installed copy uses', lunette.lua_dir)\"")
+lunette_test_env(install_tree)

@@ -1,7 +1,8 @@
 /* l_lunette.c: luaopen_lunette, the module `require "lunette"` returns: the C
  * submodules (tensor, nn, optim, data, plot, ...), lunette.seed/threads/version,
- * and the Lua-side library under lua/lunette/ (found in the source tree or the
- * install prefix, or $LUNETTE_LUA_DIR). */
+ * and the Lua-side library under lua/lunette/ (found as set_paths says). */
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,17 +116,55 @@ static int is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Prepends the directory holding the lunette Lua files to package.path. */
-static void add_lua_path(lua_State *L) {
+/* The install prefix this code runs from, found from its own file (dladdr works for the
+ * executable, PREFIX/bin/lunette, and the module, PREFIX/lib/lua/5.4/lunette.so), so an
+ * installed copy finds its files wherever the prefix was moved; "" when not installed. */
+static void find_prefix(char *out, size_t size) {
+    Dl_info info;
+    out[0] = '\0';
+    if (!dladdr((void *)luaopen_lunette, &info) || !info.dli_fname) return;
+    char path[4096];
+    if (!realpath(info.dli_fname, path)) return;
+    static const char *suffixes[] = {"/bin/lunette", "/lib/lua/5.4/lunette.so"};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(path + n - k, suffixes[i]) == 0 && n - k < size) {
+            memcpy(out, path, n - k);
+            out[n - k] = '\0';
+            return;
+        }
+    }
+}
+
+/* Sets lunette.lua_dir and lunette.share_dir, and prepends lua_dir to package.path.
+ * Order: $LUNETTE_LUA_DIR; the prefix this copy is installed in; the source tree it was
+ * built from; the configured install prefix. */
+static void set_paths(lua_State *L) {
+    char prefix[4096], lua_dir[4200], share[4200];
     const char *env = getenv("LUNETTE_LUA_DIR");
-    const char *dir = NULL;
-    if (env && *env) dir = env;
-    else if (is_dir(LUNETTE_SOURCE_DIR "/lua/lunette")) dir = LUNETTE_SOURCE_DIR "/lua";
-    else if (is_dir(LUNETTE_INSTALL_LUA_DIR "/lunette")) dir = LUNETTE_INSTALL_LUA_DIR;
-    if (!dir) return;                                  /* rely on the default package.path */
+    find_prefix(prefix, sizeof prefix);
+    snprintf(lua_dir, sizeof lua_dir, "%s/share/lua/5.4", prefix);
+    snprintf(share, sizeof share, "%s/share/lunette", prefix);
+    char probe[4300];
+    snprintf(probe, sizeof probe, "%s/lunette", lua_dir);
+    if (!prefix[0] || !is_dir(probe)) {
+        if (is_dir(LUNETTE_SOURCE_DIR "/lua/lunette")) {
+            snprintf(lua_dir, sizeof lua_dir, "%s", LUNETTE_SOURCE_DIR "/lua");
+            snprintf(share, sizeof share, "%s", LUNETTE_SOURCE_DIR);
+        } else {
+            snprintf(lua_dir, sizeof lua_dir, "%s", LUNETTE_INSTALL_LUA_DIR);
+            snprintf(share, sizeof share, "%s", LUNETTE_INSTALL_SHARE_DIR);
+        }
+    }
+    if (env && *env) snprintf(lua_dir, sizeof lua_dir, "%s", env);
+    lua_pushstring(L, lua_dir);
+    lua_setfield(L, -2, "lua_dir");
+    lua_pushstring(L, share);
+    lua_setfield(L, -2, "share_dir");
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+    lua_pushfstring(L, "%s/?.lua;%s", lua_dir, lua_tostring(L, -1));
     lua_setfield(L, -3, "path");
     lua_pop(L, 2);
 }
@@ -137,8 +176,6 @@ int luaopen_lunette(lua_State *L) {
     lua_setfield(L, -2, "version");
     lua_pushstring(L, LUNETTE_SOURCE_DIR);
     lua_setfield(L, -2, "source_dir");
-    lua_pushstring(L, LUNETTE_INSTALL_SHARE_DIR);
-    lua_setfield(L, -2, "share_dir");
     /* Openers find the module (and earlier submodules) in the registry. */
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "lunette.module");
@@ -153,7 +190,7 @@ int luaopen_lunette(lua_State *L) {
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "lunette");                    /* so lua files can require "lunette" */
     lua_pop(L, 1);
-    add_lua_path(L);
+    set_paths(L);
     lua_getglobal(L, "require");
     lua_pushstring(L, "lunette.prelude");
     lua_call(L, 1, 0);
