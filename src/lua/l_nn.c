@@ -867,6 +867,29 @@ static int net_forward(lua_State *L) {
     return 1;
 }
 
+/* net:_timing(on) → {steps, forward, loss, backward, optimizer (seconds summed), allocs}
+ * since the last call, then sets timing on or off (tests/bench). allocs is -1 when the
+ * build does not count allocations (LUNETTE_COUNT_ALLOCS). */
+static int net_timing(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_net_timing *t = &net->timing;
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, t->steps); lua_setfield(L, -2, "steps");
+    lua_pushnumber(L, t->forward); lua_setfield(L, -2, "forward");
+    lua_pushnumber(L, t->loss); lua_setfield(L, -2, "loss");
+    lua_pushnumber(L, t->backward); lua_setfield(L, -2, "backward");
+    lua_pushnumber(L, t->optimizer); lua_setfield(L, -2, "optimizer");
+    lua_pushinteger(L, lt_alloc_count() < 0 ? -1 : t->allocs); lua_setfield(L, -2, "allocs");
+    memset(t, 0, sizeof *t);
+    t->on = lua_toboolean(L, 2);
+    return 1;
+}
+
+static int nn_alloc_count(lua_State *L) {        /* process heap allocations, or -1 */
+    lua_pushinteger(L, lt_alloc_count());
+    return 1;
+}
+
 /* net:evaluate(x, y, batch, loss [, n]) → loss, correct, total */
 static int net_evaluate(lua_State *L) {
     lt_net *net = checknet(L, 1);
@@ -1009,6 +1032,7 @@ static const lt_reg nn_funcs[] = {
     {"_loss_backward", nn_loss_backward, NULL},
     {"_isatty", nn_isatty, NULL},
     {"_now", nn_now, NULL},
+    {"_alloc_count", nn_alloc_count, NULL},
     {"_ascii", nn_ascii, NULL},
     {NULL, NULL, NULL}};
 
@@ -1038,7 +1062,8 @@ static const lt_reg net_meths[] = {
     {"info", net_info, NULL}, {"build", net_build, NULL}, {"flat", net_flat, NULL},
     {"train_on_batch", net_train_on_batch, NULL}, {"shuffle", net_shuffle, NULL},
     {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
-    {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL}, {NULL, NULL, NULL}};
+    {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
+    {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 
 int luaopen_lunette_nn(lua_State *L) {
     luaL_newmetatable(L, LAYER_MT);

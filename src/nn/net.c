@@ -10,6 +10,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void record_shape(lt_net *net, int i) {
     lt_layer *l = net->layers[i];
@@ -231,7 +238,11 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
     if ((s = lt_loss_check(loss, rows, K, y, tn)) != LT_OK) return s;
     if ((s = reserve(net, N, 0)) != LT_OK) return s;
     if ((s = lt_check_interrupt()) != LT_OK) return s;
+    lt_net_timing *tm = net->timing.on ? &net->timing : NULL;
+    int64_t a0 = tm ? lt_alloc_count() : 0;
+    double t0 = tm ? seconds() : 0, t1 = 0;
     if ((s = forward(net, x, N, 1)) != LT_OK) return s;
+    if (tm) tm->forward += (t1 = seconds()) - t0;
     const float *pred = net->out[net->n - 1];
     int fuse = fusable(last, loss);
     if (fuse) {
@@ -244,6 +255,7 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
         return lt_seterr(LT_ENAN, "the loss is %s", isnan(*lossv) ? "nan" : "inf");
     lt_loss_accuracy(loss, pred, rows, K, y, correct, total);
     if ((s = lt_check_interrupt()) != LT_OK) return s;
+    if (tm) tm->loss += (t0 = seconds()) - t1;
     /* grads are zero here: zeroed when bound, and by every step's fused optimizer pass */
     float *dy = net->ga, *dx = net->gb;
     last->skip_act_grad = fuse;
@@ -255,8 +267,16 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
         float *t = dy; dy = dx; dx = t;
     }
     last->skip_act_grad = 0;
-    if (net->nparams == 0) return LT_OK;
-    return lt_optim_step_zero(opt, net->params->data, net->grads->data, net->nparams);
+    if (tm) tm->backward += (t1 = seconds()) - t0;
+    if (net->nparams > 0 &&
+        (s = lt_optim_step_zero(opt, net->params->data, net->grads->data, net->nparams)) != LT_OK)
+        return s;
+    if (tm) {
+        tm->optimizer += seconds() - t1;
+        tm->steps++;
+        if (a0 >= 0) tm->allocs += lt_alloc_count() - a0;
+    }
+    return LT_OK;
 }
 
 static void gather(float *dst, const float *src, int64_t rowsz, const int64_t *idx, int64_t n) {

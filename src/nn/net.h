@@ -12,6 +12,19 @@
 #include "nn/loss.h"
 #include "nn/optim.h"
 
+/* Optional per-phase timing of lt_net_train_step (for tests/bench): off by default; when
+ * `on`, each step adds its phases' seconds and the heap allocations the step made (when
+ * the build counts them, see lt_alloc_count) and counts the step. */
+typedef struct {
+    int on;
+    int64_t steps, allocs;
+    double forward, loss, backward, optimizer;
+} lt_net_timing;
+
+/* Heap allocations (malloc/calloc/realloc/aligned) made by the process so far, or -1 when
+ * the build does not count them (cmake -DLUNETTE_COUNT_ALLOCS=ON, benchmarks only). */
+int64_t lt_alloc_count(void);
+
 typedef struct {
     int n;
     lt_layer **layers;
@@ -27,6 +40,7 @@ typedef struct {
     float *scratch, *ga, *gb, *xbuf, *ybuf;
     int64_t ysize;                       /* per-sample target floats ybuf holds */
     int64_t *perm, perm_n;
+    lt_net_timing timing;
 } lt_net;
 
 /* Sets the layers up for a per-sample input shape; allocates no parameters. Caller owns

@@ -1,15 +1,20 @@
--- tests/bench/train_step.lua: median milliseconds per train_on_batch for the lesson models
--- (SPEC lessons 4 and 5: Conv2D 32/64/128 3×3 stride 2 ReLU → Flatten → Dropout 0.2 →
--- Dense 1024 ReLU → Dropout 0.2 → Dense 10 softmax; Adam; sparse categorical
--- cross-entropy) at batch 32 on random data. Not a ctest.
--- Run: build/lunette -e "dofile'tests/bench/train_step.lua'"
---   env BENCH_STEPS (default 60), BENCH_THREADS (default 1).
+-- tests/bench/train_step.lua: the training-step benchmark of the lesson models (SPEC section
+-- 8, lessons 4 and 5: Conv2D 32/64/128 3×3 stride 2 ReLU → Flatten → Dropout 0.2 → Dense
+-- 1024 ReLU → Dropout 0.2 → Dense 10 softmax; Adam; sparse categorical cross-entropy) with
+-- train_on_batch at batch 32 on random data of the real shapes. Per model and thread count:
+-- median and min ms per step, the split into forward / loss / backward / optimizer (the
+-- net's C-level timing, net:_timing), GFLOP/s against the step's FLOP count (from the layer
+-- shapes), inference images/s at batch 256, heap allocations per steady-state step (only
+-- in a build configured with -DLUNETTE_COUNT_ALLOCS=ON; "n/a" otherwise) and, at the end,
+-- peak resident memory (VmHWM). Not a ctest. Run (see tests/bench/README.md):
+--   BENCH_STEPS=200 build-perf/lunette -e "dofile'tests/bench/train_step.lua'"
+--   env BENCH_STEPS (default 100), BENCH_THREADS (default "1,2").
 local L = require "lunette"
 local nn, optim, tensor = L.nn, L.optim, L.tensor
-local steps = tonumber(os.getenv("BENCH_STEPS")) or 60
-local threads = tonumber(os.getenv("BENCH_THREADS")) or 1
-L.threads(threads)
-L.seed(1)
+local steps = tonumber(os.getenv("BENCH_STEPS")) or 100
+local threads = {}
+for t in (os.getenv("BENCH_THREADS") or "1,2"):gmatch("%d+") do threads[#threads + 1] = tonumber(t) end
+local now = nn._now
 
 local function lesson_model(h, w, c)
   local m = nn.Sequential {
@@ -27,30 +32,83 @@ local function lesson_model(h, w, c)
 end
 
 local function median(t)
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
+  local s = { table.unpack(t) }
+  table.sort(s)
+  local n = #s
+  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
 end
 
-local now = nn._now
-for _, case in ipairs { { "CIFAR-10 32x32x3", 32, 32, 3 }, { "Fashion-MNIST 28x28x1", 28, 28, 1 } } do
+-- FLOPs of one training step and one forward pass for N samples, from the layer shapes:
+-- a GEMM M×K·K×N costs 2MKN; backward = the dW GEMM + the dx GEMM (none for layer 1).
+local function flops(net, N)
+  local fwd, step = 0, 0
+  for i, l in ipairs(net:info().layers) do
+    local s, f = l.output_shape, 0
+    if l.kind == "Conv2D" then
+      local oc = s[#s]
+      local k = l.params / oc - 1                 -- KH·KW·C (weights + one bias per filter)
+      f = 2 * N * s[1] * s[2] * oc * k
+    elseif l.kind == "Dense" then
+      local units = s[#s]
+      f = 2 * N * units * (l.params / units - 1)
+    end
+    fwd = fwd + f
+    step = step + f * (i == 1 and 2 or 3)
+  end
+  return fwd, step
+end
+
+local function vmhwm()
+  local f = io.open("/proc/self/status")
+  if not f then return "n/a" end
+  local s = f:read("a")
+  f:close()
+  local kb = s:match("VmHWM:%s*(%d+)")
+  return kb and string.format("%.1f MB", tonumber(kb) / 1024) or "n/a"
+end
+
+local counting = nn._alloc_count() >= 0
+print(string.format("Lunette training-step benchmark: batch 32, %d timed steps, %s", steps,
+  counting and "allocations counted" or "allocations not counted (configure with -DLUNETTE_COUNT_ALLOCS=ON)"))
+print(string.format("%-14s %3s %8s %8s | %6s %6s %6s %6s | %7s | %9s | %s", "model", "thr",
+  "median", "min", "fwd", "loss", "bwd", "optim", "GFLOP/s", "infer/s", "allocs/step C (Lua call)"))
+for _, case in ipairs { { "CIFAR-10", 32, 32, 3 }, { "Fashion-MNIST", 28, 28, 1 } } do
   local name, h, w, c = case[1], case[2], case[3], case[4]
+  L.seed(1)
   local m = lesson_model(h, w, c)
   local x = tensor.rand(32, h, w, c)
   local y = (tensor.rand(32) * 10):apply(math.floor)
-  for _ = 1, 5 do m:train_on_batch(x, y) end          -- warm-up: buffers, Adam state
-  local times = {}
-  for i = 1, steps do
-    local t0 = now()
-    m:train_on_batch(x, y)
-    times[i] = (now() - t0) * 1e3
-  end
   local xi = tensor.rand(256, h, w, c)
-  m:predict(xi, { batch_size = 256 })
-  local t0, reps = now(), 5
-  for _ = 1, reps do m:predict(xi, { batch_size = 256 }) end
-  local ips = 256 * reps / (now() - t0)
-  print(string.format("%-22s params %9d  train step (batch 32, %d thread%s): median %.2f ms  min %.2f ms"
-    .. "  | inference batch 256: %.0f img/s", name, m:count_params(), threads, threads == 1 and "" or "s",
-    median(times), math.min(table.unpack(times)), ips))
+  local net = m:_network(x)
+  local fwd_flops, step_flops = flops(net, 32)
+  for _, t in ipairs(threads) do
+    L.threads(t)
+    for _ = 1, 10 do m:train_on_batch(x, y) end          -- warm-up: buffers, Adam state
+    local times = {}
+    net:_timing(true)
+    local a0 = nn._alloc_count()
+    for i = 1, steps do
+      local t0 = now()
+      m:train_on_batch(x, y)
+      times[i] = (now() - t0) * 1e3
+    end
+    local lua_allocs = (nn._alloc_count() - a0) / steps
+    local tm = net:_timing(false)
+    local ms = function(v) return v / tm.steps * 1e3 end
+    m:predict(xi, { batch_size = 256 })
+    local it = {}
+    for r = 1, math.max(3, steps // 10) do
+      local t0 = now()
+      m:predict(xi, { batch_size = 256 })
+      it[r] = now() - t0
+    end
+    local med = median(times)
+    print(string.format("%-14s %3d %6.2fms %6.2fms | %6.2f %6.2f %6.2f %6.2f | %7.1f | %9.0f | %s",
+      name, t, med, math.min(table.unpack(times)), ms(tm.forward), ms(tm.loss), ms(tm.backward),
+      ms(tm.optimizer), step_flops / med / 1e6, 256 / median(it),
+      counting and string.format("%g (%g)", tm.allocs / tm.steps, lua_allocs) or "n/a"))
+  end
+  print(string.format("%-14s params %d, step %.1f MFLOP (forward %.1f), inference %.1f MFLOP/image",
+    "", m:count_params(), step_flops / 1e6, fwd_flops / 1e6, fwd_flops / 32 / 1e6))
 end
+print("peak resident memory (VmHWM): " .. vmhwm())
