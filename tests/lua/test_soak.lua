@@ -22,7 +22,7 @@ local function fds()
 end
 local function lua_kb() collectgarbage("collect"); collectgarbage("collect"); return collectgarbage("count") end
 
-local ROUNDS = tonumber(os.getenv("LUNETTE_SOAK_ROUNDS")) or (asan and 40 or 300)
+local ROUNDS = tonumber(os.getenv("LUNETTE_SOAK_ROUNDS")) or (asan and 100 or 300)
 local WARM = ROUNDS // 5
 print(string.format("soak: %d rounds (%s build)", ROUNDS, asan and "ASan" or "plain"))
 
@@ -91,7 +91,8 @@ end
 local rss1, fd1, lua1 = rss_kb(), fds(), lua_kb()
 print(string.format("soak: %d rounds in %.1f s CPU; VmRSS %d -> %d KiB; Lua heap %.0f -> %.0f KiB; fds %d -> %d",
   ROUNDS, os.clock() - t0, rss0, rss1, lua0, lua1, fd0, fd1))
-T.check(fd1 == fd0, string.format("no file descriptor leak (%d -> %d)", fd0, fd1))
+-- (<=: the sanitizer runtime may close a descriptor of its own after warm-up)
+T.check(fd1 <= fd0, string.format("no file descriptor leak (%d -> %d)", fd0, fd1))
 T.check(lua1 - lua0 < 256, string.format("Lua heap flat (%.0f -> %.0f KiB)", lua0, lua1))
 if asan then
   print("notice: ASan build: the RSS bound is not checked (quarantine); LeakSanitizer checks at exit")
