@@ -265,6 +265,14 @@ end
 T.raises(function() plot.image(tensor.zeros(2, 2, 2, 2, 2)) end, "plot.image: expected an image HxW, HxWx1 or HxWx3, got 2x2x2x2x2")
 T.raises(function() plot.image(tensor.zeros(4, 4, 2)) end, "plot.image: expected an image HxW, HxWx1 or HxWx3, got 4x4x2")
 T.raises(function() plot.images(tensor.zeros(3, 4, 4, 1), { labels = { 1 } }) end, "plot.images: 1 labels for 3 images")
+T.raises(function() plot.images(tensor.randn(5, 5)) end, "plot.images: expected a batch NxHxW or NxHxWxC (C 1 or 3), got 5x5")
+T.raises(function() plot.images {} end, "plot.images: no images")
+do
+  local fm = nn.Sequential { nn.Conv2D { filters = 2, kernel = 3, input_shape = { 5, 5, 1 } }, nn.Flatten(), nn.Dense { 3 } }
+  T.raises(function() plot.featuremaps(fm, tensor.randn(5, 5, 1), 9) end, "plot.featuremaps: layer 9 is not in 1..3")
+  T.raises(function() plot.featuremaps(fm, tensor.randn(5, 5, 2), 1) end, "conv2d: input has 2 channels, layer expects 1")
+  T.check(pcall(plot.confusion, tensor { { 0 / 0, 1 }, { 1, -1 } }), "a confusion matrix with NaN and negatives still renders")
+end
 T.raises(function() plot.bar {} end, "plot.bar: no values")
 T.raises(function() plot.bar({ 1, 2, 3 }, { labels = { "a" } }) end, "plot.bar: 1 labels for 3 values")
 T.raises(function() plot.hist {} end, "plot.hist: no values")
