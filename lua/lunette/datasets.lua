@@ -3,6 +3,7 @@
 -- data.scale and data.normalize. Images come back channels-last (N×H×W×C, pixels
 -- 0..255 as floats), labels as 1-d float tensors of 0-based class ids.
 local L = require "lunette"
+local error = L._error     -- errors point at the caller's code, not this file
 local tensor, data = L.tensor, L.data
 
 local function doc(fn, name, text) L._sethelp(fn, name, text) return fn end

@@ -3,6 +3,7 @@
 -- precision = TP/(TP+FP), recall = TP/(TP+FN), f1 = 2PR/(P+R) (0 when undefined),
 -- support = the true count; then accuracy, macro and support-weighted averages.
 local L = require "lunette"
+local error = L._error     -- errors point at the caller's code, not this file
 local M = L.metrics
 
 function M.classification_report(y_true, y_pred, opts)

@@ -5,6 +5,7 @@
 -- EarlyStopping, ModelCheckpoint, and lunette.interrupted(err).
 -- Epochs and batches are 1-based in messages and callbacks; class ids are 0-based.
 local L = require "lunette"
+local error = L._error     -- errors point at the caller's code, not this file
 local nn, optim, tensor = L.nn, L.optim, L.tensor
 
 local function sethelp(f, name, text) L._sethelp(f, name, text) end
@@ -538,6 +539,7 @@ end
 -- ---- fit ----
 
 local function fmt_time(s)
+  s = math.floor(s)                          -- %d needs an integer
   if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, (s % 3600) // 60, s % 60) end
   if s >= 60 then return string.format("%d:%02d", s // 60, s % 60) end
   return string.format("%ds", math.floor(s))

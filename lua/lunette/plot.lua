@@ -4,6 +4,7 @@
 -- renders it (src/plot/plot.c). Every constructor returns a plot object: print(p)
 -- draws it inline, p:view() opens the full-screen viewer.
 local L = require "lunette"
+local error = L._error     -- errors point at the caller's code, not this file
 local P = L.plot
 local tensor = L.tensor
 

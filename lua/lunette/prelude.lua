@@ -25,6 +25,21 @@ L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, la
   .. "module: signature, arguments,\ndefaults and an example. help('nn.Conv2D') also works.\n"
   .. "Example: help(tensor.conv2d)")
 
+-- L._error(msg): raises msg at the first caller outside Lunette's own Lua files, so a
+-- message carries the position of the user's code instead of a library line. The
+-- library files use it as their `error` (the level argument is ignored).
+local libdir = L.lua_dir .. "/lunette/"
+function L._error(msg)
+  if type(msg) ~= "string" then error(msg, 0) end
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then error(msg, 0) end
+    if info.what ~= "C" and info.source:sub(2, #libdir + 1) ~= libdir then error(msg, level) end
+    level = level + 1
+  end
+end
+
 require "lunette.model"      -- nn.Sequential, losses, callbacks, nn.load (extends L.nn)
 require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
 
