@@ -329,6 +329,12 @@ local function layer_output(fn, model, x, which)
   if not is_tensor(x) then x = tensor(x) end
   local s = x:size()
   if #s == 3 then x = x:reshape(1, s[1], s[2], s[3]) elseif #s == 2 then x = x:reshape(1, s[1], s[2], 1) end
+  -- a model checks x against its input shape first: a layer's own forward would set an
+  -- unbuilt layer up for x's (wrong) shape and leave the model broken
+  if type(model) == "table" and type(model._network) == "function" then
+    local ok, err = pcall(model.forward, model, x)
+    if not ok then error(fn .. ": " .. tostring(err):gsub("^[^\n]-:%d+: ", ""), 3) end
+  end
   local out = x
   for i = 1, idx do out = layers[i]:forward(out) end
   return out, layer_name(layers[idx], idx), idx
