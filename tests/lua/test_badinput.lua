@@ -270,7 +270,9 @@ T.raises(function() plot.images {} end, "plot.images: no images")
 do
   local fm = nn.Sequential { nn.Conv2D { filters = 2, kernel = 3, input_shape = { 5, 5, 1 } }, nn.Flatten(), nn.Dense { 3 } }
   T.raises(function() plot.featuremaps(fm, tensor.randn(5, 5, 1), 9) end, "plot.featuremaps: layer 9 is not in 1..3")
-  T.raises(function() plot.featuremaps(fm, tensor.randn(5, 5, 2), 1) end, "conv2d: input has 2 channels, layer expects 1")
+  T.raises(function() plot.featuremaps(fm, tensor.randn(5, 5, 2), 1) end,
+    "plot.featuremaps: conv2d (Conv2D): expected input of shape (None, 5, 5, 1), got 1x5x5x2")
+  T.check(pcall(fm.predict, fm, tensor.randn(2, 5, 5, 1)), "the model still works after a bad featuremaps call")
   T.check(pcall(plot.confusion, tensor { { 0 / 0, 1 }, { 1, -1 } }), "a confusion matrix with NaN and negatives still renders")
 end
 T.raises(function() plot.bar {} end, "plot.bar: no values")
