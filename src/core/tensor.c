@@ -442,12 +442,20 @@ void lt_gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
         }
 }
 
-static int blas_threads = 0;
+static int blas_threads = 0, blas_now = 0;
 
 void lt_set_threads(int n) {
     if (n < 1) n = 1;
     openblas_set_num_threads(n);
-    blas_threads = n;
+    blas_threads = blas_now = n;
+}
+
+void lt_blas_threads(int n) {
+    if (!blas_threads) blas_threads = blas_now = openblas_get_num_threads();
+    if (n < 1) n = blas_threads ? blas_threads : openblas_get_num_threads();
+    if (n == blas_now) return;
+    openblas_set_num_threads(n);
+    blas_now = n;
 }
 
 int lt_get_threads(void) { return blas_threads ? blas_threads : openblas_get_num_threads(); }

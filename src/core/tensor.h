@@ -92,8 +92,11 @@ void lt_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 /* Naive triple loop with double accumulation: the reference the tests compare against. */
 void lt_gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
                    const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
-void lt_set_threads(int n);     /* OpenBLAS threads; n >= 1 */
+void lt_set_threads(int n);     /* compute threads (OpenBLAS's and the engine's); n >= 1 */
 int  lt_get_threads(void);
+/* OpenBLAS's own threads only, for code running its own threads (the engine's
+ * data-parallel steps set 1, then 0 = back to lt_get_threads()). */
+void lt_blas_threads(int n);
 
 /* ---- random ---- */
 lt_tensor *lt_tensor_rand(int ndim, const int64_t *shape);   /* U[0,1) from lt_global_rng */

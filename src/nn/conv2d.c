@@ -7,6 +7,7 @@
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. */
 #include "nn/im2col.h"
 #include "nn/layer.h"
+#include "nn/parallel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,10 +99,10 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
     const float *cols = c->direct ? x : cache;
-    if (l->db) lt_colsum_acc(dy, M, OC, l->db->data);
+    if (l->db) lt_colsum_acc(dy, M, OC, lt_grad_ptr(l->db));
     /* dW (K×OC) += colsᵀ (K×M) · dz (M×OC); beta = 1 accumulates */
     lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f,
-            l->dw->data, (int)OC);
+            lt_grad_ptr(l->dw), (int)OC);
     if (!dx) return;
     /* dcols (M×K) = dz (M×OC) · Wᵀ (OC×K) */
     float *dcols = c->direct ? dx : scratch;

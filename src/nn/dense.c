@@ -2,6 +2,7 @@
  * x: N×…×in viewed as M×in (M = N·…), W: in×out, y = act(x · W + b): M×out.
  * Backward: dz = dy ⊙ act'(y); db += Σ_rows dz; dW += xᵀ · dz; dx = dz · Wᵀ. */
 #include "nn/layer.h"
+#include "nn/parallel.h"
 
 #include <stdio.h>
 
@@ -51,10 +52,10 @@ static void dense_backward(lt_layer *l, const float *x, const float *y, float *d
     dense_layer *d = (dense_layer *)l;
     int64_t M = N * d->rows;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, d->units, l->act, l->alpha);
-    if (l->db) lt_colsum_acc(dy, M, d->units, l->db->data);
+    if (l->db) lt_colsum_acc(dy, M, d->units, lt_grad_ptr(l->db));
     /* dW (in×out) += xᵀ (in×M) · dz (M×out) */
     lt_gemm(1, 0, (int)d->in, (int)d->units, (int)M, 1.0f, x, (int)d->in, dy, (int)d->units,
-            1.0f, l->dw->data, (int)d->units);
+            1.0f, lt_grad_ptr(l->dw), (int)d->units);
     if (dx)   /* dx (M×in) = dz (M×out) · Wᵀ (out×in) */
         lt_gemm(0, 1, (int)M, (int)d->in, (int)d->units, 1.0f, dy, (int)d->units, l->w->data,
                 (int)d->units, 0.0f, dx, (int)d->in);

@@ -2,6 +2,7 @@
  * element is zeroed with probability `rate` and the survivors scaled by 1/(1-rate), so
  * inference is the identity. The mask (0 or the scale) is cached for backward. */
 #include "nn/layer.h"
+#include "nn/parallel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +34,9 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
     /* two 32-bit uniforms per 64-bit draw: dropped when u < rate·2³² */
     float scale = 1.0f / (1.0f - d->rate);
     uint64_t thr = (uint64_t)((double)d->rate * 4294967296.0);
+    lt_rng *rng = lt_layer_rng();   /* a data-parallel worker has its own stream */
     for (int64_t i = 0; i < n; i += 2) {
-        uint64_t r = lt_rng_next(&lt_global_rng);
+        uint64_t r = lt_rng_next(rng);
         cache[i] = (r & 0xffffffffu) < thr ? 0.0f : scale;
         y[i] = x[i] * cache[i];
         if (i + 1 < n) {

@@ -3,9 +3,12 @@
  *   out[i]   N×out_size(i)      activations, kept for backward
  *   cache[i] layer i's forward→backward cache (im2col columns, argmax, dropout mask)
  *   scratch  the largest per-call scratch of any layer (conv dcols)
- *   ga, gb   gradient ping-pong, the largest activation of the net
+ *   ga, gb   gradient ping-pong, N×gstride (gstride: the largest per-sample activation);
+ *            a thread working on rows r0.. uses both from r0·gstride on, so threads on
+ *            different layers never overlap
  *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
 #include "nn/net.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +19,19 @@ static double seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Layers whose forward and backward treat samples independently, keep nothing in the
+ * layer struct between calls but what every row range writes alike, and whose cache and
+ * scratch sizes are linear in N: a batch can be split by rows across threads. */
+static int splittable(const lt_layer *l) {
+    static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "MaxPool2D", "AvgPool2D",
+                                        "MaxPool1D", "AvgPool1D", "Flatten", "Dropout",
+                                        "Activation", "ReLU", "Sigmoid", "Tanh", "Softmax",
+                                        "LeakyReLU", NULL};
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(l->vt->kind, kinds[i]) == 0) return 1;
+    return 0;
 }
 
 static void record_shape(lt_net *net, int i) {
@@ -58,8 +74,12 @@ lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape)
     }
     lt_net *net = calloc(1, sizeof *net);
     if (!net || !(net->layers = malloc((size_t)n * sizeof *layers)) ||
+        !(net->keep = malloc((size_t)n * sizeof *net->keep)) ||
         !(net->shapes = calloc((size_t)n, sizeof *net->shapes))) {
-        if (net) free(net->layers);
+        if (net) {
+            free(net->layers);
+            free(net->keep);
+        }
         free(net);
         lt_seterr(LT_ENOMEM, "Sequential: out of memory");
         return NULL;
@@ -70,6 +90,8 @@ lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape)
     memcpy(net->in_shape, in_shape, (size_t)in_nd * sizeof *in_shape);
     net->in_size = 1;
     for (int i = 0; i < in_nd; i++) net->in_size *= in_shape[i];
+    net->splittable = 1;
+    for (int i = 0; i < n; i++) net->splittable &= splittable(layers[i]);
     if (setup_chain(net) != LT_OK) {
         lt_net_free(net);
         return NULL;
@@ -86,6 +108,8 @@ void lt_net_free(lt_net *net) {
     free(net->out);
     free(net->cache);
     free(net->perm);
+    free(net->g1);
+    free(net->keep);
     free(net->shapes);
     free(net->layers);
     free(net);
@@ -195,28 +219,136 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     net->cache = cache;
     net->cap = N;
     net->ysize = ysize;
+    net->gstride = (int64_t)(gmax / (size_t)N);
     return LT_OK;
+}
+
+/* ---- forward / backward on a row range ---- */
+
+/* The per-layer buffers of rows r0.. of the batch: activations and gradients are N×size,
+ * caches and scratch linear in N (see splittable), so rows r0.. start at size(r0). */
+static float *cache_at(const lt_net *net, int i, int64_t r0) {
+    const lt_layer *l = net->layers[i];
+    return net->cache[i] + (r0 && l->vt->cache_size ? l->vt->cache_size(l, r0) : 0);
+}
+
+static float *scratch_at(const lt_net *net, int i, int64_t r0) {
+    const lt_layer *l = net->layers[i];
+    return net->scratch + (r0 && l->vt->scratch_size ? l->vt->scratch_size(l, r0) : 0);
+}
+
+/* Forward of rows r0 .. r0+n (x: the whole batch's input). Training flags are set by
+ * the caller. */
+static lt_status forward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
+    lt_status s = LT_OK;
+    for (int i = 0; i < net->n && s == LT_OK; i++) {
+        lt_layer *l = net->layers[i];
+        const float *in = i ? net->out[i - 1] : x;
+        s = l->vt->forward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, n,
+                           cache_at(net, i, r0), scratch_at(net, i, r0));
+    }
+    return s;
+}
+
+/* Backward of rows r0 .. r0+n from their loss gradient at ga + r0·gstride. */
+static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
+    float *dy = net->ga + r0 * net->gstride, *dx = net->gb + r0 * net->gstride;
+    for (int i = net->n - 1; i >= 0; i--) {
+        lt_layer *l = net->layers[i];
+        const float *in = i ? net->out[i - 1] : x;
+        /* the first layer's input gradient is never needed */
+        l->vt->backward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, dy,
+                        i ? dx : NULL, n, cache_at(net, i, r0), scratch_at(net, i, r0));
+        float *t = dy; dy = dx; dx = t;
+    }
+}
+
+/* ---- data-parallel phases on 2 threads (parallel.h) ---- */
+
+enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM };
+
+typedef struct {
+    lt_net *net;
+    const float *x;
+    int64_t N, n0;             /* thread 0 takes rows [0, n0), thread 1 [n0, N) */
+    int phase;
+    const lt_optim *opt;
+    lt_status st[2];
+} par_job;
+
+static void par_phase(void *arg, int tid) {
+    par_job *j = arg;
+    lt_net *net = j->net;
+    int64_t r0 = tid ? j->n0 : 0, n = tid ? j->N - j->n0 : j->n0;
+    if (tid) {
+        lt_tls_rng = &net->rng1;
+        lt_tls_grad_src = net->grads->data;
+        lt_tls_grad_dst = net->g1;
+    }
+    j->st[tid] = LT_OK;
+    switch (j->phase) {
+    case PH_FORWARD:
+        j->st[tid] = forward_rows(net, j->x, r0, n);
+        break;
+    case PH_BACKWARD:
+        backward_rows(net, j->x, r0, n);
+        break;
+    case PH_OPTIM: {
+        int64_t P = net->nparams, half = (P / 2 + 15) & ~(int64_t)15;
+        if (half > P) half = P;
+        lt_optim_apply(j->opt, net->params->data, net->grads->data, net->g1,
+                       tid ? half : 0, tid ? P : half);
+        break;
+    }
+    }
+    if (tid) {
+        lt_tls_rng = NULL;
+        lt_tls_grad_src = NULL;
+        lt_tls_grad_dst = NULL;
+    }
+}
+
+/* Whether this batch runs on 2 threads: 2 or more compute threads, a splittable net, 2 or
+ * more samples (and, for training, the worker's gradient block allocated). */
+static int use_par(lt_net *net, int64_t N, int training) {
+    if (!net->splittable || N < 2 || lt_get_threads() < 2) return 0;
+    if (training && net->nparams > 0 && !net->g1 &&
+        !(net->g1 = calloc((size_t)net->nparams, sizeof(float))))
+        return 0;                               /* out of memory: run on one thread */
+    return 1;
+}
+
+static lt_status run_par(par_job *j, int phase) {
+    j->phase = phase;
+    lt_par_run2(par_phase, j);
+    return j->st[0] != LT_OK ? j->st[0] : j->st[1];
 }
 
 /* ---- forward / train ---- */
 
-static lt_status forward(lt_net *net, const float *x, int64_t N, int training) {
-    lt_status s = LT_OK;
-    for (int i = 0; i < net->n && s == LT_OK; i++) {
-        lt_layer *l = net->layers[i];
-        int keep = l->training;
-        l->training = training;
-        s = l->vt->forward(l, i ? net->out[i - 1] : x, net->out[i], N, net->cache[i], net->scratch);
-        l->training = keep;
+static lt_status forward(lt_net *net, const float *x, int64_t N, int training, par_job *par) {
+    for (int i = 0; i < net->n; i++) {
+        net->keep[i] = net->layers[i]->training;
+        net->layers[i]->training = training;
     }
+    lt_status s = par ? run_par(par, PH_FORWARD) : forward_rows(net, x, 0, N);
+    for (int i = 0; i < net->n; i++) net->layers[i]->training = net->keep[i];
     return s;
 }
 
 lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, const float **y) {
     lt_status s;
-    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK ||
-        (s = forward(net, x, N, training)) != LT_OK)
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK)
         return s;
+    par_job job = {net, x, N, (N + 1) / 2, PH_FORWARD, NULL, {LT_OK, LT_OK}};
+    int par = use_par(net, N, 0);
+    if (par) {
+        lt_blas_threads(1);
+        if (training) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
+    }
+    s = forward(net, x, N, training, par ? &job : NULL);
+    if (par) lt_blas_threads(0);
+    if (s != LT_OK) return s;
     *y = net->out[net->n - 1];
     return LT_OK;
 }
@@ -228,20 +360,17 @@ static int fusable(const lt_layer *last, lt_loss_kind k) {
     return 0;
 }
 
-lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
+static lt_status train_step(lt_net *net, const float *x, const float *y, int64_t N,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
-                            int64_t *total) {
+                            int64_t *total, par_job *par) {
     lt_status s;
-    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
     lt_layer *last = net->layers[net->n - 1];
     int64_t K = lt_net_out_width(net), rows = N * last->out_size / K;
-    if ((s = lt_loss_check(loss, rows, K, y, tn)) != LT_OK) return s;
-    if ((s = reserve(net, N, 0)) != LT_OK) return s;
-    if ((s = lt_check_interrupt()) != LT_OK) return s;
     lt_net_timing *tm = net->timing.on ? &net->timing : NULL;
     int64_t a0 = tm ? lt_alloc_count() : 0;
     double t0 = tm ? seconds() : 0, t1 = 0;
-    if ((s = forward(net, x, N, 1)) != LT_OK) return s;
+    if (par) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
+    if ((s = forward(net, x, N, 1, par)) != LT_OK) return s;
     if (tm) tm->forward += (t1 = seconds()) - t0;
     const float *pred = net->out[net->n - 1];
     int fuse = fusable(last, loss);
@@ -256,27 +385,50 @@ lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t
     lt_loss_accuracy(loss, pred, rows, K, y, correct, total);
     if ((s = lt_check_interrupt()) != LT_OK) return s;
     if (tm) tm->loss += (t0 = seconds()) - t1;
-    /* grads are zero here: zeroed when bound, and by every step's fused optimizer pass */
-    float *dy = net->ga, *dx = net->gb;
+    /* grads (and the worker's g1) are zero here: zeroed when allocated, and by every
+     * step's fused optimizer pass */
     last->skip_act_grad = fuse;
-    for (int i = net->n - 1; i >= 0; i--) {
-        lt_layer *l = net->layers[i];
-        /* the first layer's input gradient is never needed */
-        l->vt->backward(l, i ? net->out[i - 1] : x, net->out[i], dy, i ? dx : NULL, N,
-                        net->cache[i], net->scratch);
-        float *t = dy; dy = dx; dx = t;
-    }
+    if (par)   /* the worker's rows of the loss gradient go to its own part of ga */
+        memmove(net->ga + par->n0 * net->gstride, net->ga + par->n0 * last->out_size,
+                (size_t)((N - par->n0) * last->out_size) * sizeof(float));
+    if (par) run_par(par, PH_BACKWARD);
+    else backward_rows(net, x, 0, N);
     last->skip_act_grad = 0;
     if (tm) tm->backward += (t1 = seconds()) - t0;
-    if (net->nparams > 0 &&
-        (s = lt_optim_step_zero(opt, net->params->data, net->grads->data, net->nparams)) != LT_OK)
-        return s;
+    if (net->nparams > 0) {
+        if (par) {
+            if ((s = lt_optim_begin(opt, net->nparams)) != LT_OK) return s;
+            par->opt = opt;
+            run_par(par, PH_OPTIM);
+        } else if ((s = lt_optim_step_zero(opt, net->params->data, net->grads->data,
+                                           net->nparams)) != LT_OK) {
+            return s;
+        }
+    }
     if (tm) {
         tm->optimizer += seconds() - t1;
         tm->steps++;
         if (a0 >= 0) tm->allocs += lt_alloc_count() - a0;
     }
     return LT_OK;
+}
+
+lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
+                            lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
+                            int64_t *total) {
+    lt_status s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
+    lt_layer *last = net->layers[net->n - 1];
+    int64_t K = lt_net_out_width(net), rows = N * last->out_size / K;
+    if ((s = lt_loss_check(loss, rows, K, y, tn)) != LT_OK) return s;
+    if ((s = reserve(net, N, 0)) != LT_OK) return s;
+    if ((s = lt_check_interrupt()) != LT_OK) return s;
+    par_job job = {net, x, N, (N + 1) / 2, PH_FORWARD, NULL, {LT_OK, LT_OK}};
+    int par = use_par(net, N, 1);
+    if (par) lt_blas_threads(1);
+    s = train_step(net, x, y, N, loss, opt, lossv, correct, total, par ? &job : NULL);
+    if (par) lt_blas_threads(0);
+    return s;
 }
 
 static void gather(float *dst, const float *src, int64_t rowsz, const int64_t *idx, int64_t n) {

@@ -38,9 +38,16 @@ typedef struct {
     float *mem;
     float **out, **cache;
     float *scratch, *ga, *gb, *xbuf, *ybuf;
+    int64_t gstride;                     /* per-sample floats of ga/gb: the largest layer */
     int64_t ysize;                       /* per-sample target floats ybuf holds */
     int64_t *perm, perm_n;
     lt_net_timing timing;
+    /* data-parallel steps on 2 threads (see parallel.h): every layer can run on a row
+     * range; the worker's gradient block (like grads, zero between steps) and stream */
+    int splittable;
+    int *keep;                           /* per layer: its own training flag, kept aside */
+    float *g1;
+    lt_rng rng1;
 } lt_net;
 
 /* Sets the layers up for a per-sample input shape; allocates no parameters. Caller owns

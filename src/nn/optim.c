@@ -99,7 +99,9 @@ static void sgd(float *restrict w, const float *restrict g, float *restrict vel,
     }
 }
 
-static void adam(float *restrict w, float *restrict g, float *restrict m,
+/* g2 (may be NULL, only with zero_g): a second gradient block (a worker thread's) that is
+ * added to g and zeroed in the same pass. */
+static void adam(float *restrict w, float *restrict g, float *restrict g2, float *restrict m,
                  float *restrict v, int64_t n, float alpha, float b1, float b2, float eps,
                  int zero_g) {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
@@ -110,6 +112,10 @@ static void adam(float *restrict w, float *restrict g, float *restrict m,
     for (; i + 8 <= n; i += 8) {
         __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
         __m256 vi = _mm256_loadu_ps(v + i);
+        if (g2) {
+            gi = _mm256_add_ps(gi, _mm256_loadu_ps(g2 + i));
+            _mm256_storeu_ps(g2 + i, _mm256_setzero_ps());
+        }
         mi = _mm256_add_ps(mi, _mm256_mul_ps(vc1, _mm256_sub_ps(gi, mi)));
         vi = _mm256_add_ps(vi, _mm256_mul_ps(vc2, _mm256_sub_ps(_mm256_mul_ps(gi, gi), vi)));
         _mm256_storeu_ps(m + i, mi);
@@ -121,6 +127,10 @@ static void adam(float *restrict w, float *restrict g, float *restrict m,
 #endif
     for (; i < n; i++) {
         float gi = g[i];
+        if (g2) {
+            gi += g2[i];
+            g2[i] = 0;
+        }
         float mi = m[i] + c1 * (gi - m[i]);
         float vi = v[i] + c2 * (gi * gi - v[i]);
         m[i] = mi;
@@ -154,37 +164,60 @@ static void rmsprop(float *restrict w, const float *restrict g, float *restrict 
     }
 }
 
-static lt_status step(lt_optim *o, int k, float *const *p, float *const *g, const int64_t *n,
-                      int zero_g) {
-    int64_t total = 0;
-    for (int i = 0; i < k; i++) total += n[i];
+/* State sized for total floats, then t++ (the part of a step done once). */
+static lt_status begin(lt_optim *o, int64_t total) {
     int slots = lt_optim_nslots(o);
     if (slots > 0 && (total != o->n || (o->kind != LT_OPT_RMSPROP && !o->m))) {
         lt_status s = lt_optim_reserve(o, total);
         if (s != LT_OK) return s;
     }
     o->t++;
+    return LT_OK;
+}
+
+/* Updates p[0..n) (elements off.. of the state) from g (+ g2 when not NULL, which is
+ * then zeroed; g is zeroed when zero_g). */
+static void update(const lt_optim *o, float *p, float *g, float *g2, int64_t off, int64_t n,
+                   int zero_g) {
     double t = (double)o->t;
     float alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
+    if (g2 && o->kind != LT_OPT_ADAM) {
+        for (int64_t i = 0; i < n; i++) g[i] += g2[i];
+        memset(g2, 0, (size_t)n * sizeof(float));
+    }
+    switch (o->kind) {
+    case LT_OPT_SGD:
+        sgd(p, g, lt_optim_nslots(o) ? o->m + off : NULL, n, o->lr, o->momentum, o->nesterov);
+        zero_after(g, n, zero_g);
+        break;
+    case LT_OPT_ADAM:
+        adam(p, g, g2, o->m + off, o->v + off, n, alpha, o->beta1, o->beta2, o->eps, zero_g);
+        break;
+    case LT_OPT_RMSPROP:
+        rmsprop(p, g, o->v + off, n, o->lr, o->rho, o->eps);
+        zero_after(g, n, zero_g);
+        break;
+    }
+}
+
+static lt_status step(lt_optim *o, int k, float *const *p, float *const *g, const int64_t *n,
+                      int zero_g) {
+    int64_t total = 0;
+    for (int i = 0; i < k; i++) total += n[i];
+    lt_status s = begin(o, total);
+    if (s != LT_OK) return s;
     int64_t off = 0;
     for (int i = 0; i < k; i++) {
-        switch (o->kind) {
-        case LT_OPT_SGD:
-            sgd(p[i], g[i], slots ? o->m + off : NULL, n[i], o->lr, o->momentum, o->nesterov);
-            zero_after(g[i], n[i], zero_g);
-            break;
-        case LT_OPT_ADAM:
-            adam(p[i], g[i], o->m + off, o->v + off, n[i], alpha, o->beta1, o->beta2, o->eps,
-                 zero_g);
-            break;
-        case LT_OPT_RMSPROP:
-            rmsprop(p[i], g[i], o->v + off, n[i], o->lr, o->rho, o->eps);
-            zero_after(g[i], n[i], zero_g);
-            break;
-        }
+        update(o, p[i], g[i], NULL, off, n[i], zero_g);
         off += n[i];
     }
     return LT_OK;
+}
+
+lt_status lt_optim_begin(lt_optim *o, int64_t n) { return begin(o, n); }
+
+void lt_optim_apply(const lt_optim *o, float *p, float *g, float *g2, int64_t lo, int64_t hi) {
+    if (hi > lo) update(o, p + lo, g + lo, g2 ? g2 + lo : NULL, lo, hi - lo, 1);
 }
 
 lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,

@@ -34,6 +34,13 @@ lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const 
 /* The network's step: one flat array p (n floats) from g, then g ← 0 in the same pass
  * (the next backward accumulates into zeroed gradients without a separate memset). */
 lt_status lt_optim_step_zero(lt_optim *o, float *p, float *g, int64_t n);
+/* lt_optim_step_zero split for threads: lt_optim_begin(o, n) once (state, t++; fails only
+ * on out-of-memory), then lt_optim_apply on disjoint ranges [lo, hi) of the same arrays,
+ * from any threads. g2 (may be NULL) is a second gradient block added to g; both g and
+ * g2 are zeroed over the range. */
+lt_status lt_optim_begin(lt_optim *o, int64_t n);
+void      lt_optim_apply(const lt_optim *o, float *p, float *g, float *g2, int64_t lo,
+                         int64_t hi);
 /* Number of state arrays (0, 1 or 2) for this kind and settings. */
 int       lt_optim_nslots(const lt_optim *o);
 /* Makes the state n floats (zeroed) without stepping: used to restore saved state. */
