@@ -173,7 +173,9 @@ function P.confusion(cm, opts)
   opts = opts or {}
   if not is_tensor(cm) then
     if type(cm) ~= "table" then error(fn .. ": expected a kxk matrix (tensor or table), got a " .. type(cm), 2) end
-    cm = tensor(cm)
+    local ok, t = pcall(tensor, cm)
+    if not ok then error(fn .. ": " .. tostring(t):gsub("^[^\n]-:%d+: ", "")) end
+    cm = t
   end
   local s = cm:size()
   if #s ~= 2 or s[1] ~= s[2] then
