@@ -429,10 +429,31 @@ static void cm_format(const lt_panel *q, double v, int integral, char *buf, size
     else snprintf(buf, n, "%.0f", v);
 }
 
-typedef struct { int vw, cw, lw, use_idx; } cm_layout;
+/* vw: widest value; cw: cell width; lw: row-label width; nshade/vx: shade characters and
+ * the value's offset inside a cell (2 and 3 normally; 1 and 1 in the compact cells used
+ * when the normal ones do not fit the width). */
+typedef struct { int vw, cw, lw, use_idx, nshade, vx; } cm_layout;
 
-static cm_layout cm_measure(const lt_panel *q) {
-    cm_layout L = {1, 0, 0, 0};
+static void cm_labels(const lt_panel *q, cm_layout *L) {
+    L->use_idx = 0;
+    L->lw = 0;
+    for (int i = 0; i < q->k; i++) {
+        char nb[16];
+        snprintf(nb, sizeof nb, "%d", i);
+        int n = q->classes ? lt_utf8_width(q->classes[i]) : (int)strlen(nb);
+        if (n > L->cw - 1) L->use_idx = 1;
+    }
+    for (int i = 0; i < q->k; i++) {
+        int n = q->classes ? lt_utf8_width(q->classes[i]) : 1;
+        if (q->classes && L->use_idx) n += 1 + (i >= 10 ? 3 : 1);
+        else if (!q->classes) n = i >= 10 ? (i >= 100 ? 3 : 2) : 1;
+        if (n > L->lw) L->lw = n;
+    }
+    if (L->lw < 10) L->lw = 10;                  /* room for "True label" above */
+}
+
+static cm_layout cm_measure(const lt_panel *q, int avail) {
+    cm_layout L = {1, 0, 0, 0, 2, 3};
     int integral = cm_integral(q);
     char buf[64];
     for (int i = 0; i < q->k; i++)
@@ -441,19 +462,13 @@ static cm_layout cm_measure(const lt_panel *q) {
             if ((int)strlen(buf) > L.vw) L.vw = (int)strlen(buf);
         }
     L.cw = L.vw + 4;
-    for (int i = 0; i < q->k; i++) {
-        char nb[16];
-        snprintf(nb, sizeof nb, "%d", i);
-        int n = q->classes ? lt_utf8_width(q->classes[i]) : (int)strlen(nb);
-        if (n > L.cw - 1) L.use_idx = 1;
+    cm_labels(q, &L);
+    if (L.lw + 2 + q->k * L.cw > avail) {        /* compact cells: one shade character */
+        L.cw = L.vw + 2;
+        L.nshade = 1;
+        L.vx = 1;
+        cm_labels(q, &L);
     }
-    for (int i = 0; i < q->k; i++) {
-        int n = q->classes ? lt_utf8_width(q->classes[i]) : 1;
-        if (q->classes && L.use_idx) n += 1 + (i >= 10 ? 3 : 1);
-        else if (!q->classes) n = i >= 10 ? (i >= 100 ? 3 : 2) : 1;
-        if (n > L.lw) L.lw = n;
-    }
-    if (L.lw < 10) L.lw = 10;                    /* room for "True label" above */
     return L;
 }
 
@@ -479,7 +494,7 @@ static uint32_t blues(double f) {
 static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w, int h,
                            const lt_cursor *cur) {
     lt_style st = c->style;
-    cm_layout L = cm_measure(q);
+    cm_layout L = cm_measure(q, w);
     int gw = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
     int top = y;
     if (q->title) { text_center(c, x, top, gw < w ? gw : w, q->title, 0); top++; }
@@ -516,9 +531,8 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
             } else {
                 int lv = (int)lround(f * 4);
                 uint32_t g = st == LT_STYLE_ASCII ? (uint32_t)ashade[lv] : ushade[lv];
-                lt_canvas_put(c, cx, r, g, 0, 0);
-                lt_canvas_put(c, cx + 1, r, g, 0, 0);
-                text_right(c, cx + 3, r, L.cw - 4, buf, 0);
+                for (int t = 0; t < L.nshade; t++) lt_canvas_put(c, cx + t, r, g, 0, 0);
+                text_right(c, cx + L.vx, r, L.vw, buf, 0);
             }
             if (cur && cur->i == i && cur->j == j) lt_canvas_attr(c, cx, r, L.cw, 1, LT_ATTR_REVERSE);
         }
@@ -756,7 +770,7 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     } else {
         const lt_panel *q = &p->panels[0];
         if (q->kind == LT_PANEL_CONFUSION) {
-            cm_layout L = cm_measure(q);
+            cm_layout L = cm_measure(q, p->width > 0 ? p->width : tw);
             W = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
             H = title + (q->title ? 1 : 0) + q->k + 3;
         } else if (q->kind == LT_PANEL_BARS) {
@@ -771,6 +785,8 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     }
     *w = p->width > 0 ? p->width : W;
     *h = p->height > 0 ? p->height : H;
+    /* A matrix narrower than its compact cells would drop columns: every cell is shown. */
+    if (p->npanels == 1 && p->panels[0].kind == LT_PANEL_CONFUSION && *w < W) *w = W;
 }
 
 lt_canvas *lt_plot_render(const lt_plot *p, int w, int h, lt_style style, const lt_cursor *cur) {

@@ -106,4 +106,19 @@ T.raises(function() plot.style("neon") end, "invalid option 'neon'")
 for _, name in ipairs { "lines", "history", "confusion", "image", "images", "featuremaps", "filters", "bar", "hist", "style" } do
   T.check(lunette._gethelp(plot[name]) ~= nil, "help for plot." .. name)
 end
+-- ten classes with long names fit 80 columns (compact cells) and keep every column
+do
+  local cm = tensor.zeros(10, 10)
+  for i = 1, 10 do cm:set(i, i, 950) end
+  local names = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
+  local text = tostring(plot.confusion(cm, { classes = names, width = 80 }))
+  local widest = 0
+  for line in text:gmatch("[^\n]+") do widest = math.max(widest, #line) end
+  T.check(widest <= 80, "10-class confusion fits 80 columns, widest line " .. widest)
+  T.check(text:find("Ankle boot 9 |   0", 1, true) and select(2, text:gsub("950", "")) == 10,
+    "every cell of the 10-class matrix is shown")
+  local narrow = tostring(plot.confusion(cm, { normalize = true, width = 40 }))
+  T.check(select(2, narrow:gsub("1%.00", "")) == 10, "a too-narrow width still shows every column")
+end
+
 T.done()
