@@ -32,7 +32,7 @@ function M.start(opts)
   local d = setmetatable({
     epochs = opts.epochs or 1, steps = math.max(1, opts.steps or 1),
     metrics = opts.metrics or { "loss", "accuracy" }, validation = opts.validation,
-    t0 = P._now(), last_draw = -1, done = 0,
+    t0 = L.clock(), last_draw = -1, done = 0,
     per_batch = { loss = {}, accuracy = {} },  -- per batch, over all epochs
     hist = { loss = {}, accuracy = {}, val_loss = {}, val_accuracy = {} },
     cur_epoch = 1, cur_step = 0, logs = {}, last_epoch_logs = nil,
@@ -75,7 +75,7 @@ end
 function D:draw()
   if not self.live then return end
   local w, h = P._screen_size()
-  local now = P._now()
+  local now = L.clock()
   local total = self.epochs * self.steps
   local elapsed = now - self.t0
   local eta = self.done > 0 and elapsed / self.done * (total - self.done) or 0
@@ -124,7 +124,7 @@ function D:batch(epoch, step, logs)
     self.stopped = { epoch = epoch, step = step }
     return false
   end
-  if self.last_draw < 0 or P._now() - self.last_draw >= 0.1 or step == self.steps then self:draw() end
+  if self.last_draw < 0 or L.clock() - self.last_draw >= 0.1 or step == self.steps then self:draw() end
   return true
 end
 
@@ -158,7 +158,7 @@ function D:finish(history)
     local s = h[k]
     if type(s) == "table" and #s > 0 then last[k] = s[#s] end
   end
-  local elapsed = clock(P._now() - self.t0)
+  local elapsed = clock(L.clock() - self.t0)
   local what
   if self.stopped then
     what = string.format("Stopped early (q) at epoch %d, batch %d, after %s", self.stopped.epoch,

@@ -571,7 +571,7 @@ local function bar(done, total, ascii)
   return string.rep("━", n) .. string.rep("─", w - n)
 end
 
-local clock = nn._now   -- monotonic wall-clock seconds (os.clock is CPU time)
+local clock = L.clock   -- monotonic wall-clock seconds (os.clock is CPU time)
 
 local function split_validation(x, y, frac)
   local n = x.shape[1]

@@ -18,7 +18,7 @@ local function red(s) return paint("31", s) end
 local function green(s) return paint("32", s) end
 local function bold(s) return paint("1", s) end
 
-local clock = C.clock or os.clock
+local clock = L.clock
 local columns = C.columns or function() return 80 end
 
 -- ---- output capture ----

@@ -945,13 +945,6 @@ static int nn_loss_backward(lua_State *L) {
     return 1;
 }
 
-static int nn_now(lua_State *L) {                  /* monotonic seconds, for fit's timings */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
-    return 1;
-}
-
 static int nn_isatty(lua_State *L) {
     lua_pushboolean(L, isatty(1));
     return 1;
@@ -1031,7 +1024,6 @@ static const lt_reg nn_funcs[] = {
     {"_loss_forward", nn_loss_forward, NULL},
     {"_loss_backward", nn_loss_backward, NULL},
     {"_isatty", nn_isatty, NULL},
-    {"_now", nn_now, NULL},
     {"_alloc_count", nn_alloc_count, NULL},
     {"_ascii", nn_ascii, NULL},
     {NULL, NULL, NULL}};

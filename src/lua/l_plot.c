@@ -325,13 +325,6 @@ static int plot_term_size(lua_State *L) {        /* the terminal's columns, rows
     return 2;
 }
 
-static int plot_now(lua_State *L) {              /* monotonic seconds */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
-    return 1;
-}
-
 /* plot._histogram(t, bins [, lo, hi]) → counts table, lo, hi, skipped (non-finite) */
 static int plot_histogram(lua_State *L) {
     lt_tensor *t = lt_lua_totensor(L, 1, "plot.hist");
@@ -415,7 +408,6 @@ static const lt_reg plot_funcs[] = {
     {"_screen_size", screen_size, NULL},
     {"_screen_draw", screen_draw, NULL},
     {"_screen_key", screen_key, NULL},
-    {"_now", plot_now, NULL},
     {"_term_size", plot_term_size, NULL},
     {NULL, NULL, NULL}};
 

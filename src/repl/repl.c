@@ -136,13 +136,6 @@ static int r_parse_notebook(lua_State *L) {
     return 1;
 }
 
-static int r_clock(lua_State *L) {                  /* monotonic seconds */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (lua_Number)ts.tv_sec + 1e-9 * (lua_Number)ts.tv_nsec);
-    return 1;
-}
-
 static int r_columns(lua_State *L) {                /* terminal width, else $COLUMNS, else 80 */
     struct winsize ws;
     long cols = 0;
@@ -167,7 +160,7 @@ static int r_readline(lua_State *L) {
 }
 
 static const luaL_Reg repl_funcs[] = {
-    {"parse_notebook", r_parse_notebook}, {"clock", r_clock}, {"columns", r_columns},
+    {"parse_notebook", r_parse_notebook}, {"columns", r_columns},
     {"readline", r_readline}, {NULL, NULL}};
 
 int lt_repl_open(lua_State *L, const lt_repl_ui *u) {

@@ -6,7 +6,7 @@
 -- (seconds:val_accuracy per epoch on the full Fashion-MNIST), "quit".
 local L = require "lunette"
 local nn, optim, tensor = L.nn, L.optim, L.tensor
-local now = nn._now
+local now = lunette.clock
 
 local SHAPES = { cifar = { 32, 32, 3 }, fashion = { 28, 28, 1 } }
 

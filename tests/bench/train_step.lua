@@ -14,7 +14,7 @@ local nn, optim, tensor = L.nn, L.optim, L.tensor
 local steps = tonumber(os.getenv("BENCH_STEPS")) or 100
 local threads = {}
 for t in (os.getenv("BENCH_THREADS") or "1,2"):gmatch("%d+") do threads[#threads + 1] = tonumber(t) end
-local now = nn._now
+local now = lunette.clock
 
 local function lesson_model(h, w, c)
   local m = nn.Sequential {

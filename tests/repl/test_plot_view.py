@@ -113,7 +113,7 @@ for e = 1, 3 do
   for s = 1, 40 do
     local loss = 2 / (e + s / 40)
     if d:batch(e, s, {loss=loss, accuracy=1 - loss / 3}) == false then stopped = true break end
-    local t = plot._now() while plot._now() - t < %s do end
+    local t = lunette.clock() while lunette.clock() - t < %s do end
   end
   if stopped then break end
   h.loss[e], h.accuracy[e] = 2 / (e + 1), 1 - 2 / (e + 1) / 3
