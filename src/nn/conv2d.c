@@ -4,7 +4,9 @@
  * Backward: dz = dy ⊙ act'(y);  db += Σ_rows dz;  dW += colsᵀ · dz;
  *           dx = col2im(dz · Wᵀ).
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
- * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. */
+ * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. Thin
+ * convolutions (K ≤ 32: a first layer on RGB or grey images) run forward as a direct
+ * kernel (conv_thin.c) and build their cols in backward, where dW needs them. */
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
@@ -19,6 +21,7 @@ typedef struct {
     lt_conv_geom g;      /* per sample (g.N = 1) */
     int64_t K, P;        /* patch length, output pixels per sample */
     int direct;          /* cols == x */
+    int thin;            /* forward by lt_conv_thin; backward fills the cols cache */
 } conv_layer;
 
 static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
@@ -43,6 +46,7 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
     c->P = g->OH * g->OW;
     c->direct = g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1;
     int64_t OC = c->o.filters;
+    c->thin = !c->direct && lt_conv_thin_ok(c->K, OC);
     if (c->dims == 2) {
         l->out_nd = 3;
         l->out_shape[0] = g->OH; l->out_shape[1] = g->OW; l->out_shape[2] = OC;
@@ -81,6 +85,12 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
     conv_layer *c = (conv_layer *)l;
     lt_conv_geom g = c->g;
     g.N = N;
+    const float *b = l->b ? l->b->data : NULL;
+    if (c->thin && lt_conv_thin(&g, x, l->w->data, b, c->o.filters, l->act == LT_ACT_RELU, y)) {
+        if (l->act != LT_ACT_RELU && l->act != LT_ACT_NONE)
+            lt_bias_act(y, NULL, N * c->P, c->o.filters, l->act, l->alpha);
+        return LT_OK;
+    }
     const float *cols = x;
     if (!c->direct) {
         lt_im2col(&g, x, cache);
@@ -89,7 +99,7 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
     int64_t M = N * c->P, OC = c->o.filters;
     lt_gemm(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data, (int)OC,
             0.0f, y, (int)OC);
-    lt_bias_act(y, l->b ? l->b->data : NULL, M, OC, l->act, l->alpha);
+    lt_bias_act(y, b, M, OC, l->act, l->alpha);
     return LT_OK;
 }
 
@@ -99,6 +109,11 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
     const float *cols = c->direct ? x : cache;
+    if (c->thin) {   /* forward did not build the cols: this layer's own cache holds them */
+        lt_conv_geom g = c->g;
+        g.N = N;
+        lt_im2col(&g, x, (float *)cache);
+    }
     if (l->db) lt_colsum_acc(dy, M, OC, lt_grad_ptr(l->db));
     /* dW (K×OC) += colsᵀ (K×M) · dz (M×OC); beta = 1 accumulates */
     lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f,

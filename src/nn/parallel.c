@@ -12,7 +12,7 @@ _Thread_local const float *lt_tls_grad_src;
 _Thread_local float *lt_tls_grad_dst;
 _Thread_local lt_rng *lt_tls_rng;
 
-enum { SPINS = 200000 };   /* ~0.1-0.5 ms of pause instructions before sleeping */
+enum { SPINS = 20000 };    /* about 1 ms of pause instructions before sleeping */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

@@ -212,6 +212,17 @@ int main(void) {
     conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
     conv_vs_direct(8, 8, 4, 3, 5, 2, LT_PAD_SAME);
     conv_vs_direct(6, 6, 3, 4, 1, 1, LT_PAD_VALID);
+    /* thin patches (K <= 32) with OC a multiple of 16 take the direct kernel (conv_thin.c)
+     * where the build has AVX-512: RGB and grey first layers, padding, odd pixel counts */
+    conv_vs_direct(32, 32, 3, 32, 3, 2, LT_PAD_VALID);
+    conv_vs_direct(28, 28, 1, 32, 3, 2, LT_PAD_VALID);
+    conv_vs_direct(9, 7, 3, 16, 3, 1, LT_PAD_SAME);
+    conv_vs_direct(11, 5, 1, 48, 5, 2, LT_PAD_SAME);
+    conv_vs_direct(7, 7, 2, 64, 4, 3, LT_PAD_SAME);
+    gradcheck("conv2d thin 3x3x3 -> 16 s2 same tanh", conv(2, 16, 3, 3, 2, LT_PAD_SAME, LT_ACT_TANH),
+              2, 3, img, 1, 0.01f, 0);
+    gradcheck("conv2d thin 3x3x3 -> 32 s1 valid", conv(2, 32, 3, 3, 1, LT_PAD_VALID, LT_ACT_NONE),
+              1, 3, img, 1, 0.01f, 0);
     pool_vs_direct(1, 2, 2, LT_PAD_VALID);
     pool_vs_direct(1, 3, 2, LT_PAD_SAME);
     pool_vs_direct(0, 3, 2, LT_PAD_SAME);
