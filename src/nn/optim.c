@@ -5,7 +5,7 @@
  * computing the same expression. */
 #include "nn/optim.h"
 
-#ifdef __AVX__
+#if defined(__AVX__) || defined(__SSE__)
 #include <immintrin.h>
 #endif
 
@@ -175,10 +175,28 @@ static lt_status begin(lt_optim *o, int64_t total) {
     return LT_OK;
 }
 
+static void update_body(const lt_optim *o, float *p, float *g, float *g2, int64_t off,
+                        int64_t n, int zero_g);
+
 /* Updates p[0..n) (elements off.. of the state) from g (+ g2 when not NULL, which is
  * then zeroed; g is zeroed when zero_g). */
 static void update(const lt_optim *o, float *p, float *g, float *g2, int64_t off, int64_t n,
                    int zero_g) {
+#ifdef __SSE__
+    /* Flush denormals to zero in this pass: with real data many gradients are 0 (dead
+     * ReLUs, blank image borders), so m decays by β1 each step into the denormal range,
+     * where every multiply costs ~100 cycles (a 6× slower step on Fashion-MNIST). */
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);   /* FTZ | DAZ */
+#endif
+    update_body(o, p, g, g2, off, n, zero_g);
+#ifdef __SSE__
+    _mm_setcsr(csr);
+#endif
+}
+
+static void update_body(const lt_optim *o, float *p, float *g, float *g2, int64_t off,
+                        int64_t n, int zero_g) {
     double t = (double)o->t;
     float alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
     if (g2 && o->kind != LT_OPT_ADAM) {
