@@ -454,6 +454,7 @@ static int layer_forward(lua_State *L) {
     lt_tensor *y = lt_lua_pushtensor(L, lt_tensor_empty(1 + l->out_nd, shape));
     lt_status s = l->vt->forward(l, x->data, y->data, N, u->cache, u->scratch);
     if (s != LT_OK) return raise_status(L, s);
+    lt_layer_commit(l, u->cache);     /* a standalone training forward updates its state */
     lt_tensor_free(u->y);
     u->y = param_view(y);
     u->xnd = x->ndim;

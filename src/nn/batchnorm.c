@@ -4,6 +4,8 @@
  *           y = γ (x - μ) / sqrt(σ² + ε) + β;
  *           moving ← momentum·moving + (1 - momentum)·batch  (Keras: momentum 0.99,
  *           ε 1e-3, biased variance in the moving average).
+ *           The training forward only keeps μ and σ² in its cache; commit applies the
+ *           moving update, so a step that is not applied (NaN loss, Ctrl-C) changes nothing.
  * Inference: the moving mean and variance replace μ, σ².
  * Backward (training), x̂ = (x - μ)·inv:  dγ += Σ dy·x̂;  dβ += Σ dy;
  *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)).
@@ -50,10 +52,10 @@ static void bn_init_state(lt_layer *l) {
     }
 }
 
-/* cache: [mean C | inv C | mode 1] */
+/* cache: [mean C | inv C | batch variance C | mode 1] */
 static size_t bn_cache(const lt_layer *l, int64_t N) {
     (void)N;
-    return (size_t)(2 * ((const bn_layer *)l)->C + 1);
+    return (size_t)(3 * ((const bn_layer *)l)->C + 1);
 }
 
 static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
@@ -61,9 +63,9 @@ static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, fl
     (void)scratch;
     bn_layer *b = (bn_layer *)l;
     const int64_t C = b->C, M = N * l->in_size / C;
-    float *mean = cache, *inv = cache + C;
-    float *mm = l->state->data, *mv = l->state->data + C;
-    cache[2 * C] = (float)l->training;
+    float *mean = cache, *inv = cache + C, *bvar = cache + 2 * C;
+    const float *mm = l->state->data, *mv = l->state->data + C;
+    cache[3 * C] = (float)l->training;
     if (l->training) {
         for (int64_t c = 0; c < C; c++) { mean[c] = 0; inv[c] = 0; }
         /* two passes in float with per-channel sums (M is a batch: small enough) */
@@ -77,8 +79,7 @@ static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, fl
             }
         for (int64_t c = 0; c < C; c++) {
             float var = inv[c] / (float)M;
-            mm[c] = b->momentum * mm[c] + (1 - b->momentum) * mean[c];
-            mv[c] = b->momentum * mv[c] + (1 - b->momentum) * var;
+            bvar[c] = var;
             inv[c] = 1.0f / sqrtf(var + b->eps);
         }
     } else {
@@ -100,7 +101,7 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
     bn_layer *b = (bn_layer *)l;
     const int64_t C = b->C, M = N * l->in_size / C;
     const float *mean = cache, *inv = cache + C;
-    int training = cache[2 * C] != 0.0f;
+    int training = cache[3 * C] != 0.0f;
     float *sdy = scratch, *sdyx = scratch + C;     /* Σ dy, Σ dy·x̂ per channel */
     for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
     for (int64_t r = 0; r < M; r++)
@@ -127,6 +128,19 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
         }
 }
 
+/* moving ← momentum·moving + (1 - momentum)·batch, from a training forward's cache */
+static void bn_commit(lt_layer *l, const float *cache) {
+    bn_layer *b = (bn_layer *)l;
+    const int64_t C = b->C;
+    if (cache[3 * C] == 0.0f) return;            /* an inference forward: nothing to apply */
+    const float *mean = cache, *bvar = cache + 2 * C;
+    float *mm = l->state->data, *mv = l->state->data + C;
+    for (int64_t c = 0; c < C; c++) {
+        mm[c] = b->momentum * mm[c] + (1 - b->momentum) * mean[c];
+        mv[c] = b->momentum * mv[c] + (1 - b->momentum) * bvar[c];
+    }
+}
+
 static size_t bn_scratch(const lt_layer *l, int64_t N) {
     (void)N;
     return (size_t)(2 * ((const bn_layer *)l)->C);
@@ -145,6 +159,7 @@ lt_layer *lt_batchnorm_new(float momentum, float epsilon) {
     if (!b) return NULL;
     b->momentum = momentum;
     b->eps = epsilon;
+    b->h.commit = bn_commit;
     snprintf(b->h.name, sizeof b->h.name, "batch_normalization");
     return &b->h;
 }

@@ -61,6 +61,12 @@ struct lt_layer {
     /* non-trainable state (batchnorm moving mean and variance), owned by the layer */
     int64_t nstate;
     lt_tensor *state;
+    /* Applies the state update a training-mode forward computed into its cache (batchnorm:
+     * the moving averages of the batch statistics). A training forward never changes the
+     * state itself, so a step that is not applied (non-finite loss, interrupt) leaves it as
+     * it was; whoever runs the forward commits (a network in the same place as its
+     * optimizer step). Set by the constructor of a layer with state; NULL otherwise. */
+    void (*commit)(lt_layer *l, const float *cache);
 };
 
 /* ---- constructors: each returns a new layer (free with lt_layer_free) or NULL ---- */
@@ -103,6 +109,11 @@ lt_status lt_layer_bind(lt_layer *l, lt_tensor *params, lt_tensor *grads, int64_
 lt_status lt_layer_build(lt_layer *l, lt_rng *r);
 /* Allocates the non-trainable state (when nstate > 0 and not yet allocated). */
 lt_status lt_layer_build_state(lt_layer *l);
+/* Commits the state update of the layer's last training-mode forward on `cache` (see
+ * lt_layer.commit); a no-op for layers without state or after an inference forward. */
+static inline void lt_layer_commit(lt_layer *l, const float *cache) {
+    if (l->commit && l->state) l->commit(l, cache);
+}
 
 /* ---- shared kernels ---- */
 const char *lt_act_name(lt_act a);                   /* "relu", ... ("linear" for none) */

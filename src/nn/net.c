@@ -25,6 +25,7 @@ static double seconds(void) {
  * layer struct between calls but what every row range writes alike, and whose cache and
  * scratch sizes are linear in N: a batch can be split by rows across threads. */
 static int splittable(const lt_layer *l) {
+    if (l->commit) return 0;   /* its state update reads one whole-batch cache */
     static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "MaxPool2D", "AvgPool2D",
                                         "MaxPool1D", "AvgPool1D", "Flatten", "Dropout",
                                         "Activation", "ReLU", "Sigmoid", "Tanh", "Softmax",
@@ -263,6 +264,14 @@ static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
     }
 }
 
+/* Applies the non-trainable state updates (batchnorm moving averages) of the last
+ * training forward: called only once that forward's step is applied, so a step refused
+ * for a non-finite loss or an interrupt leaves the state as it was. Layers with a commit
+ * hook are never split across threads (see splittable): their cache is whole-batch. */
+static void commit_state(lt_net *net) {
+    for (int i = 0; i < net->n; i++) lt_layer_commit(net->layers[i], net->cache[i]);
+}
+
 /* ---- data-parallel phases on 2 threads (parallel.h) ---- */
 
 enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM };
@@ -349,6 +358,7 @@ lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, c
     s = forward(net, x, N, training, par ? &job : NULL);
     if (par) lt_blas_threads(0);
     if (s != LT_OK) return s;
+    if (training) commit_state(net);    /* a training forward outside a step (Keras) */
     *y = net->out[net->n - 1];
     return LT_OK;
 }
@@ -405,6 +415,7 @@ static lt_status train_step(lt_net *net, const float *x, const float *y, int64_t
             return s;
         }
     }
+    commit_state(net);                  /* the step is applied: the state goes with it */
     if (tm) {
         tm->optimizer += seconds() - t1;
         tm->steps++;

@@ -64,12 +64,14 @@ int64_t   lt_net_out_width(const lt_net *net);    /* last axis of the output (cl
 lt_status lt_net_check_input(const lt_net *net, const lt_tensor *x);
 
 /* Forward pass of N samples (x: N×in_size) in training or inference mode; *y points to
- * the net's output buffer (valid until the next call). */
+ * the net's output buffer (valid until the next call). A training-mode forward updates
+ * the non-trainable state (batchnorm moving statistics), as a Keras training call does. */
 lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, const float **y);
 /* One training step on x (N samples) and targets y (tn floats: N×out for dense targets, N
  * class ids for sparse): forward, loss, backward, optimizer step. *loss is the batch mean,
- * correct/total the accuracy counts. On a non-finite loss returns LT_ENAN without touching
- * the parameters; on an interrupt (checked before the step) LT_EINTR, parameters intact. */
+ * correct/total the accuracy counts. All or nothing: on a non-finite loss returns LT_ENAN,
+ * on an interrupt (checked before the step) LT_EINTR, and then neither the parameters nor
+ * the optimizer nor any layer's non-trainable state (batchnorm moving statistics) changed. */
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
                             int64_t *total);

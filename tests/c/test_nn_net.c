@@ -1,8 +1,9 @@
 /* test_nn_net.c: the sequential network: parameter counts of the lesson models and VGG16
  * from shapes alone (nothing allocated), a whole-network finite-difference check of the
  * fused training step's gradients (conv, pool, dense, softmax + cross-entropy), that
- * training reduces the loss, that steady-state steps keep their buffers, and input
- * shape errors. */
+ * training reduces the loss, that steady-state steps keep their buffers, input shape
+ * errors, and that a refused step (NaN loss, interrupt) leaves batchnorm's moving
+ * statistics as they were. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,8 +188,106 @@ static void learns(void) {
     free_layers(L, n);
 }
 
+/* An identity layer that raises the Ctrl-C flag during its forward when armed: an
+ * interrupt that arrives after the forward has run, caught before the step is applied. */
+static int probe_armed;
+static lt_status probe_setup(lt_layer *l, int nd, const int64_t *in) {
+    l->out_nd = nd;
+    memcpy(l->out_shape, in, (size_t)nd * sizeof *in);
+    return LT_OK;
+}
+static lt_status probe_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                               float *scratch) {
+    (void)cache; (void)scratch;
+    memcpy(y, x, (size_t)(N * l->in_size) * sizeof(float));
+    if (probe_armed) { lt_interrupted = 1; probe_armed = 0; }
+    return LT_OK;
+}
+static void probe_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                           int64_t N, const float *cache, float *scratch) {
+    (void)x; (void)y; (void)cache; (void)scratch;
+    if (dx) memcpy(dx, dy, (size_t)(N * l->in_size) * sizeof(float));
+}
+static const lt_layer_vt probe_vt = {"Probe", probe_setup, NULL, NULL, NULL, probe_forward,
+                                     probe_backward, NULL, NULL};
+
+static int all_finite(const float *a, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(a[i])) return 0;
+    return 1;
+}
+
+/* A training step is all or nothing for batchnorm's moving statistics too: a NaN batch or
+ * an interrupt after the forward leaves them (and the weights, and Adam) as they were; an
+ * applied step moves them by (1 - momentum)·(batch statistic - moving). */
+static void batchnorm_all_or_nothing(void) {
+    int threads = lt_get_threads();
+    lt_set_threads(2);               /* the data-parallel path, if the net were splittable */
+    lt_layer *L[4] = {lt_dense_new(4, LT_ACT_NONE, 1), lt_batchnorm_new(0.99f, 1e-3f),
+                      lt_layer_alloc(sizeof(lt_layer), &probe_vt),
+                      lt_dense_new(2, LT_ACT_SOFTMAX, 1)};
+    int64_t in[1] = {3}, N = 8, C = 4;
+    lt_net *net = lt_net_new(4, L, 1, in);
+    lt_rng r;
+    lt_rng_seed(&r, 9);
+    LT_ASSERT(L[2] && net && lt_net_build(net, &r) == LT_OK);
+    CHECK(!net->splittable, "a net with batchnorm keeps its steps on one thread");
+    lt_optim *adam = lt_optim_new(LT_OPT_ADAM);
+    float x[8 * 3], y[8], *mm = L[1]->state->data, *mv = mm + C;
+    for (int i = 0; i < 8 * 3; i++) x[i] = 2 * lt_rng_uniform(&r) - 1;
+    for (int i = 0; i < 8; i++) y[i] = (float)(i % 2);
+    double l;
+    int64_t c, t;
+    /* an applied step: moving ← 0.99·moving + 0.01·batch (mean, biased variance) of the
+     * dense output, recomputed here in double from the activations the step kept */
+    LT_ASSERT(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_OK);
+    double worst = 0;
+    for (int64_t j = 0; j < C; j++) {
+        double m = 0, v = 0;
+        for (int64_t i = 0; i < N; i++) m += net->out[0][i * C + j];
+        m /= (double)N;
+        for (int64_t i = 0; i < N; i++) v += pow(net->out[0][i * C + j] - m, 2);
+        v /= (double)N;
+        worst = fmax(worst, fabs(mm[j] - 0.01 * m) + fabs(mv[j] - (0.99 + 0.01 * v)));
+    }
+    CHECK(worst < 1e-6 && mm[0] != 0, "an applied step moves the moving statistics");
+    float state[8], params[64];
+    LT_ASSERT(net->nparams <= 64);
+    memcpy(state, mm, sizeof state);
+    memcpy(params, net->params->data, (size_t)net->nparams * sizeof(float));
+    int64_t steps = adam->t;
+    /* a NaN batch: refused, nothing moves */
+    float xn[8 * 3];
+    memcpy(xn, x, sizeof xn);
+    xn[4] = NAN;
+    CHECK(lt_net_train_step(net, xn, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_ENAN,
+          "NaN batch refused");
+    CHECK(memcmp(state, mm, sizeof state) == 0, "a NaN batch leaves the moving statistics");
+    CHECK(memcmp(params, net->params->data, (size_t)net->nparams * sizeof(float)) == 0 &&
+          adam->t == steps, "a NaN batch leaves the weights and the optimizer");
+    /* an interrupt raised during the forward (after batchnorm ran), caught before the step */
+    probe_armed = 1;
+    CHECK(lt_net_train_step(net, x, y, N, N, LT_LOSS_SCCE, adam, &l, &c, &t) == LT_EINTR &&
+          !lt_interrupted, "interrupt after the forward reported");
+    CHECK(memcmp(state, mm, sizeof state) == 0, "an interrupted step leaves the moving statistics");
+    CHECK(memcmp(params, net->params->data, (size_t)net->nparams * sizeof(float)) == 0 &&
+          adam->t == steps, "an interrupted step leaves the weights and the optimizer");
+    const float *p;
+    LT_ASSERT(lt_net_forward(net, x, N, 0, &p) == LT_OK);
+    CHECK(all_finite(p, N * 2), "inference after a NaN batch and an interrupt is finite");
+    CHECK(memcmp(state, mm, sizeof state) == 0, "inference leaves the moving statistics");
+    /* a training forward outside a step updates them, as a Keras training call does */
+    LT_ASSERT(lt_net_forward(net, x, N, 1, &p) == LT_OK);
+    CHECK(memcmp(state, mm, sizeof state) != 0, "a training-mode forward updates them");
+    lt_optim_free(adam);
+    lt_net_free(net);
+    free_layers(L, 4);
+    lt_set_threads(threads);
+}
+
 int main(void) {
     counts();
+    batchnorm_all_or_nothing();
     whole_net_gradcheck(LT_LOSS_SCCE, LT_ACT_SOFTMAX);
     whole_net_gradcheck(LT_LOSS_CCE, LT_ACT_SOFTMAX);
     whole_net_gradcheck(LT_LOSS_BCE, LT_ACT_SIGMOID);

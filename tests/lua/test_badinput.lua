@@ -211,11 +211,26 @@ do -- BatchNorm's moving statistics must survive a NaN batch too
   mb:compile { optimizer = "sgd", loss = "sparse_categorical_crossentropy" }
   local xb, yb = tensor.randn(8, 3), tensor { 0, 1, 0, 1, 0, 1, 0, 1 }
   mb:fit(xb, yb, { verbose = 0 })
+  local bn = mb.layers[2]
+  local mm, mv, w = bn.moving_mean:clone(), bn.moving_variance:clone(), mb:_flat_params():clone()
+  T.check((mm - 0):abs():max() > 0, "the good fit moved the moving mean")
   local xbn = xb:clone(); xbn:set(1, 1, 0 / 0)
   T.raises(function() mb:fit(xbn, yb, { verbose = 0, shuffle = false }) end, stop_msg("nan", 1, 1))
-  local mm = mb.layers[2].moving_mean
-  if finite(mm) then T.check(finite(mb:predict(xb)), "batchnorm model predicts after a NaN stop")
-  else gap("a NaN batch poisons BatchNorm's moving statistics before fit stops (model lost)") end
+  T.close(bn.moving_mean, mm, 0, "a NaN batch leaves the moving mean")
+  T.close(bn.moving_variance, mv, 0, "a NaN batch leaves the moving variance")
+  T.close(mb:_flat_params(), w, 0, "a NaN batch leaves the weights")
+  T.check(finite(mb:predict(xb)), "batchnorm model predicts finite values after a NaN stop")
+  -- Ctrl-C during fit: the interrupted step is not applied, moving statistics included
+  -- (an interrupt arriving after the forward is tested in tests/c/test_nn_net.c)
+  L._test_interrupt()
+  local h = mb:fit(xb, yb, { verbose = 0, shuffle = false })
+  T.check(h.interrupted == true, "fit reports the interrupt")
+  T.close(bn.moving_mean, mm, 0, "an interrupted fit leaves the moving mean")
+  T.close(bn.moving_variance, mv, 0, "an interrupted fit leaves the moving variance")
+  T.close(mb:_flat_params(), w, 0, "an interrupted fit leaves the weights")
+  T.check(finite(mb:predict(xb)), "batchnorm model predicts finite values after an interrupt")
+  mb:fit(xb, yb, { verbose = 0 })
+  T.check((bn.moving_mean - mm):abs():max() > 0, "training goes on moving the statistics")
 end
 
 -- ---- optimizers given mismatched parameter and gradient lists ----
