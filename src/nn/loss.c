@@ -6,6 +6,7 @@
 #include "nn/loss.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *names[] = {"mse", "binary_crossentropy", "categorical_crossentropy",
@@ -30,6 +31,27 @@ lt_status lt_loss_check(lt_loss_kind k, int64_t rows, int64_t K, const float *ta
                              (long long)(rows * K), (long long)rows, (long long)K,
                              k == LT_LOSS_CCE && tn == rows ? ": for class ids use "
                              "sparse_categorical_crossentropy" : "");
+        if (k == LT_LOSS_MSE) return LT_OK;
+        /* cross-entropy targets are probabilities: binary in [0, 1] (soft labels allowed,
+         * as Keras), categorical non-negative (one-hot or soft rows) */
+        for (int64_t i = 0; i < tn; i++) {
+            float y = target[i];
+            int bad = !isfinite(y) || y < 0 || (k == LT_LOSS_BCE && y > 1);
+            if (!bad) continue;
+            char pos[64];
+            if (K == 1) snprintf(pos, sizeof pos, "%lld", (long long)i + 1);
+            else snprintf(pos, sizeof pos, "[%lld, %lld]", (long long)(i / K) + 1,
+                          (long long)(i % K) + 1);
+            if (!isfinite(y))   /* NaN without its sign: 0/0 is -nan on x86 */
+                return lt_seterr(LT_EARG, "%s: target %s at position %s is not a finite number",
+                                 fn, isnan(y) ? "nan" : y > 0 ? "inf" : "-inf", pos);
+            if (k == LT_LOSS_BCE)
+                return lt_seterr(LT_EARG, "%s: target %g at position %s is out of range [0, 1] "
+                                 "(targets are probabilities)",
+                                 fn, y, pos);
+            return lt_seterr(LT_EARG, "%s: target %g at position %s is negative (targets are "
+                             "class probabilities, e.g. one-hot rows)", fn, y, pos);
+        }
         return LT_OK;
     }
     if (tn != rows)

@@ -15,7 +15,9 @@ typedef enum { LT_LOSS_MSE = 0, LT_LOSS_BCE, LT_LOSS_CCE, LT_LOSS_SCCE } lt_loss
 int         lt_loss_parse(const char *name, lt_loss_kind *k);   /* 1 on success */
 const char *lt_loss_name(lt_loss_kind k);
 
-/* Checks target against pred (count, integer labels in 0..K-1 for sparse). */
+/* Checks target against pred: the count; for sparse, integer labels in 0..K-1; for binary
+ * cross-entropy, finite targets in [0, 1]; for categorical, finite non-negative targets.
+ * Errors name the loss, the value and its 1-based position ([row, column] when K > 1). */
 lt_status lt_loss_check(lt_loss_kind k, int64_t rows, int64_t K, const float *target,
                         int64_t tn);
 /* *loss = mean loss; grad (rows×K, may be NULL) = dloss/dpred. Call lt_loss_check first. */

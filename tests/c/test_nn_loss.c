@@ -86,5 +86,29 @@ int main(void) {
           strstr(lt_lasterror(), "3 labels for 2 predictions") != NULL, lt_lasterror());
     CHECK(lt_loss_check(LT_LOSS_CCE, 2, 3, (float[]){1, 1}, 2) == LT_ESHAPE &&
           strstr(lt_lasterror(), "use sparse_categorical_crossentropy") != NULL, lt_lasterror());
+    /* cross-entropy targets are probabilities: binary in [0, 1] (soft labels are fine),
+     * categorical non-negative; non-finite targets are refused by both */
+    CHECK(lt_loss_check(LT_LOSS_BCE, 3, 1, (float[]){0, 0.25f, 1}, 3) == LT_OK,
+          "binary_crossentropy: soft labels in [0, 1]");
+    CHECK(lt_loss_check(LT_LOSS_BCE, 2, 1, (float[]){0, 3}, 2) == LT_EARG &&
+          strcmp(lt_lasterror(), "binary_crossentropy: target 3 at position 2 is out of range "
+                 "[0, 1] (targets are probabilities)") == 0, lt_lasterror());
+    CHECK(lt_loss_check(LT_LOSS_BCE, 2, 2, (float[]){0, 1, -0.5f, 1}, 4) == LT_EARG &&
+          strstr(lt_lasterror(), "target -0.5 at position [2, 1] is out of range [0, 1]") != NULL,
+          lt_lasterror());
+    CHECK(lt_loss_check(LT_LOSS_BCE, 2, 1, (float[]){NAN, 1}, 2) == LT_EARG &&
+          strcmp(lt_lasterror(), "binary_crossentropy: target nan at position 1 is not a finite "
+                 "number") == 0, lt_lasterror());
+    CHECK(lt_loss_check(LT_LOSS_CCE, 2, 3, (float[]){0, 1, 0, 0.2f, 0.3f, 0.5f}, 6) == LT_OK,
+          "categorical_crossentropy: one-hot and soft rows");
+    CHECK(lt_loss_check(LT_LOSS_CCE, 2, 3, (float[]){0, 1, 0, 0, -1, 2}, 6) == LT_EARG &&
+          strcmp(lt_lasterror(), "categorical_crossentropy: target -1 at position [2, 2] is "
+                 "negative (targets are class probabilities, e.g. one-hot rows)") == 0,
+          lt_lasterror());
+    CHECK(lt_loss_check(LT_LOSS_CCE, 2, 3, (float[]){0, 1, 0, INFINITY, 0, 0}, 6) == LT_EARG &&
+          strstr(lt_lasterror(), "categorical_crossentropy: target inf at position [2, 1] is "
+                 "not a finite number") != NULL, lt_lasterror());
+    CHECK(lt_loss_check(LT_LOSS_MSE, 1, 2, (float[]){-5, NAN}, 2) == LT_OK,
+          "mse targets are any numbers (a NaN stops training at the loss)");
     CHECK_DONE();
 }
