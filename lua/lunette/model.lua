@@ -535,6 +535,9 @@ function methods:get_layer(name)
   for i, l in ipairs(self.layers) do if l.name == name or i == name then return l end end
   return nil
 end
+sethelp(methods.get_layer, "Sequential:get_layer", "model:get_layer(name | index) → layer or nil\n\n"
+  .. "The layer called name (as summary() shows it) or at 1-based position index (Input not\n"
+  .. "counted). Example: model:get_layer('conv2d').weight")
 
 -- ---- fit ----
 
@@ -611,8 +614,13 @@ function methods:fit(x, y, opts)
     local vd = opts.validation_data
     if type(vd) ~= "table" or vd[1] == nil or vd[2] == nil then error("fit: validation_data must be {x_val, y_val}", 2) end
     xv, yv = check_xy(self, vd[1], vd[2], "fit (validation_data)")
-  elseif opts.validation_split and opts.validation_split > 0 then
-    if opts.validation_split >= 1 then error("fit: validation_split must be below 1", 2) end
+  elseif opts.validation_split ~= nil then
+    local f = opts.validation_split
+    if type(f) ~= "number" or not (f >= 0 and f < 1) then
+      error("fit: validation_split must be a number in [0, 1), got " .. tostring(f), 2)
+    end
+  end
+  if not opts.validation_data and (opts.validation_split or 0) > 0 then
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
   end
   local net = self:_network(x, "fit")

@@ -10,8 +10,11 @@ lt_status lt_conv_geometry(const char *fn, int64_t in, int64_t k, int64_t stride
                                      (long long)stride);
     if (k < 1) return lt_seterr(LT_EARG, "%s: kernel size %lld (must be positive)", fn,
                                 (long long)k);
+    if (k > LT_MAX_WINDOW || stride > LT_MAX_WINDOW)   /* keeps the arithmetic below exact */
+        return lt_seterr(LT_EARG, "%s: kernel %lld or stride %lld over the limit of %lld", fn,
+                         (long long)k, (long long)stride, (long long)LT_MAX_WINDOW);
     if (pad == LT_PAD_SAME) {
-        *out = (in + stride - 1) / stride;
+        *out = in / stride + (in % stride != 0);
         int64_t total = (*out - 1) * stride + k - in;
         *pad_before = total > 0 ? total / 2 : 0;
         return LT_OK;

@@ -10,6 +10,8 @@
 
 typedef enum { LT_PAD_VALID = 0, LT_PAD_SAME = 1 } lt_padding;
 
+#define LT_MAX_WINDOW ((int64_t)1 << 30)   /* the largest kernel size or stride accepted */
+
 /* Output size and leading padding along one axis, exactly as Keras/TensorFlow:
  *   valid: out = floor((in - k) / stride) + 1, no padding (error when in < k)
  *   same:  out = ceil(in / stride); total = max((out-1)*stride + k - in, 0);

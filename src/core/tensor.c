@@ -10,7 +10,13 @@
 
 static int64_t max_numel = (int64_t)1 << 30;
 
-void    lt_set_max_numel(int64_t n) { max_numel = n > 0 ? n : 1; }
+lt_status lt_set_max_numel(int64_t n) {
+    if (n < 1 || n > LT_MAX_NUMEL_CEILING)
+        return lt_seterr(LT_EARG, "max_elements: %lld is outside 1..%lld", (long long)n,
+                         (long long)LT_MAX_NUMEL_CEILING);
+    max_numel = n;
+    return LT_OK;
+}
 int64_t lt_get_max_numel(void) { return max_numel; }
 
 /* ---- shapes ---- */
@@ -150,7 +156,10 @@ lt_tensor *lt_tensor_reshape(const lt_tensor *t, int ndim, const int64_t *shape)
                       i + 1, (long long)s[i]);
             return NULL;
         }
-        if (known > t->numel) break;     /* already too big; the check below reports it */
+        if (s[i] > t->numel / known) {   /* the product would exceed numel (or overflow) */
+            known = t->numel + 1;
+            break;
+        }
         known *= s[i];
     }
     if (infer >= 0) {
@@ -178,7 +187,7 @@ lt_tensor *lt_tensor_narrow(const lt_tensor *t, int dim, int64_t start, int64_t 
         lt_seterr(LT_EARG, "slice: dimension %d out of range (tensor has %d)", dim + 1, t->ndim);
         return NULL;
     }
-    if (start < 0 || len < 1 || start + len > t->shape[dim]) {
+    if (start < 0 || len < 1 || len > t->shape[dim] || start > t->shape[dim] - len) {
         lt_seterr(LT_EARG, "slice: range %lld..%lld out of bounds for dimension %d of size %lld",
                   (long long)start + 1, (long long)(start + len), dim + 1,
                   (long long)t->shape[dim]);

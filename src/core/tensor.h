@@ -34,7 +34,8 @@ typedef struct lt_tensor {
 /* ---- limits ---- */
 /* Ceiling on a single tensor's element count (default 2^30, i.e. 4 GiB of floats):
  * a mistyped shape is an error naming the shape and the ceiling, not an OOM kill. */
-void    lt_set_max_numel(int64_t n);
+#define LT_MAX_NUMEL_CEILING ((int64_t)1 << 40)   /* keeps byte sizes far from overflow */
+lt_status lt_set_max_numel(int64_t n);              /* 1..LT_MAX_NUMEL_CEILING */
 int64_t lt_get_max_numel(void);
 
 /* ---- construction ---- */

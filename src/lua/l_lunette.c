@@ -51,8 +51,7 @@ static int lunette_clock(lua_State *L) {              /* monotonic wall-clock se
 static int lunette_max_elements(lua_State *L) {
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
-        luaL_argcheck(L, n >= 1, 1, "the limit must be positive");
-        lt_set_max_numel(n);
+        lt_lua_check(L, lt_set_max_numel(n));
     }
     lua_pushinteger(L, lt_get_max_numel());
     return 1;

@@ -46,7 +46,7 @@ static int check_dim(lua_State *L, const lt_tensor *t, int arg) {
     lua_Integer d = luaL_checkinteger(L, arg);
     if (d < 0) d += t->ndim + 1;
     if (d < 1 || d > t->ndim)
-        luaL_error(L, "dimension %d out of range (tensor has %d)", (int)luaL_checkinteger(L, arg),
+        luaL_error(L, "dimension %I out of range (tensor has %d)", luaL_checkinteger(L, arg),
                    t->ndim);
     return (int)d - 1;
 }
@@ -110,6 +110,9 @@ static int tensor_arange(lua_State *L) {              /* arange(n) | arange(a, b
     }
     luaL_argcheck(L, step != 0 && isfinite(step), 3, "step must be a non-zero number");
     double count = ceil((b - a) / step);
+    if (!isfinite(count))
+        return luaL_error(L, "tensor.arange: the range from %f to %f is infinite", (lua_Number)a,
+                          (lua_Number)b);
     if (!(count >= 1))
         return luaL_error(L, "tensor.arange: empty range from %f to %f by %f", (lua_Number)a,
                           (lua_Number)b, (lua_Number)step);
@@ -205,8 +208,8 @@ static int64_t check_index(lua_State *L, const lt_tensor *t, int first, int coun
     for (int i = 0; i < t->ndim; i++) {
         lua_Integer k = luaL_checkinteger(L, first + i);
         if (k < 1 || k > t->shape[i])
-            luaL_error(L, "%s: index %d is %d, out of range 1..%d for dimension %d", fn, i + 1,
-                       (int)k, (int)t->shape[i], i + 1);
+            luaL_error(L, "%s: index %d is %I, out of range 1..%I for dimension %d", fn, i + 1,
+                       k, (lua_Integer)t->shape[i], i + 1);
         off = off * t->shape[i] + (k - 1);
     }
     return off;
@@ -272,7 +275,10 @@ static int tensor_m_slice(lua_State *L) {               /* slice(dim, first, las
     int d = check_dim(L, t, 2);
     lua_Integer first = luaL_checkinteger(L, 3);
     lua_Integer last = luaL_optinteger(L, 4, t->shape[d]);
-    if (last < 0) last += t->shape[d] + 1;              /* -1 is the last position */
+    if (last < 0 && last >= -t->shape[d]) last += t->shape[d] + 1;  /* -1: the last position */
+    if (first < 1 || last < first || last > t->shape[d])  /* before any arithmetic on them */
+        return luaL_error(L, "slice: range %I..%I out of bounds for dimension %d of size %I", first,
+                          last, d + 1, (lua_Integer)t->shape[d]);
     lt_lua_pushtensor(L, lt_tensor_narrow(t, d, first - 1, last - first + 1));
     return 1;
 }

@@ -108,6 +108,17 @@ T.raises(function() return tensor.conv2d(tensor.ones(4, 4), tensor.ones(2, 2), {
 T.raises(function() return tensor.ones(2):copy(tensor.ones(3)) end, "copy: source 3 has 3 elements, destination 2 has 2")
 T.raises(function() return tensor.ones(2):apply(function() return "no" end) end, "apply: the function returned a string, expected a number")
 
+-- overflowing sizes and indexes are errors, never wild views (found by review)
+T.raises(function() return tensor.rand(2, 3, 4, 2):reshape{5, 7378697629483820656} end, "reshape: cannot reshape 2x3x4x2 (48 elements)")
+T.raises(function() return tensor.rand(2):reshape{2^62, 2^62} end, "reshape: cannot reshape 2 (2 elements)")
+T.raises(function() return tensor.rand(4, 16):slice(1, math.mininteger, math.mininteger) end, "slice: range -9223372036854775808..-9223372036854775808 out of bounds for dimension 1 of size 4")
+T.raises(function() return tensor.rand(4):slice(1, 3, 2) end, "slice: range 3..2 out of bounds")
+T.close(tensor{1, 2, 3, 4}:slice(1, 2, -2), {2, 3}, 0, "slice with a negative last")
+T.raises(function() lunette.max_elements(2^62) end, "max_elements: 4611686018427387904 is outside 1..1099511627776")
+T.raises(function() return tensor.arange(1 / 0) end, "tensor.arange: the range from 0.0 to inf is infinite")
+T.raises(function() return tensor.maxpool2d(tensor.ones(5, 5), {size = 2, stride = math.maxinteger - 3, padding = "same"}) end, "maxpool2d: kernel 2 or stride 9223372036854775804 over the limit of 1073741824")
+T.close(tensor.maxpool2d(tensor.arange(25):reshape(5, 5), {size = 2, stride = 100, padding = "same"}), {6}, 0, "a stride beyond the input gives one window")
+
 -- the size ceiling is configurable
 local old = lunette.max_elements()
 lunette.max_elements(10)
