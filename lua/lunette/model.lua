@@ -279,6 +279,13 @@ function methods:add(layer)
   self.layers[#self.layers + 1] = layer
   assign_name(self, layer)
   self._net = nil
+  -- with the input shape known, set the layers up now (nothing is allocated): they then
+  -- refuse a standalone forward of another shape instead of re-setting themselves up. A
+  -- model that does not fit together yet reports that where it is used (summary, fit).
+  if self._input_shape then
+    local ok, net = pcall(nn._net, self.layers, self._input_shape)
+    if ok then self._net = net end
+  end
   return self
 end
 sethelp(methods.add, "Sequential:add", "model:add(layer)\n\nAppends a layer. The first layer may "

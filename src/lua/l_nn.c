@@ -250,6 +250,7 @@ static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts)
         for (int i = 0; i < nd; i++) { lua_pushinteger(L, shape[i]); lua_rawseti(L, -2, i + 1); }
         cfg_set(L, box);
         lt_lua_check(L, lt_layer_setup(l, nd, shape));
+        lt_layer_fix_shape(l);    /* a standalone forward of another shape is an error */
     }
     lua_settop(L, box);
     return 1;
@@ -410,13 +411,20 @@ static lt_tensor *param_view(const lt_tensor *t) {
     return t ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
 }
 
-/* Sets the layer up for x's per-sample shape (N = x.shape[1]). */
+/* Sets the layer up for x's per-sample shape (N = x.shape[1]). A layer whose input shape
+ * is fixed (input_shape, or set up by a model) only takes that shape, with the model's
+ * message. */
 static void layer_setup_for(lua_State *L, lt_layer *l, const lt_tensor *x) {
-    char a[160];
+    char a[160], b[160];
     if (x->ndim < 2)
         luaL_error(L, "%s (%s): input %s has no batch dimension: expected N×(sample shape)",
                    l->name, l->vt->kind, lt_shape_str(x->ndim, x->shape, a, sizeof a));
     int nd = x->ndim - 1;
+    if (l->fixed_nd && (l->fixed_nd != nd ||
+                        memcmp(l->fixed_shape, x->shape + 1, (size_t)nd * 8) != 0))
+        luaL_error(L, "%s (%s): expected input of shape %s, got %s", l->name, l->vt->kind,
+                   lt_layer_shape_str(l->fixed_nd, l->fixed_shape, a, sizeof a),
+                   lt_shape_str(x->ndim, x->shape, b, sizeof b));
     if (!l->set_up || l->in_nd != nd || memcmp(l->in_shape, x->shape + 1, (size_t)nd * 8) != 0)
         lt_lua_check(L, lt_layer_setup(l, nd, x->shape + 1));
 }
@@ -1031,7 +1039,9 @@ static const lt_reg nn_funcs[] = {
 
 static const lt_reg layer_meths[] = {
     {"forward", layer_forward, "layer:forward(x) → y\n\nRuns the layer on a batch x (N×sample "
-     "shape); builds the parameters on the first call.\nExample: y = nn.Dense{3}:forward(tensor.randn(2, 4))"},
+     "shape); builds the parameters on the first call.\nA layer given input_shape, or set up by a "
+     "model, takes only that sample shape\n(an error names the expected shape).\n"
+     "Example: y = nn.Dense{3}:forward(tensor.randn(2, 4))"},
     {"backward", layer_backward, "layer:backward(x, grad_out) → grad_in\n\nThe gradient w.r.t. "
      "x given the gradient w.r.t. the output of the last forward(x);\naccumulates the parameter "
      "gradients (see :parameters(), :zero_grad()).\nExample: l:forward(x); dx = l:backward(x, dy)"},

@@ -48,6 +48,11 @@ struct lt_layer {
     int64_t in_shape[LT_MAX_DIMS], out_shape[LT_MAX_DIMS];
     int64_t in_size, out_size;
     int set_up;
+    /* The per-sample input shape fixed by input_shape or by a network that set the layer
+     * up (fixed_nd 0: none, the layer sets itself up for whatever it first gets): a
+     * standalone forward of another shape is an error, never a silent re-setup. */
+    int fixed_nd;
+    int64_t fixed_shape[LT_MAX_DIMS];
     int training;                   /* dropout and batchnorm behave differently */
     lt_act act;                     /* fused output activation */
     float alpha;                    /* LeakyReLU slope */
@@ -97,6 +102,11 @@ lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt);
  * parameters, a shape that needs different ones is an error ("conv2d: input has 3
  * channels, layer expects 1"). */
 lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in);
+/* Fixes the layer's current input shape (see lt_layer.fixed_nd). */
+static inline void lt_layer_fix_shape(lt_layer *l) {
+    l->fixed_nd = l->in_nd;
+    for (int i = 0; i < l->in_nd; i++) l->fixed_shape[i] = l->in_shape[i];
+}
 /* Trainable parameter count (valid after setup). */
 static inline int64_t lt_layer_nparams(const lt_layer *l) { return l->nw + l->nb; }
 

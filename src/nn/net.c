@@ -54,6 +54,8 @@ static lt_status setup_chain(lt_net *net) {
         nd = l->out_nd;
         memcpy(shape, l->out_shape, sizeof shape);
     }
+    /* the layers now belong to a net of this shape: standalone forwards must agree */
+    for (int i = 0; i < net->n; i++) lt_layer_fix_shape(net->layers[i]);
     return LT_OK;
 }
 

@@ -128,10 +128,39 @@ T.check(e:forward(tensor { { 1, 2, 3 } }).shape[3] == 4, "Embedding N×L → N×
 T.raises(function() e:forward(tensor { { 1, 10 } }) end, "embedding: input 2 is 10, expected an integer id in 0..9")
 
 -- errors name the layer and the shapes
-local c1 = nn.Conv2D { filters = 2, kernel = 3, input_shape = { 8, 8, 1 } }
+local c1 = nn.Conv2D { filters = 2, kernel = 3 }         -- set up (and built) by its first forward
 c1:forward(tensor.zeros(1, 8, 8, 1))
 T.raises(function() c1:forward(tensor.zeros(1, 8, 8, 3)) end, "conv2d: input has 3 channels, layer expects 1")
 T.raises(function() c1:forward(tensor.zeros(8, 8)) end, "conv2d (Conv2D): expects input N×H×W×C, got a sample of shape 8")
+T.check(c1:forward(tensor.zeros(1, 10, 10, 1)).shape[2] == 8, "a lazily built Conv2D takes other image sizes (Keras)")
+-- a layer given input_shape takes only that shape: the model's message, no silent re-setup
+local want5 = "conv2d (Conv2D): expected input of shape (None, 5, 5, 1), got "
+local c5 = nn.Conv2D { filters = 2, kernel = 3, input_shape = { 5, 5, 1 } }
+T.raises(function() c5:forward(tensor.randn(1, 5, 5, 2)) end, want5 .. "1x5x5x2", "input_shape: other channels")
+T.raises(function() c5:forward(tensor.randn(1, 7, 7, 1)) end, want5 .. "1x7x7x1", "input_shape: other size")
+T.raises(function() c5:forward(tensor.randn(2, 5, 5)) end, want5 .. "2x5x5", "input_shape: other rank")
+T.raises(function() c5:forward(tensor.randn(5)) end, "conv2d (Conv2D): input 5 has no batch dimension")
+T.check(c5:forward(tensor.randn(2, 5, 5, 1)).shape[4] == 2, "input_shape: the right shape runs")
+do -- the bugs.md case: a model holding c5 still takes its 1-channel input
+  local m = nn.Sequential { c5, nn.Flatten(), nn.Dense { 3, activation = "softmax" } }
+  T.check(m:predict(tensor.randn(2, 5, 5, 1)).shape[2] == 3, "a model keeps its layer's input shape")
+end
+do -- layers a model set up (no input_shape of their own) are held to the model's shapes
+  local m = nn.Sequential { nn.Dense { 4, input_shape = { 3 } }, nn.Dense { 2 } }
+  local d2 = m.layers[2]
+  T.raises(function() d2:forward(tensor.randn(2, 5)) end,
+    d2.name .. " (Dense): expected input of shape (None, 4), got 2x5", "a model's layer: other features")
+  T.check(m:predict(tensor.randn(2, 3)).shape[2] == 2, "the model still predicts after the refused forward")
+  T.check(d2:forward(tensor.randn(2, 4)).shape[2] == 2, "a model's layer runs on the model's shape")
+  local m2 = nn.Sequential { nn.Conv2D { filters = 2, kernel = 3 }, nn.Flatten(), nn.Dense { 2 } }
+  m2:predict(tensor.randn(1, 6, 6, 1))                  -- the model's shape comes from its data
+  T.raises(function() m2.layers[1]:forward(tensor.randn(1, 6, 6, 2)) end,
+    m2.layers[1].name .. " (Conv2D): expected input of shape (None, 6, 6, 1), got 1x6x6x2")
+end
+do -- without input_shape a standalone layer still sets itself up on its first forward
+  local d = nn.Dense { 3 }
+  T.check(d:forward(tensor.randn(2, 7)).shape[2] == 3 and d.weight.shape[1] == 7, "lazy Dense builds for 7 features")
+end
 T.raises(function() nn.Conv2D { filters = 2 } end, "nn.Conv2D: missing argument 'kernel_size'")
 T.raises(function() nn.Conv2D { filters = 2, kernel = 3, padding = "full" } end, "padding must be 'valid' or 'same', got 'full'")
 T.raises(function() nn.Dense { 3, activation = "swish" } end, "unknown activation 'swish'")
