@@ -408,7 +408,14 @@ static void encode_value(enc_state *E, int idx, cJSON *parent, const char *key, 
             if (isinf(d))
                 luaL_error(L, "json.encode: cannot encode %s at %s", d > 0 ? "inf" : "-inf",
                            E->path);
-            attach(L, E, parent, key, cJSON_CreateNumber(d));
+            /* The shortest text that reads back as exactly d (cJSON's own printing may
+             * drop the last bit), so decode(encode(x)) == x and encoding is idempotent. */
+            char b[40];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(b, sizeof b, "%.*g", prec, d);
+                if (strtod(b, NULL) == d) break;
+            }
+            attach(L, E, parent, key, cJSON_CreateRaw(b));
         }
         return;
     case LUA_TSTRING: {
@@ -459,7 +466,8 @@ static void decode_value(lua_State *L, const cJSON *v) {
         lua_pushboolean(L, cJSON_IsTrue(v));
     } else if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
-        if (d == floor(d) && fabs(d) <= 9007199254740992.0) lua_pushinteger(L, (lua_Integer)d);
+        if (d == floor(d) && fabs(d) <= 9007199254740992.0 && !(d == 0 && signbit(d)))
+            lua_pushinteger(L, (lua_Integer)d);
         else lua_pushnumber(L, d);
     } else if (cJSON_IsString(v)) {
         lua_pushstring(L, v->valuestring);

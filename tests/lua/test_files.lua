@@ -168,4 +168,14 @@ T.check(L._gethelp("json.null") ~= nil, "help for json.null")
 
 os.remove(p)
 os.remove(bad)
+-- doubles encode exactly and idempotently (fuzz_json found cJSON's 15-digit printing lossy)
+do
+  local json = lunette.json
+  for _, v in ipairs { 4444444444444440.5, 0.1, 1 / 3, -0.0, 1e16, 5e-324 } do
+    local text = json.encode { v }
+    T.check(json.decode(text)[1] == v, "json round trip of " .. text)
+    T.check(json.encode(json.decode(text)) == text, "json encoding is idempotent for " .. text)
+  end
+  T.check(json.encode { 4444444444444440.5 } == "[4444444444444440.5]", "17 digits when 15 lose the value")
+end
 T.done()
