@@ -33,9 +33,13 @@ function L._error(msg)
   if type(msg) ~= "string" then error(msg, 0) end
   local level = 2
   while true do
-    local info = debug.getinfo(level, "S")
+    local info = debug.getinfo(level, "Sl")
     if not info then error(msg, 0) end
-    if info.what ~= "C" and info.source:sub(2, #libdir + 1) ~= libdir then error(msg, level) end
+    if info.what ~= "C" and info.source:sub(2, #libdir + 1) ~= libdir then
+      local where = info.short_src .. ":" .. info.currentline .. ": "
+      if msg:sub(1, #where) == where then error(msg, 0) end   -- re-raised: position given
+      error(msg, level)
+    end
     level = level + 1
   end
 end

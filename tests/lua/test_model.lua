@@ -121,6 +121,11 @@ nanm:predict(tensor.zeros(1, 64))
 nanm.layers[1].bias = tensor { 0 / 0, 0, 0, 0 }
 T.raises(function() nanm:fit(x:reshape(256, 64), y, { verbose = 0 }) end,
   "the loss is nan at epoch 1, batch 1; try a lower learning rate")
+do -- the message carries the caller's position once (fit re-raises what its loop raised)
+  local ok, err = pcall(function() nanm:fit(x:reshape(256, 64), y, { verbose = 0 }) end)
+  local _, n = tostring(err):gsub("test_model%.lua:%d+: ", "")
+  T.check(not ok and n == 1, "one position prefix: " .. tostring(err))
+end
 
 -- bad input
 T.raises(function() model:fit(tensor.zeros(4, 8, 8, 3), tensor.zeros(4), { verbose = 0 }) end,
