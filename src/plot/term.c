@@ -100,7 +100,9 @@ int lt_screen_key(int timeout_ms) {
     case KEY_RIGHT: return LT_KEY_RIGHT;
     case KEY_UP: return LT_KEY_UP;
     case KEY_DOWN: return LT_KEY_DOWN;
-    case KEY_RESIZE: return LT_KEY_RESIZE;
+    case KEY_RESIZE:
+        clearok(curscr, TRUE);                    /* the next refresh repaints everything */
+        return LT_KEY_RESIZE;
     case 'q': case 'Q': case 27: case 3: return LT_KEY_QUIT;
     default: return ch;
     }
