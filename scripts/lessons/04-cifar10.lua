@@ -14,7 +14,7 @@
 -- For reference, the course's Keras run reached val_accuracy 0.5572, 0.6243,
 -- 0.6483, 0.6889 and 0.6909 after epochs 1 to 5. Your numbers will differ a
 -- little (other random initial weights and batch order) but should follow the
--- same path. The real settings take several minutes per epoch on two cores.
+-- same path. The real settings take about 10 seconds per epoch on two cores.
 -- With LUNETTE_QUICK=1 the lesson trains on 2,000 images for one epoch and
 -- validates on 500, to check that everything runs.
 

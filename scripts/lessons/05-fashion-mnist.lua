@@ -7,8 +7,8 @@
 -- lesson 4 on it, changed only in its input: 28x28x1 instead of 32x32x3.
 --
 -- Real settings: the whole training set, 5 epochs of batches of 32, evaluated
--- on the test set after each epoch (the course's validation_data). That takes a
--- few minutes on two cores. With LUNETTE_QUICK=1 the lesson trains on 3,000
+-- on the test set after each epoch (the course's validation_data). That takes
+-- about half a minute on two cores. With LUNETTE_QUICK=1 the lesson trains on 3,000
 -- images for one epoch and validates on 1,000, to check that everything runs.
 
 -- %%
