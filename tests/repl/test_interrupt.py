@@ -28,7 +28,8 @@ def cmd(s, code, pattern, name, timeout=20):
 
 def interrupt_during(s, code, how, name, pattern=r"interrupted|Interrupted at epoch \d+, batch \d+"):
     """Starts code, lets it run, interrupts it with ^C or SIGINT; expects pattern and a prompt."""
-    s.line(code)
+    s.line("print('run' .. 'ning') " + code)
+    s.expect(r"running", 20)   # a ^C signal would overtake typed text still in the pty
     time.sleep(1.0)
     if how == "key":
         s.interrupt()
