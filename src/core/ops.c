@@ -27,42 +27,26 @@ lt_status lt_conv_geometry(const char *fn, int64_t in, int64_t k, int64_t stride
     return LT_OK;
 }
 
-lt_tensor *lt_conv2d_direct(const lt_tensor *input, const lt_tensor *kernel, int64_t stride,
-                            lt_padding pad) {
-    char a[160], b[160];
-    int ind = input->ndim, knd = kernel->ndim;
-    int ok = (ind == 2 && knd == 2) || (ind == 3 && (knd == 3 || knd == 4)) ||
-             (ind == 4 && knd == 4);
-    if (!ok) {
-        lt_seterr(LT_ESHAPE, "conv2d: input %s and kernel %s: expected H×W with KH×KW, H×W×C "
-                  "with KH×KW×C or KH×KW×C×OC, or N×H×W×C with KH×KW×C×OC",
-                  lt_shape_str(ind, input->shape, a, sizeof a),
-                  lt_shape_str(knd, kernel->shape, b, sizeof b));
-        return NULL;
-    }
-    int64_t N = ind == 4 ? input->shape[0] : 1;
-    int64_t H = input->shape[ind == 4], W = input->shape[(ind == 4) + 1];
-    int64_t C = ind == 2 ? 1 : input->shape[ind - 1];
-    int64_t KH = kernel->shape[0], KW = kernel->shape[1];
-    int64_t KC = knd == 2 ? 1 : kernel->shape[2], OC = knd == 4 ? kernel->shape[3] : 1;
+/* The one direct convolution, on data seen as N×H×W×C with a KH×KW×KC×OC kernel; returns
+ * N×OH×OW×OC. fn names the public caller in messages, which quote its own operands.
+ *   out[n,i,j,o] = sum over di,dj,c of in[n, i*s+di-PT, j*s+dj-PL, c] * k[di,dj,c,o] */
+static lt_tensor *conv_nhwc(const char *fn, const lt_tensor *input, const lt_tensor *kernel,
+                            int64_t N, int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                            int64_t KC, int64_t OC, int64_t stride, lt_padding pad) {
+    char b[160];
     if (KC != C) {
-        lt_seterr(LT_ESHAPE, "conv2d: input has %lld channels, kernel %s expects %lld",
-                  (long long)C, lt_shape_str(knd, kernel->shape, b, sizeof b), (long long)KC);
+        lt_seterr(LT_ESHAPE, "%s: input has %lld channels, kernel %s expects %lld", fn,
+                  (long long)C, lt_shape_str(kernel->ndim, kernel->shape, b, sizeof b),
+                  (long long)KC);
         return NULL;
     }
     int64_t OH, OW, PT, PL;
-    if (lt_conv_geometry("conv2d", H, KH, stride, pad, &OH, &PT) != LT_OK ||
-        lt_conv_geometry("conv2d", W, KW, stride, pad, &OW, &PL) != LT_OK)
+    if (lt_conv_geometry(fn, H, KH, stride, pad, &OH, &PT) != LT_OK ||
+        lt_conv_geometry(fn, W, KW, stride, pad, &OW, &PL) != LT_OK)
         return NULL;
-    int64_t shape[4];
-    int nd = 0;
-    if (ind == 4) shape[nd++] = N;
-    shape[nd++] = OH;
-    shape[nd++] = OW;
-    if (knd == 4) shape[nd++] = OC;
-    lt_tensor *out = lt_tensor_empty(nd, shape);
+    int64_t shape[4] = {N, OH, OW, OC};
+    lt_tensor *out = lt_tensor_empty(4, shape);
     if (!out) return NULL;
-    /* out[n,i,j,o] = sum over di,dj,c of in[n, i*s+di-PT, j*s+dj-PL, c] * k[di,dj,c,o] */
     for (int64_t n = 0; n < N; n++)
         for (int64_t i = 0; i < OH; i++)
             for (int64_t j = 0; j < OW; j++)
@@ -84,6 +68,41 @@ lt_tensor *lt_conv2d_direct(const lt_tensor *input, const lt_tensor *kernel, int
     return out;
 }
 
+/* t4 (N×OH×OW×OC) as a view keeping only the dimensions flagged in keep[4]; frees t4. */
+static lt_tensor *keep_dims(lt_tensor *t4, const int keep[4]) {
+    if (!t4) return NULL;
+    int64_t shape[4];
+    int nd = 0;
+    for (int i = 0; i < 4; i++)
+        if (keep[i]) shape[nd++] = t4->shape[i];
+    lt_tensor *r = lt_tensor_reshape(t4, nd, shape);
+    lt_tensor_free(t4);
+    return r;
+}
+
+lt_tensor *lt_conv2d_direct(const lt_tensor *input, const lt_tensor *kernel, int64_t stride,
+                            lt_padding pad) {
+    char a[160], b[160];
+    int ind = input->ndim, knd = kernel->ndim;
+    int ok = (ind == 2 && knd == 2) || (ind == 3 && (knd == 3 || knd == 4)) ||
+             (ind == 4 && knd == 4);
+    if (!ok) {
+        lt_seterr(LT_ESHAPE, "conv2d: input %s and kernel %s: expected H×W with KH×KW, H×W×C "
+                  "with KH×KW×C or KH×KW×C×OC, or N×H×W×C with KH×KW×C×OC",
+                  lt_shape_str(ind, input->shape, a, sizeof a),
+                  lt_shape_str(knd, kernel->shape, b, sizeof b));
+        return NULL;
+    }
+    int64_t N = ind == 4 ? input->shape[0] : 1;
+    int64_t H = input->shape[ind == 4], W = input->shape[(ind == 4) + 1];
+    int64_t C = ind == 2 ? 1 : input->shape[ind - 1];
+    int64_t KC = knd == 2 ? 1 : kernel->shape[2], OC = knd == 4 ? kernel->shape[3] : 1;
+    int keep[4] = {ind == 4, 1, 1, knd == 4};   /* output drops what the inputs lacked */
+    return keep_dims(conv_nhwc("conv2d", input, kernel, N, H, W, C, kernel->shape[0],
+                               kernel->shape[1], KC, OC, stride, pad), keep);
+}
+
+/* A 1-d convolution is the 2-d one on N×1×L×C with a 1×K kernel. */
 lt_tensor *lt_conv1d_direct(const lt_tensor *input, const lt_tensor *kernel, int64_t stride,
                             lt_padding pad) {
     char a[160], b[160];
@@ -99,36 +118,10 @@ lt_tensor *lt_conv1d_direct(const lt_tensor *input, const lt_tensor *kernel, int
     }
     int64_t N = ind == 3 ? input->shape[0] : 1, L = input->shape[ind == 3];
     int64_t C = ind == 1 ? 1 : input->shape[ind - 1];
-    int64_t K = kernel->shape[0], KC = knd == 1 ? 1 : kernel->shape[1];
-    int64_t OC = knd == 3 ? kernel->shape[2] : 1;
-    if (KC != C) {
-        lt_seterr(LT_ESHAPE, "conv1d: input has %lld channels, kernel %s expects %lld",
-                  (long long)C, lt_shape_str(knd, kernel->shape, b, sizeof b), (long long)KC);
-        return NULL;
-    }
-    int64_t OL, P;
-    if (lt_conv_geometry("conv1d", L, K, stride, pad, &OL, &P) != LT_OK) return NULL;
-    int64_t shape[3];
-    int nd = 0;
-    if (ind == 3) shape[nd++] = N;
-    shape[nd++] = OL;
-    if (knd == 3) shape[nd++] = OC;
-    lt_tensor *out = lt_tensor_empty(nd, shape);
-    if (!out) return NULL;
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < OL; i++)
-            for (int64_t o = 0; o < OC; o++) {
-                double acc = 0;
-                for (int64_t d = 0; d < K; d++) {
-                    int64_t x = i * stride + d - P;
-                    if (x < 0 || x >= L) continue;
-                    for (int64_t c = 0; c < C; c++)
-                        acc += (double)input->data[(n * L + x) * C + c] *
-                               kernel->data[(d * C + c) * OC + o];
-                }
-                out->data[(n * OL + i) * OC + o] = (float)acc;
-            }
-    return out;
+    int64_t KC = knd == 1 ? 1 : kernel->shape[1], OC = knd == 3 ? kernel->shape[2] : 1;
+    int keep[4] = {ind == 3, 0, 1, knd == 3};
+    return keep_dims(conv_nhwc("conv1d", input, kernel, N, 1, L, C, 1, kernel->shape[0], KC, OC,
+                               stride, pad), keep);
 }
 
 lt_tensor *lt_pool2d_direct(const lt_tensor *input, int64_t size, int64_t stride,
