@@ -170,7 +170,9 @@ local function run_cell(src, name, n, show, args)
     if status == "ok" and res.n > 0 then
       local text = values_text(res)
       if last_char ~= "\n" then emit("\n") end
-      if show then file_write(stdout, red("Out[" .. n .. "]: ")) end
+      if show then   -- a multi-line value starts on its own line (IPython), so plots line up
+        file_write(stdout, red("Out[" .. n .. "]:") .. (text:find("\n", 1, true) and "\n" or " "))
+      end
       emit(text .. "\n")
       rawset(_G, "_", res[1])
       local out_t = rawget(_G, "Out")
