@@ -1074,7 +1074,7 @@ int luaopen_lunette_nn(lua_State *L) {
     lua_pushcfunction(L, layer__tostring); lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, layer__newindex); lua_setfield(L, -2, "__newindex");
     lua_newtable(L);
-    lt_lua_setfuncs(L, "Layer", layer_meths);
+    lt_lua_setfuncs(L, "Layer:", layer_meths);
     lua_pushcclosure(L, layer__index, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

@@ -262,7 +262,7 @@ int luaopen_lunette_optim(lua_State *L) {
     lua_pushcfunction(L, optim__tostring); lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, optim__newindex); lua_setfield(L, -2, "__newindex");
     lua_newtable(L);
-    lt_lua_setfuncs(L, "Optimizer", optim_meths);
+    lt_lua_setfuncs(L, "Optimizer:", optim_meths);
     lua_pushcclosure(L, optim__index, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

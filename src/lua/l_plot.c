@@ -420,7 +420,7 @@ int luaopen_lunette_plot(lua_State *L) {
     lua_pushcfunction(L, plot__index);
     lua_setfield(L, -2, "__index");
     lua_newtable(L);
-    lt_lua_setfuncs(L, "Plot", plot_meths);
+    lt_lua_setfuncs(L, "Plot:", plot_meths);
     lua_setfield(L, -2, "methods");
     lt_lua_sethelp(L, -1, PLOT_MT, "A plot: print(p) or just p in the REPL draws it inline; "
                    "p:view() opens the\nfull-screen viewer; p:render(w, h, style) gives the text.");

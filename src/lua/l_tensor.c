@@ -599,7 +599,7 @@ int luaopen_lunette_tensor(lua_State *L) {
     luaL_newmetatable(L, TENSOR_MT);
     luaL_setfuncs(L, tensor_metas, 0);
     lua_newtable(L);                                      /* methods */
-    lt_lua_setfuncs(L, "Tensor", tensor_meths);
+    lt_lua_setfuncs(L, "Tensor:", tensor_meths);
     lua_pushcclosure(L, tensor__index, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

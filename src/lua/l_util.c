@@ -32,7 +32,9 @@ void lt_lua_setfuncs(lua_State *L, const char *prefix, const lt_reg *regs) {
     for (; regs->name; regs++) {
         lua_pushcfunction(L, regs->func);
         if (regs->help) {
-            if (prefix) lua_pushfstring(L, "%s.%s", prefix, regs->name);
+            /* "tensor" + "zeros" → "tensor.zeros"; a method prefix "Tensor:" → "Tensor:sum" */
+            if (prefix) lua_pushfstring(L, prefix[strlen(prefix) - 1] == ':' ? "%s%s" : "%s.%s",
+                                        prefix, regs->name);
             else lua_pushstring(L, regs->name);
             lt_lua_sethelp(L, -2, lua_tostring(L, -1), regs->help);
             lua_pop(L, 1);

@@ -23,7 +23,8 @@ typedef struct {
 } lt_reg;
 
 /* Sets regs into the table at the top of the stack and records each help text under
- * "<prefix>.<name>" (prefix may be NULL for top-level functions). */
+ * "<prefix>.<name>", or "<prefix><name>" for a method prefix ending in ':' ("Tensor:");
+ * prefix may be NULL for top-level functions. */
 void lt_lua_setfuncs(lua_State *L, const char *prefix, const lt_reg *regs);
 /* Records help text for the value at index idx under `name` (for objects, methods
  * and functions defined in Lua, see lunette._sethelp). */
