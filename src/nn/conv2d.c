@@ -6,7 +6,9 @@
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. Thin
  * convolutions (K ≤ 32: a first layer on RGB or grey images) run forward as a direct
- * kernel (conv_thin.c) and build their cols in backward, where dW needs them. */
+ * kernel (conv_thin.c) and build their cols in backward, where dW needs them; inference
+ * forwards use that kernel for the other convolutions too (no cols matrix to build and
+ * pack). */
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
@@ -86,7 +88,9 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
     lt_conv_geom g = c->g;
     g.N = N;
     const float *b = l->b ? l->b->data : NULL;
-    if (c->thin && lt_conv_thin(&g, x, l->w->data, b, c->o.filters, l->act == LT_ACT_RELU, y)) {
+    int relu = l->act == LT_ACT_RELU;
+    if ((c->thin && lt_conv_thin(&g, x, l->w->data, b, c->o.filters, relu, y)) ||
+        (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, c->o.filters, relu, y))) {
         if (l->act != LT_ACT_RELU && l->act != LT_ACT_NONE)
             lt_bias_act(y, NULL, N * c->P, c->o.filters, l->act, l->alpha);
         return LT_OK;

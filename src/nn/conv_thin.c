@@ -1,33 +1,36 @@
-/* conv_thin.c: lt_conv_thin (see im2col.h), a direct AVX-512 convolution for the thin
- * first layer of a CNN (K = KH·KW·C ≤ 32, e.g. 3×3 on RGB: 27). Four output pixels at a
- * time, OC/16 vector accumulators per pixel seeded with the bias: for each tap (kh, kw, c)
- * the row w[k, :] is loaded once and multiplied into the four pixels' accumulators by
- * broadcasting their input values (the outer-product form of a GEMM micro-kernel, with
- * the im2col gather folded into the loads). Taps in the padding read a zero row. */
+/* conv_thin.c: direct AVX-512 convolution without a cols matrix (see im2col.h): lt_conv_thin
+ * for the thin first layer of a CNN (K = KH·KW·C ≤ 32, e.g. 3×3 on RGB: 27) in training
+ * and inference, lt_conv_direct for the other convolutions in inference. Q output pixels
+ * at a time, J ≤ 4 vector accumulators of 16 channels per pixel seeded with the bias (OC
+ * in groups of 16·J columns): for each tap (kh, kw, c) the row w[k, group] is loaded once
+ * and multiplied into the Q pixels' accumulators by broadcasting their input values (the
+ * outer-product form of a GEMM micro-kernel, with the im2col gather folded into the
+ * loads). Taps in the padding read a zero row. */
 #include "nn/im2col.h"
 
 #ifdef __AVX512F__
 #include <immintrin.h>
 
-enum { Q = 4 };   /* output pixels per block */
+enum { MAXC = 1024 };                  /* channels per tap (length of the zero row) */
+static const float zeros[MAXC];
 
 /* Pointer to the C input values of pixel m's tap (kh, kw), or to zeros in the padding. */
 static inline const float *tap(const lt_conv_geom *g, const float *x, int64_t n, int64_t ih0,
-                               int64_t iw0, int64_t kh, int64_t kw, const float *zeros) {
+                               int64_t iw0, int64_t kh, int64_t kw) {
     int64_t ih = ih0 + kh, iw = iw0 + kw;
     if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) return zeros;
     return x + ((n * g->H + ih) * g->W + iw) * g->C;
 }
 
-/* One block of `cnt` (≤ Q) pixels starting at m, J = OC/16 accumulators each. */
+/* Output channels [o0, o0 + 16·J) of the `cnt` (≤ Q) pixels starting at m. */
 static inline __attribute__((always_inline)) void block(const lt_conv_geom *g, const float *x,
                                                         const float *w, const float *b,
-                                                        int64_t m, int cnt, const int J,
-                                                        int relu, float *y,
-                                                        const float *zeros) {
-    const int64_t OC = 16 * J, P = g->OH * g->OW;
-    __m512 acc[Q][4];
-    int64_t n[Q], ih0[Q], iw0[Q];
+                                                        int64_t OC, int64_t o0, int64_t m,
+                                                        int cnt, const int Q, const int J,
+                                                        int relu, float *y) {
+    const int64_t P = g->OH * g->OW;
+    __m512 acc[8][4];
+    int64_t n[8], ih0[8], iw0[8];
     for (int q = 0; q < Q; q++) {
         int64_t mm = m + (q < cnt ? q : 0);
         n[q] = mm / P;
@@ -35,14 +38,20 @@ static inline __attribute__((always_inline)) void block(const lt_conv_geom *g, c
         ih0[q] = oh * g->SH - g->PT;
         iw0[q] = ow * g->SW - g->PL;
         for (int j = 0; j < J; j++)
-            acc[q][j] = b ? _mm512_loadu_ps(b + 16 * j) : _mm512_setzero_ps();
+            acc[q][j] = b ? _mm512_loadu_ps(b + o0 + 16 * j) : _mm512_setzero_ps();
     }
-    const float *wk = w;
-    for (int64_t kh = 0; kh < g->KH; kh++)
-        for (int64_t kw = 0; kw < g->KW; kw++) {
-            const float *src[Q];
-            for (int q = 0; q < Q; q++) src[q] = tap(g, x, n[q], ih0[q], iw0[q], kh, kw, zeros);
-            for (int64_t c = 0; c < g->C; c++, wk += OC) {
+    int wfull = 1;      /* every pixel's kernel rows lie inside the image horizontally */
+    for (int q = 0; q < Q; q++) wfull &= iw0[q] >= 0 && iw0[q] + g->KW <= g->W;
+    const float *wk = w + o0;
+    for (int64_t kh = 0; kh < g->KH; kh++) {
+        int hfull = wfull;
+        for (int q = 0; q < Q; q++) hfull &= ih0[q] + kh >= 0 && ih0[q] + kh < g->H;
+        /* a whole kernel row of each pixel is one run of KW·C floats: one run per row */
+        int64_t runs = hfull ? 1 : g->KW, len = hfull ? g->KW * g->C : g->C;
+        for (int64_t kw = 0; kw < runs; kw++) {
+            const float *src[8];
+            for (int q = 0; q < Q; q++) src[q] = tap(g, x, n[q], ih0[q], iw0[q], kh, kw);
+            for (int64_t c = 0; c < len; c++, wk += OC) {
                 __m512 wv[4];
                 for (int j = 0; j < J; j++) wv[j] = _mm512_loadu_ps(wk + 16 * j);
                 for (int q = 0; q < Q; q++) {
@@ -51,33 +60,59 @@ static inline __attribute__((always_inline)) void block(const lt_conv_geom *g, c
                 }
             }
         }
+    }
     const __m512 zero = _mm512_setzero_ps();
-    for (int q = 0; q < cnt; q++)
-        for (int j = 0; j < J; j++)
-            _mm512_storeu_ps(y + (m + q) * OC + 16 * j,
+    for (int q = 0; q < Q; q++)
+        for (int j = 0; j < J && q < cnt; j++)
+            _mm512_storeu_ps(y + (m + q) * OC + o0 + 16 * j,
                              relu ? _mm512_max_ps(acc[q][j], zero) : acc[q][j]);
 }
 
-static inline __attribute__((always_inline)) void run(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                const int J, int relu, float *y) {
-    static const float zeros[32];
+/* All pixels, channel groups of 16·J from o0 up to o1, Q pixels per block (Q·J ≤ 24
+ * accumulators leave registers for the J weight vectors and a broadcast). */
+static inline __attribute__((always_inline)) void run(const lt_conv_geom *g, const float *x,
+                                                      const float *w, const float *b,
+                                                      int64_t OC, int64_t o0, int64_t o1,
+                                                      const int Q, const int J, int relu,
+                                                      float *y) {
     const int64_t M = g->N * g->OH * g->OW;
     int64_t m = 0;
-    for (; m + Q <= M; m += Q) block(g, x, w, b, m, Q, J, relu, y, zeros);
-    if (m < M) block(g, x, w, b, m, (int)(M - m), J, relu, y, zeros);
+    for (; m + Q <= M; m += Q)
+        for (int64_t o = o0; o < o1; o += 16 * J) block(g, x, w, b, OC, o, m, Q, Q, J, relu, y);
+    if (m < M)
+        for (int64_t o = o0; o < o1; o += 16 * J)
+            block(g, x, w, b, OC, o, m, (int)(M - m), Q, J, relu, y);
+}
+
+static void conv(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                 int64_t OC, int relu, float *y) {
+    int64_t wide = OC / 64 * 64;      /* groups of 64 channels, then one group of the rest */
+    if (wide) run(g, x, w, b, OC, 0, wide, 6, 4, relu, y);
+    switch ((OC - wide) / 16) {
+    case 1: run(g, x, w, b, OC, wide, OC, 4, 1, relu, y); break;
+    case 2: run(g, x, w, b, OC, wide, OC, 4, 2, relu, y); break;
+    case 3: run(g, x, w, b, OC, wide, OC, 4, 3, relu, y); break;
+    default: break;
+    }
 }
 
 int lt_conv_thin_ok(int64_t K, int64_t OC) { return K <= 32 && OC % 16 == 0 && OC <= 64; }
 
+int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
+    return C <= MAXC && OC % 16 == 0 && K * OC <= 160 * 1024;
+}
+
 int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                  int64_t OC, int relu, float *y) {
     if (!lt_conv_thin_ok(g->KH * g->KW * g->C, OC)) return 0;
-    switch (OC / 16) {
-    case 1: run(g, x, w, b, 1, relu, y); break;
-    case 2: run(g, x, w, b, 2, relu, y); break;
-    case 3: run(g, x, w, b, 3, relu, y); break;
-    default: run(g, x, w, b, 4, relu, y); break;
-    }
+    conv(g, x, w, b, OC, relu, y);
+    return 1;
+}
+
+int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                   int64_t OC, int relu, float *y) {
+    if (!lt_conv_direct_ok(g->C, g->KH * g->KW * g->C, OC)) return 0;
+    conv(g, x, w, b, OC, relu, y);
     return 1;
 }
 #else
@@ -86,8 +121,19 @@ int lt_conv_thin_ok(int64_t K, int64_t OC) {
     return 0;
 }
 
+int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
+    (void)C; (void)K; (void)OC;
+    return 0;
+}
+
 int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                  int64_t OC, int relu, float *y) {
+    (void)g; (void)x; (void)w; (void)b; (void)OC; (void)relu; (void)y;
+    return 0;
+}
+
+int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                   int64_t OC, int relu, float *y) {
     (void)g; (void)x; (void)w; (void)b; (void)OC; (void)relu; (void)y;
     return 0;
 }

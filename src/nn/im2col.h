@@ -26,5 +26,13 @@ int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const fl
                  int64_t OC, int relu, float *y);
 /* Whether lt_conv_thin handles patches of K floats into OC channels in this build. */
 int lt_conv_thin_ok(int64_t K, int64_t OC);
+/* The same direct kernel for any patch length, used by inference forwards (training ones
+ * keep im2col + GEMM, whose cols backward needs): faster than a GEMM on a packed cols
+ * matrix while the K×OC weights stay in L2. Returns 0 (nothing written) when the build or
+ * shape has no direct kernel (needs AVX-512, C ≤ 1024, OC a multiple of 16, K·OC ≤ 160 Ki). */
+int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                   int64_t OC, int relu, float *y);
+/* Whether lt_conv_direct handles C channels, patches of K floats, OC output channels. */
+int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC);
 
 #endif

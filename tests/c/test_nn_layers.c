@@ -136,13 +136,19 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
     lt_tensor *ref = lt_conv2d_direct(x, l->w, s, p);
     float *y = malloc((size_t)(N * l->out_size) * 4);
     float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
-    l->vt->forward(l, x->data, y, N, cache, NULL);
-    char msg[120];
-    snprintf(msg, sizeof msg, "conv2d im2col vs direct %lldx%lldx%lld k%lld s%lld %s",
-             (long long)H, (long long)W, (long long)C, (long long)k, (long long)s,
-             p ? "same" : "valid");
-    CHECK(ref->numel == N * l->out_size, msg);
-    check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
+    /* training forwards (im2col + GEMM, or the thin kernel) and inference forwards (the
+     * direct kernel where it applies) both against the reference loops */
+    for (int training = 1; training >= 0; training--) {
+        l->training = training;
+        memset(y, 0, (size_t)(N * l->out_size) * 4);
+        l->vt->forward(l, x->data, y, N, cache, NULL);
+        char msg[140];
+        snprintf(msg, sizeof msg, "conv2d %s vs direct %lldx%lldx%lld->%lld k%lld s%lld %s",
+                 training ? "training" : "inference", (long long)H, (long long)W, (long long)C,
+                 (long long)OC, (long long)k, (long long)s, p ? "same" : "valid");
+        CHECK(ref->numel == N * l->out_size, msg);
+        check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
+    }
     free(y); free(cache);
     lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
 }
@@ -219,6 +225,13 @@ int main(void) {
     conv_vs_direct(9, 7, 3, 16, 3, 1, LT_PAD_SAME);
     conv_vs_direct(11, 5, 1, 48, 5, 2, LT_PAD_SAME);
     conv_vs_direct(7, 7, 2, 64, 4, 3, LT_PAD_SAME);
+    /* wider patches: the direct kernel in inference only (the lesson model's conv2 and
+     * conv3, padding, 64-channel groups plus a rest of 16 or 48, a 1-pixel tail) */
+    conv_vs_direct(15, 15, 32, 64, 3, 2, LT_PAD_VALID);
+    conv_vs_direct(7, 7, 64, 128, 3, 2, LT_PAD_VALID);
+    conv_vs_direct(9, 6, 20, 80, 3, 1, LT_PAD_SAME);
+    conv_vs_direct(5, 7, 17, 48, 5, 2, LT_PAD_SAME);
+    conv_vs_direct(4, 3, 40, 16, 2, 1, LT_PAD_SAME);
     gradcheck("conv2d thin 3x3x3 -> 16 s2 same tanh", conv(2, 16, 3, 3, 2, LT_PAD_SAME, LT_ACT_TANH),
               2, 3, img, 1, 0.01f, 0);
     gradcheck("conv2d thin 3x3x3 -> 32 s1 valid", conv(2, 32, 3, 3, 1, LT_PAD_VALID, LT_ACT_NONE),
