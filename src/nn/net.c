@@ -253,6 +253,47 @@ static lt_status forward_rows(lt_net *net, const float *x, int64_t r0, int64_t n
     return s;
 }
 
+/* Floats of the largest per-chunk activation in chunked inference: 128 Ki floats (512 KB)
+ * keep a chunk's input, output and the next layer's reads inside a 2 MB L2. */
+enum { CHUNK_FLOATS = 1 << 17 };
+
+/* Inference forward of a splittable net on one thread. The leading layers up to the first
+ * Dense run chunk by chunk (a few samples through all of them, their activations ping-
+ * ponging in the idle gradient buffers ga/gb while they are in cache), so a large batch
+ * does not stream every convolution's output through memory; the last of them writes its
+ * rows to out[], and the Dense layers and what follows run on the whole batch (their
+ * weights are read once per batch, not per chunk). Only the last chunked layer's out[]
+ * is filled: nothing reads the intermediate activations of an inference forward. Same
+ * results as forward_rows: every layer here treats samples independently. */
+static lt_status infer_rows(lt_net *net, const float *x, int64_t N) {
+    int j = 0;
+    int64_t big = net->in_size;
+    while (j < net->n && strcmp(net->layers[j]->vt->kind, "Dense") != 0) {
+        if (net->layers[j]->out_size > big) big = net->layers[j]->out_size;
+        j++;
+    }
+    int64_t rows = CHUNK_FLOATS / big;
+    if (j < 2 || rows < 1 || rows >= N) return forward_rows(net, x, 0, N);
+    for (int64_t r0 = 0; r0 < N; r0 += rows) {
+        int64_t n = N - r0 < rows ? N - r0 : rows;
+        const float *in = x + r0 * net->in_size;
+        for (int i = 0; i < j; i++) {
+            lt_layer *l = net->layers[i];
+            float *o = i == j - 1 ? net->out[i] + r0 * l->out_size : i % 2 ? net->gb : net->ga;
+            lt_status s = l->vt->forward(l, in, o, n, net->cache[i], net->scratch);
+            if (s != LT_OK) return s;
+            in = o;
+        }
+    }
+    for (int i = j; i < net->n; i++) {
+        lt_layer *l = net->layers[i];
+        lt_status s = l->vt->forward(l, net->out[i - 1], net->out[i], N, net->cache[i],
+                                     net->scratch);
+        if (s != LT_OK) return s;
+    }
+    return LT_OK;
+}
+
 /* Backward of rows r0 .. r0+n from their loss gradient at ga + r0·gstride. */
 static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
     float *dy = net->ga + r0 * net->gstride, *dx = net->gb + r0 * net->gstride;
@@ -342,7 +383,9 @@ static lt_status forward(lt_net *net, const float *x, int64_t N, int training, p
         net->keep[i] = net->layers[i]->training;
         net->layers[i]->training = training;
     }
-    lt_status s = par ? run_par(par, PH_FORWARD) : forward_rows(net, x, 0, N);
+    lt_status s = par                              ? run_par(par, PH_FORWARD)
+                  : !training && net->splittable ? infer_rows(net, x, N)
+                                                 : forward_rows(net, x, 0, N);
     for (int i = 0; i < net->n; i++) net->layers[i]->training = net->keep[i];
     return s;
 }

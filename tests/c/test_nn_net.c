@@ -2,8 +2,8 @@
  * from shapes alone (nothing allocated), a whole-network finite-difference check of the
  * fused training step's gradients (conv, pool, dense, softmax + cross-entropy), that
  * training reduces the loss, that steady-state steps keep their buffers, input shape
- * errors, and that a refused step (NaN loss, interrupt) leaves batchnorm's moving
- * statistics as they were. */
+ * errors, that a refused step (NaN loss, interrupt) leaves batchnorm's moving
+ * statistics as they were, and that chunked inference equals the layers run in turn. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,8 +285,61 @@ static void batchnorm_all_or_nothing(void) {
     lt_set_threads(threads);
 }
 
+/* An inference forward of a splittable net on one thread runs its leading layers chunk by
+ * chunk (net.c, infer_rows): its output must equal the layers run one after another on the
+ * whole batch. The lesson model at 32×32×3 (chunks of 18 samples: 40 = 18 + 18 + 4) and a
+ * net without Dense (all layers chunked, the last writes the output). */
+static void chunked_inference(int dense) {
+    int threads = lt_get_threads();
+    lt_set_threads(1);
+    lt_layer *L[8];
+    int n = 0;
+    if (dense) {
+        n = lesson_model(L);
+    } else {
+        L[n++] = conv(32, 3, 2, LT_PAD_VALID, LT_ACT_RELU);
+        L[n++] = conv(16, 3, 1, LT_PAD_SAME, LT_ACT_TANH);
+        L[n++] = lt_flatten_new();
+    }
+    int64_t in[3] = {32, 32, 3}, N = 40;
+    lt_net *net = lt_net_new(n, L, 3, in);
+    lt_rng r;
+    lt_rng_seed(&r, 11);
+    LT_ASSERT(net && lt_net_build(net, &r) == LT_OK);
+    float *x = malloc((size_t)(N * net->in_size) * sizeof(float));
+    for (int64_t i = 0; i < N * net->in_size; i++) x[i] = 2 * lt_rng_uniform(&r) - 1;
+    const float *y;
+    LT_ASSERT(lt_net_forward(net, x, N, 0, &y) == LT_OK);
+    /* reference: each layer on the whole batch, in inference mode, own buffers */
+    float *cur = x, *ref = NULL;
+    for (int i = 0; i < n; i++) {
+        lt_layer *l = L[i];
+        l->training = 0;
+        size_t cs = l->vt->cache_size ? l->vt->cache_size(l, N) : 0;
+        size_t ss = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
+        float *o = malloc((size_t)(N * l->out_size) * sizeof(float));
+        float *cache = malloc((cs + 1) * sizeof(float)), *scratch = malloc((ss + 1) * sizeof(float));
+        LT_ASSERT(l->vt->forward(l, cur, o, N, cache, scratch) == LT_OK);
+        l->training = 1;
+        free(cache);
+        free(scratch);
+        if (cur != x) free(cur);
+        cur = ref = o;
+    }
+    check_close(y, ref, (size_t)(N * lt_net_out_size(net)), 1e-6,
+                dense ? "chunked inference = layer by layer (lesson model, 40 samples)"
+                      : "chunked inference = layer by layer (no Dense layer)");
+    free(ref);
+    free(x);
+    lt_net_free(net);
+    free_layers(L, n);
+    lt_set_threads(threads);
+}
+
 int main(void) {
     counts();
+    chunked_inference(1);
+    chunked_inference(0);
     batchnorm_all_or_nothing();
     whole_net_gradcheck(LT_LOSS_SCCE, LT_ACT_SOFTMAX);
     whole_net_gradcheck(LT_LOSS_CCE, LT_ACT_SOFTMAX);
