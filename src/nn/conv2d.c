@@ -89,8 +89,9 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
     g.N = N;
     const float *b = l->b ? l->b->data : NULL;
     int relu = l->act == LT_ACT_RELU;
-    if ((c->thin && lt_conv_thin(&g, x, l->w->data, b, c->o.filters, relu, y)) ||
-        (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, c->o.filters, relu, y))) {
+    int64_t OC = c->o.filters;
+    if ((c->thin && lt_conv_thin(&g, x, l->w->data, b, OC, relu, y)) ||
+        (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, OC, relu, y))) {
         if (l->act != LT_ACT_RELU && l->act != LT_ACT_NONE)
             lt_bias_act(y, NULL, N * c->P, c->o.filters, l->act, l->alpha);
         return LT_OK;
@@ -100,7 +101,7 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
         lt_im2col(&g, x, cache);
         cols = cache;
     }
-    int64_t M = N * c->P, OC = c->o.filters;
+    int64_t M = N * c->P;
     lt_gemm(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data, (int)OC,
             0.0f, y, (int)OC);
     lt_bias_act(y, b, M, OC, l->act, l->alpha);

@@ -318,7 +318,8 @@ static void chunked_inference(int dense) {
         size_t cs = l->vt->cache_size ? l->vt->cache_size(l, N) : 0;
         size_t ss = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
         float *o = malloc((size_t)(N * l->out_size) * sizeof(float));
-        float *cache = malloc((cs + 1) * sizeof(float)), *scratch = malloc((ss + 1) * sizeof(float));
+        float *cache = malloc((cs + 1) * sizeof(float));
+        float *scratch = malloc((ss + 1) * sizeof(float));
         LT_ASSERT(l->vt->forward(l, cur, o, N, cache, scratch) == LT_OK);
         l->training = 1;
         free(cache);
