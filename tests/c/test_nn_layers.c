@@ -153,6 +153,32 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
     lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
 }
 
+/* Conv1D (N×L×C, bias 0) in training and inference mode against lt_conv1d_direct: OC a
+ * multiple of 16 takes the direct kernel in inference (H = KH = 1). */
+static void conv1d_vs_direct(int64_t Lx, int64_t C, int64_t OC, int64_t k, int64_t s,
+                             lt_padding p) {
+    int64_t in[2] = {Lx, C}, N = 3, xs[3] = {N, Lx, C};
+    lt_layer *l = conv(1, OC, 1, k, s, p, LT_ACT_NONE);
+    LT_ASSERT(lt_layer_setup(l, 2, in) == LT_OK && lt_layer_build(l, &rng) == LT_OK);
+    lt_tensor *x = lt_tensor_randn(3, xs);
+    lt_tensor *ref = lt_conv1d_direct(x, l->w, s, p);
+    float *y = malloc((size_t)(N * l->out_size) * 4);
+    float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
+    for (int training = 1; training >= 0; training--) {
+        l->training = training;
+        memset(y, 0, (size_t)(N * l->out_size) * 4);
+        l->vt->forward(l, x->data, y, N, cache, NULL);
+        char msg[120];
+        snprintf(msg, sizeof msg, "conv1d %s vs direct L%lld C%lld->%lld k%lld s%lld",
+                 training ? "training" : "inference", (long long)Lx, (long long)C,
+                 (long long)OC, (long long)k, (long long)s);
+        CHECK(ref->numel == N * l->out_size, msg);
+        check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
+    }
+    free(y); free(cache);
+    lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
+}
+
 static void pool_vs_direct(int is_max, int64_t size, int64_t s, lt_padding p) {
     int64_t in[3] = {7, 6, 3}, N = 2, xs[4] = {2, 7, 6, 3};
     lt_layer *l = lt_pool_new(2, is_max, size, s, p);
@@ -232,6 +258,8 @@ int main(void) {
     conv_vs_direct(9, 6, 20, 80, 3, 1, LT_PAD_SAME);
     conv_vs_direct(5, 7, 17, 48, 5, 2, LT_PAD_SAME);
     conv_vs_direct(4, 3, 40, 16, 2, 1, LT_PAD_SAME);
+    conv1d_vs_direct(20, 12, 32, 5, 2, LT_PAD_SAME);
+    conv1d_vs_direct(9, 40, 80, 3, 1, LT_PAD_VALID);
     gradcheck("conv2d thin 3x3x3 -> 16 s2 same tanh", conv(2, 16, 3, 3, 2, LT_PAD_SAME, LT_ACT_TANH),
               2, 3, img, 1, 0.01f, 0);
     gradcheck("conv2d thin 3x3x3 -> 32 s1 valid", conv(2, 32, 3, 3, 1, LT_PAD_VALID, LT_ACT_NONE),
