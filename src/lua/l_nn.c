@@ -1068,16 +1068,12 @@ static const lt_reg net_meths[] = {
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 
+static const luaL_Reg layer_metas[] = {
+    {"__gc", layer__gc}, {"__tostring", layer__tostring}, {"__newindex", layer__newindex},
+    {NULL, NULL}};
+
 int luaopen_lunette_nn(lua_State *L) {
-    luaL_newmetatable(L, LAYER_MT);
-    lua_pushcfunction(L, layer__gc); lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, layer__tostring); lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, layer__newindex); lua_setfield(L, -2, "__newindex");
-    lua_newtable(L);
-    lt_lua_setfuncs(L, "Layer:", layer_meths);
-    lua_pushcclosure(L, layer__index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    lt_lua_newclass(L, LAYER_MT, layer_metas, layer_meths, "Layer:", layer__index);
 
     luaL_newmetatable(L, NET_MT);
     lua_pushcfunction(L, net__gc); lua_setfield(L, -2, "__gc");

@@ -256,16 +256,12 @@ static const lt_reg optim_meths[] = {
     {"config", optim_m_config, "opt:config() → table\n\nThe optimizer's name and settings."},
     {NULL, NULL, NULL}};
 
+static const luaL_Reg optim_metas[] = {
+    {"__gc", optim__gc}, {"__tostring", optim__tostring}, {"__newindex", optim__newindex},
+    {NULL, NULL}};
+
 int luaopen_lunette_optim(lua_State *L) {
-    luaL_newmetatable(L, OPTIM_MT);
-    lua_pushcfunction(L, optim__gc); lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, optim__tostring); lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, optim__newindex); lua_setfield(L, -2, "__newindex");
-    lua_newtable(L);
-    lt_lua_setfuncs(L, "Optimizer:", optim_meths);
-    lua_pushcclosure(L, optim__index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    lt_lua_newclass(L, OPTIM_MT, optim_metas, optim_meths, "Optimizer:", optim__index);
     lua_newtable(L);
     lt_lua_setfuncs(L, "optim", optim_funcs);
     lt_lua_sethelp(L, -1, "optim", "optim: optimizers with Keras semantics and defaults.\n\n"

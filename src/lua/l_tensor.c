@@ -593,16 +593,10 @@ static const luaL_Reg tensor_metas[] = {
     {"__add", tensor__add}, {"__sub", tensor__sub}, {"__mul", tensor__mul},
     {"__div", tensor__div}, {"__unm", tensor__unm}, {"__len", tensor__len},
     {"__newindex", tensor__newindex}, {"__tostring", tensor__tostring},
-    {"__gc", tensor__gc}, {"__close", tensor__gc}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", tensor__gc}, {"__close", tensor__gc}, {NULL, NULL}};
 
 int luaopen_lunette_tensor(lua_State *L) {
-    luaL_newmetatable(L, TENSOR_MT);
-    luaL_setfuncs(L, tensor_metas, 0);
-    lua_newtable(L);                                      /* methods */
-    lt_lua_setfuncs(L, "Tensor:", tensor_meths);
-    lua_pushcclosure(L, tensor__index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    lt_lua_newclass(L, TENSOR_MT, tensor_metas, tensor_meths, "Tensor:", tensor__index);
 
     lua_newtable(L);                                      /* the module */
     lt_lua_setfuncs(L, "tensor", tensor_funcs);

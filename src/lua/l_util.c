@@ -43,6 +43,17 @@ void lt_lua_setfuncs(lua_State *L, const char *prefix, const lt_reg *regs) {
     }
 }
 
+void lt_lua_newclass(lua_State *L, const char *name, const luaL_Reg *metas,
+                     const lt_reg *methods, const char *prefix, lua_CFunction index) {
+    luaL_newmetatable(L, name);
+    luaL_setfuncs(L, metas, 0);
+    lua_newtable(L);
+    lt_lua_setfuncs(L, prefix, methods);
+    lua_pushcclosure(L, index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 int lt_lua_check(lua_State *L, lt_status s) {
     if (s != LT_OK) return luaL_error(L, "%s", lt_lasterror());
     return 0;

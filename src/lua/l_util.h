@@ -26,6 +26,12 @@ typedef struct {
  * "<prefix>.<name>", or "<prefix><name>" for a method prefix ending in ':' ("Tensor:");
  * prefix may be NULL for top-level functions. */
 void lt_lua_setfuncs(lua_State *L, const char *prefix, const lt_reg *regs);
+/* Creates the metatable `name` (a class of userdata): the metamethods in metas, and __index
+ * as the C closure `index` whose upvalue 1 is the methods table (help recorded under
+ * prefix, e.g. "Tensor:"), so index can serve fields before methods. Leaves the stack as
+ * it was. */
+void lt_lua_newclass(lua_State *L, const char *name, const luaL_Reg *metas,
+                     const lt_reg *methods, const char *prefix, lua_CFunction index);
 /* Records help text for the value at index idx under `name` (for objects, methods
  * and functions defined in Lua, see lunette._sethelp). */
 void lt_lua_sethelp(lua_State *L, int idx, const char *name, const char *help);
