@@ -278,14 +278,18 @@ function magics.run(arg)
   return "error"
 end
 
--- The text of a notebook holding cells {src=, out=}.
+-- The text of a notebook holding cells {src=, out=}. Outputs are recorded as --> lines
+-- without colour codes; an output drawn with Unicode (a plot, a boxed summary on a
+-- terminal) is not recorded, since --check compares in plain ASCII and could never match.
 local function notebook_text(cells)
   local parts = {}
   for _, c in ipairs(cells) do
     parts[#parts + 1] = "-- %%\n" .. c.src:gsub("\n+$", "") .. "\n"
-    if c.out and c.out ~= "" then
-      local o = c.out:gsub("\n$", "")
-      for line in (o .. "\n"):gmatch("([^\n]*)\n") do
+    local out = (c.out or ""):gsub("\27%[[%d;?]*%a", ""):gsub("\n$", "")
+    if out:find("[\128-\255]") then
+      parts[#parts + 1] = "-- (output drawn in Unicode, not recorded; %save under --plain records it)\n"
+    elseif out ~= "" then
+      for line in (out .. "\n"):gmatch("([^\n]*)\n") do
         line = line:gsub("%s+$", "")
         parts[#parts + 1] = line == "" and "-->\n" or "--> " .. line .. "\n"
       end

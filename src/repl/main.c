@@ -84,12 +84,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "lunette: --check and --step need a notebook FILE.lua\n%s", usage);
         return 2;
     }
-    /* Output style: plain off a terminal, on TERM=dumb or with --plain; colour only
-     * when not plain and NO_COLOR is unset or empty; Readline only on a terminal. */
+    /* Output style: plain off a terminal, on TERM=dumb, with --plain, and with --check
+     * (recorded outputs are plain text, so a check must not depend on the terminal);
+     * colour only when not plain and NO_COLOR is unset or empty; Readline only on a
+     * terminal. */
     const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
     int dumb = !term || !*term || strcmp(term, "dumb") == 0;
     lt_repl_ui ui;
-    ui.plain = plain || dumb || !isatty(1);
+    ui.plain = plain || check || dumb || !isatty(1);
     ui.color = !ui.plain && !(nocolor && *nocolor);
     ui.readline = !ui.plain && isatty(0);
 

@@ -158,4 +158,36 @@ check(s.expect("interrupted"), "notebook interrupted", s.out)
 check(s.wait() == 130, "exit status 130 after Ctrl-C", repr(s.out))
 s.close()
 
+# --check on a terminal compares in plain ASCII: a recorded (plain) model summary matches
+# although the terminal would draw it with box characters
+summ = write("summary.lua", "-- %%\nm = nn.Sequential{nn.Input{4}, nn.Dense{2}}\nprint(m:summary_text())\n"
+             + "".join("--> " + l.rstrip() + "\n" if l.strip() else "-->\n"
+                       for l in run(["-e", "m = nn.Sequential{nn.Input{4}, nn.Dense{2}} print(m:summary_text())"])[1].splitlines()))
+s = Session(args=["--check", summ])
+status = s.wait()
+check(status == 0 and "all match" in clean(s.out), "--check on a terminal passes on plain records", s.out[-600:])
+s.close()
+
+# %save on a terminal: colours are stripped, Unicode drawings are not recorded (a note says so)
+nb = os.path.join(tmp, "tty-session.lua")
+s = Session(env={"NO_COLOR": ""})
+s.prompt(1)
+s.line("m = nn.Sequential{nn.Input{4}, nn.Dense{2}}")
+s.prompt(2)
+s.line("m")
+check(s.expect("Total params"), "summary shown on the terminal", s.since())
+s.prompt(3)
+s.line("1+1")
+s.prompt(4)
+s.line("%save " + nb)
+check(s.expect(r"saved \d+ cells"), "%save on a terminal", s.since())
+s.send("\x04")
+s.wait()
+s.close()
+saved = open(nb).read() if os.path.exists(nb) else ""
+check("output drawn in Unicode, not recorded" in saved and "\x1b" not in saved and "--> 2\n" in saved,
+      "%save keeps plain outputs and skips drawings", saved)
+status, out, err = run(["--check", nb])
+check(status == 0 and "all match" in out, "--check passes on a session saved on a terminal", out + err)
+
 done()
