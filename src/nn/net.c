@@ -2,7 +2,8 @@
  * Buffers (one aligned allocation, grown only when a bigger batch arrives):
  *   out[i]   N×out_size(i)      activations, kept for backward
  *   cache[i] layer i's forward→backward cache (im2col columns, argmax, dropout mask)
- *   scratch  the largest per-call scratch of any layer (conv dcols)
+ *   scratch  N×sstride (sstride: the largest per-sample scratch of any layer, conv dcols);
+ *            rows r0.. use it from r0·sstride on, for the same reason as ga/gb
  *   ga, gb   gradient ping-pong, N×gstride (gstride: the largest per-sample activation);
  *            a thread working on rows r0.. uses both from r0·gstride on, so threads on
  *            different layers never overlap
@@ -190,6 +191,7 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
         if (sc > scratch) scratch = sc;
         if ((size_t)(N * l->out_size) > gmax) gmax = (size_t)(N * l->out_size);
     }
+    scratch = (scratch + (size_t)N - 1) / (size_t)N * (size_t)N;   /* N whole rows */
     total += round16(scratch) + 2 * round16(gmax) + round16((size_t)(N * net->in_size)) +
              round16((size_t)(N * ysize));
     float *mem = NULL;
@@ -223,6 +225,7 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     net->cap = N;
     net->ysize = ysize;
     net->gstride = (int64_t)(gmax / (size_t)N);
+    net->sstride = (int64_t)(scratch / (size_t)N);
     return LT_OK;
 }
 
@@ -235,10 +238,9 @@ static float *cache_at(const lt_net *net, int i, int64_t r0) {
     return net->cache[i] + (r0 && l->vt->cache_size ? l->vt->cache_size(l, r0) : 0);
 }
 
-static float *scratch_at(const lt_net *net, int i, int64_t r0) {
-    const lt_layer *l = net->layers[i];
-    return net->scratch + (r0 && l->vt->scratch_size ? l->vt->scratch_size(l, r0) : 0);
-}
+/* Scratch of rows r0..: one stride for all layers, so that two threads on different
+ * layers (the backward of one, the forward or backward of another) never overlap. */
+static float *scratch_at(const lt_net *net, int64_t r0) { return net->scratch + r0 * net->sstride; }
 
 /* Forward of rows r0 .. r0+n (x: the whole batch's input). Training flags are set by
  * the caller. */
@@ -248,7 +250,7 @@ static lt_status forward_rows(lt_net *net, const float *x, int64_t r0, int64_t n
         lt_layer *l = net->layers[i];
         const float *in = i ? net->out[i - 1] : x;
         s = l->vt->forward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, n,
-                           cache_at(net, i, r0), scratch_at(net, i, r0));
+                           cache_at(net, i, r0), scratch_at(net, r0));
     }
     return s;
 }
@@ -302,7 +304,7 @@ static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
         const float *in = i ? net->out[i - 1] : x;
         /* the first layer's input gradient is never needed */
         l->vt->backward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, dy,
-                        i ? dx : NULL, n, cache_at(net, i, r0), scratch_at(net, i, r0));
+                        i ? dx : NULL, n, cache_at(net, i, r0), scratch_at(net, r0));
         float *t = dy; dy = dx; dx = t;
     }
 }

@@ -39,6 +39,7 @@ typedef struct {
     float **out, **cache;
     float *scratch, *ga, *gb, *xbuf, *ybuf;
     int64_t gstride;                     /* per-sample floats of ga/gb: the largest layer */
+    int64_t sstride;                     /* per-sample floats of scratch: the largest layer */
     int64_t ysize;                       /* per-sample target floats ybuf holds */
     int64_t *perm, perm_n;
     lt_net_timing timing;
