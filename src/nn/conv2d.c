@@ -114,7 +114,10 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
     const float *cols = c->direct ? x : cache;
-    if (c->thin) {   /* forward did not build the cols: this layer's own cache holds them */
+    /* A thin layer's forward, and an inference forward (which may take the direct kernel),
+     * do not build the cols: build them here, into this layer's own cache. (Backward runs
+     * in inference mode only for a standalone layer, so the training step pays nothing.) */
+    if (c->thin || (!l->training && !c->direct)) {
         lt_conv_geom g = c->g;
         g.N = N;
         lt_im2col(&g, x, (float *)cache);

@@ -167,4 +167,33 @@ T.raises(function() nn.Dense { 3, activation = "swish" } end, "unknown activatio
 T.raises(function() nn.Dropout(1.5) end, "Dropout: rate must be in [0, 1) (got 1.5)")
 T.raises(function() nn.Dense { 3 }.weight = tensor.zeros(2, 3) end, "its input shape is not known yet")
 T.check(L._gethelp(nn.Conv2D) ~= nil and L._gethelp(nn.Dense) ~= nil, "layers have help text")
+-- a standalone Conv2D is in inference mode, whose forward may skip the im2col columns
+-- (16 filters take the direct kernel): backward must still give the right dW. With dy = 1
+-- everywhere, dW[di, dj, c, o] = sum over output pixels (i, j) of x[i+di-1, j+dj-1, c]
+-- ('same' padding: zero outside), the same for every o; computed here by loops.
+do
+  lunette.seed(3)
+  local x = tensor.randn(1, 4, 4, 8)
+  local conv = nn.Conv2D { filters = 16, kernel = 3, padding = "same" }
+  conv:forward(x)
+  local _, g = conv:parameters()
+  conv:backward(x, tensor.ones(1, 4, 4, 16))
+  local worst = 0
+  for di = 1, 3 do
+    for dj = 1, 3 do
+      for c = 1, 8 do
+        local want = 0
+        for i = 1, 4 do
+          for j = 1, 4 do
+            local yy, xx = i + di - 2, j + dj - 2
+            if yy >= 1 and yy <= 4 and xx >= 1 and xx <= 4 then want = want + x:get(1, yy, xx, c) end
+          end
+        end
+        for o = 1, 16, 5 do worst = math.max(worst, math.abs(g[1]:get(di, dj, c, o) - want)) end
+      end
+    end
+  end
+  T.check(worst < 1e-4, "inference-mode conv backward: dW by loops (worst " .. worst .. ")")
+end
+
 T.done()
