@@ -10,8 +10,11 @@
 typedef struct {
     lt_layer h;
     float rate;
-    int dropped;        /* the last forward applied a mask */
 } dropout_layer;
+
+/* Whether forward applies (and backward uses) a mask. Decided from the mode, not stored by
+ * forward: two data-parallel threads run forward on the same layer at once. */
+static int masking(const lt_layer *l) { return l->training && ((const dropout_layer *)l)->rate > 0; }
 
 static lt_status dropout_setup(lt_layer *l, int nd, const int64_t *in) {
     l->out_nd = nd;
@@ -26,8 +29,7 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
     (void)scratch;
     dropout_layer *d = (dropout_layer *)l;
     int64_t n = N * l->in_size;
-    d->dropped = l->training && d->rate > 0;
-    if (!d->dropped) {
+    if (!masking(l)) {
         memcpy(y, x, (size_t)n * sizeof(float));
         return LT_OK;
     }
@@ -50,10 +52,9 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
 static void dropout_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
                              int64_t N, const float *cache, float *scratch) {
     (void)x; (void)y; (void)scratch;
-    dropout_layer *d = (dropout_layer *)l;
     if (!dx) return;
     int64_t n = N * l->in_size;
-    if (!d->dropped) memcpy(dx, dy, (size_t)n * sizeof(float));
+    if (!masking(l)) memcpy(dx, dy, (size_t)n * sizeof(float));
     else for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * cache[i];
 }
 
