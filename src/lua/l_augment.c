@@ -99,11 +99,16 @@ static int nn_random_flip(lua_State *L) {
     return finish(L, fn, LT_AUG_FLIP, &o, t, cfg);
 }
 
+/* Raises "<fn>: missing argument '<key>'" when the options table at t lacks key. */
+static void need_field(lua_State *L, int t, const char *key, const char *fn) {
+    if (lua_getfield(L, t, key) == LUA_TNIL) luaL_error(L, "%s: missing argument '%s'", fn, key);
+    lua_pop(L, 1);
+}
+
 static int nn_random_rotation(lua_State *L) {
     const char *fn = "nn.RandomRotation";
     int t = normalise(L, "factor", NULL);
-    if (lua_getfield(L, t, "factor") == LUA_TNIL) luaL_error(L, "%s: missing argument 'factor'", fn);
-    lua_pop(L, 1);
+    need_field(L, t, "factor", fn);
     lua_newtable(L);
     int cfg = lua_gettop(L);
     lt_augment_opts o;
@@ -116,9 +121,7 @@ static int nn_random_rotation(lua_State *L) {
 static int nn_random_zoom(lua_State *L) {
     const char *fn = "nn.RandomZoom";
     int t = normalise(L, "height_factor", "width_factor");
-    if (lua_getfield(L, t, "height_factor") == LUA_TNIL)
-        luaL_error(L, "%s: missing argument 'height_factor'", fn);
-    lua_pop(L, 1);
+    need_field(L, t, "height_factor", fn);
     lua_newtable(L);
     int cfg = lua_gettop(L);
     lt_augment_opts o;
@@ -137,9 +140,7 @@ static int nn_random_zoom(lua_State *L) {
 static int nn_random_translation(lua_State *L) {
     const char *fn = "nn.RandomTranslation";
     int t = normalise(L, "height_factor", "width_factor");
-    if (lua_getfield(L, t, "height_factor") == LUA_TNIL)
-        luaL_error(L, "%s: missing argument 'height_factor'", fn);
-    lua_pop(L, 1);
+    need_field(L, t, "height_factor", fn);
     if (lua_getfield(L, t, "width_factor") == LUA_TNIL) {   /* one factor: both axes */
         lua_pop(L, 1);
         lua_getfield(L, t, "height_factor");
