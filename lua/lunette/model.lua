@@ -237,21 +237,39 @@ function ModelCheckpoint:on_epoch_end(epoch, logs, model)
   end
 end
 
--- ---- Sequential ----
+-- ---- models: Sequential and the functional Model share one C engine (a graph) ----
 
-local Sequential = {}
-Sequential.__name = "lunette.Sequential"
 local methods = {}
-Sequential.__index = methods
+local Sequential = { __name = "lunette.Sequential", __index = methods }
+local Model = { __name = "lunette.Model", __index = methods }
+
+local function is_model(x)
+  local mt = getmetatable(x)
+  return mt == Sequential or mt == Model
+end
+
+-- model.layers is a read-only view of the model's own list: the network the model runs
+-- holds its layers itself, and an assignment is an error rather than a silent divergence.
+local function layers_view(list, cls)
+  return setmetatable({}, {
+    __index = list, __len = function() return #list end,
+    __pairs = function() return ipairs(list) end,
+    __newindex = function(_, k)
+      error(string.format("model.layers is read-only (assigning [%s]): %s", tostring(k),
+        cls == "Sequential" and "build a new model, or use model:add(layer)" or "build a new model"), 2)
+    end,
+    __name = "lunette.LayerList",
+  })
+end
 
 -- Keras-style unique names within the model: conv2d, conv2d_1, ...
-local function assign_name(self, layer)
+local function assign_name(list, layer)
   local cfg = layer:config()
   if cfg.name then return end                      -- the user named it
   local base = layer._base_name or layer.name
   layer._base_name = base
   local used = {}
-  for _, l in ipairs(self.layers) do if l ~= layer then used[l.name] = true end end
+  for _, l in ipairs(list) do if l ~= layer then used[l.name] = true end end
   local name, i = base, 0
   while used[name] do i = i + 1; name = base .. "_" .. i end
   layer.name = name
@@ -259,32 +277,192 @@ local function assign_name(self, layer)
   layer._auto_name = true
 end
 
-function methods:add(layer)
-  if not is_layer(layer) then
-    error("Sequential:add: expected a layer (nn.Conv2D{...}, nn.Dense{...}, ...), got a "
-      .. (is_tensor(layer) and "tensor" or type(layer)), 2)
+-- ---- symbolic tensors (Keras's functional API) ----
+
+local Sym = { __name = "lunette.SymbolicTensor" }
+Sym.__index = Sym
+local sym_count = 0
+
+local function is_sym(x) return getmetatable(x) == Sym end
+
+local function new_sym(shape, layer, inputs)
+  sym_count = sym_count + 1
+  return setmetatable({ shape = shape, _layer = layer, _inputs = inputs, _id = sym_count }, Sym)
+end
+
+function Sym:__tostring()
+  return string.format("<symbolic tensor %s from %s>", shape_str(self.shape),
+    self._layer and self._layer.name or "Input")
+end
+local function no_values() error("a symbolic tensor (from nn.Input or a layer called on one) has no values: "
+  .. "build a model with nn.Model{inputs=..., outputs=...} and call it on data", 2) end
+for _, mm in ipairs { "__add", "__sub", "__mul", "__div", "__unm", "__pow", "__lt", "__le", "__concat" } do Sym[mm] = no_values end
+
+local c_input = nn.Input
+function nn.Input(opts)
+  local proto = c_input(opts)                         -- checks and normalises the shape
+  local s = new_sym(proto:config().shape)
+  if type(opts) == "table" and type(opts.name) == "string" then s.name = opts.name end
+  return s
+end
+sethelp(nn.Input, "nn.Input", "nn.Input{H, W, C} or nn.Input{shape={...}} → symbolic tensor\n\n"
+  .. "The per-sample input shape of a model (Keras Input). First item of nn.Sequential{...},\n"
+  .. "or the start of a graph model: call layers on it, then nn.Model{inputs=, outputs=}.\n"
+  .. "Example: inp = nn.Input{32, 32, 3}; out = nn.Dense{10}(nn.Flatten()(inp))")
+
+local MERGE = { Add = true, Subtract = true, Multiply = true, Average = true, Maximum = true, Concatenate = true }
+
+-- layer(x): on symbolic tensors, a new symbolic tensor (the graph grows); on data, the
+-- layer's forward (as calling a Keras layer on a tensor).
+local function layer_call(layer, x, ...)
+  if select("#", ...) > 0 then error(layer.name .. ": a layer is called on one input or one list of inputs", 2) end
+  local list = type(x) == "table" and not is_sym(x) and not is_tensor(x)
+  if list then
+    if not is_sym(x[1]) then return layer:forward(x) end
+    for i, v in ipairs(x) do
+      if not is_sym(v) then error(string.format("%s: input %d is a %s, not a symbolic tensor", layer.name, i, type(v)), 2) end
+    end
+  elseif not is_sym(x) then
+    return layer:forward(x)
   end
-  if layer.kind == "Input" then
-    if #self.layers > 0 then error("Sequential:add: nn.Input must come first", 2) end
-    self._input_shape = layer:config().shape
+  local ins = list and x or { x }
+  if MERGE[layer.kind] and #ins < 2 then
+    error(string.format("%s (%s): a merge layer takes a list of 2 or more inputs, got %d", layer.name, layer.kind, #ins), 2)
+  elseif not MERGE[layer.kind] and #ins ~= 1 then
+    error(string.format("%s (%s) takes one input, got a list of %d", layer.name, layer.kind, #ins), 2)
+  end
+  if MERGE[layer.kind] and layer.kind ~= "Concatenate" then
+    for i = 2, #ins do
+      local a, b = ins[1].shape, ins[i].shape
+      if shape_str(a) ~= shape_str(b) then
+        error(string.format("%s (%s): cannot merge %s %s with %s %s (the shapes must be equal)", layer.name,
+          layer.kind, ins[1]._layer and ins[1]._layer.name or "input", shape_str(a),
+          ins[i]._layer and ins[i]._layer.name or "input", shape_str(b)), 2)
+      end
+    end
+  end
+  local shapes = {}
+  for i, v in ipairs(ins) do shapes[i] = v.shape end
+  local ok, out = pcall(layer._out_shape, layer, shapes)
+  if not ok then error(strip(tostring(out)), 2) end
+  return new_sym(out, layer, ins)
+end
+debug.getregistry()["lunette.Layer"].__call = layer_call
+
+-- The graph behind outputs, in topological order: the symbolic tensors (inputs first, in
+-- the order given) and the spec nn._graph takes.
+local function trace(inputs, outputs)
+  local order, seen, onstack = {}, {}, {}
+  local input_id = {}
+  for i, s in ipairs(inputs) do input_id[s] = i end
+  local function visit(s)
+    if seen[s] then return end
+    if s._layer == nil then
+      if not input_id[s] then
+        error("nn.Model: an output depends on an nn.Input that is not among the model's inputs "
+          .. "(tensors from another graph?)", 4)
+      end
+      seen[s] = true
+      return
+    end
+    onstack[s] = true
+    for _, p in ipairs(s._inputs) do visit(p) end
+    onstack[s] = nil
+    seen[s] = true
+    order[#order + 1] = s
+  end
+  for _, o in ipairs(outputs) do visit(o) end
+  local id = {}
+  for i, s in ipairs(inputs) do id[s] = i end
+  local spec = { inputs = {}, nodes = {}, outputs = {} }
+  for i, s in ipairs(inputs) do spec.inputs[i] = s.shape end
+  for j, s in ipairs(order) do
+    id[s] = #inputs + j
+    local ins = {}
+    for k, p in ipairs(s._inputs) do ins[k] = id[p] end
+    spec.nodes[j] = { layer = s._layer, inputs = ins }
+  end
+  for o, s in ipairs(outputs) do spec.outputs[o] = id[s] end
+  return spec, order
+end
+
+local function as_list(v, what)
+  if is_sym(v) then return { v }, false end
+  if type(v) ~= "table" or #v == 0 then
+    error(string.format("nn.Model: %s must be a symbolic tensor or a list of them", what), 3)
+  end
+  for i, s in ipairs(v) do
+    if not is_sym(s) then error(string.format("nn.Model: %s[%d] is a %s, not a symbolic tensor", what, i, type(s)), 3) end
+  end
+  return v, true
+end
+
+function nn.Model(opts)
+  if type(opts) ~= "table" then error("nn.Model: expected {inputs=..., outputs=...}", 2) end
+  for k in pairs(opts) do
+    if k ~= "inputs" and k ~= "outputs" and k ~= "name" then error("nn.Model: unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  local ins, multi_in = as_list(opts.inputs, "inputs")
+  local outs, multi_out = as_list(opts.outputs, "outputs")
+  for i, s in ipairs(ins) do
+    if s._layer then error(string.format("nn.Model: inputs[%d] is not an nn.Input (it comes from %s)", i, s._layer.name), 2) end
+  end
+  for i, s in ipairs(outs) do
+    if not s._layer then error(string.format("nn.Model: outputs[%d] is an nn.Input, not a layer's output", i), 2) end
+  end
+  local spec, order = trace(ins, outs)
+  local list = {}
+  for _, s in ipairs(order) do
+    local l, dup = s._layer, false
+    for _, m in ipairs(list) do dup = dup or rawequal(m, l) end
+    if not dup then list[#list + 1] = l; assign_name(list, l) end
+  end
+  local self = setmetatable({ name = opts.name or "functional", _list = list, _spec = spec,
+    _multi_in = multi_in, _multi_out = multi_out, _nin = #ins, _nout = #outs }, Model)
+  self.layers = layers_view(list, "Model")
+  self._shapes = spec.inputs
+  self._net = ccall(nn._graph, spec)
+  return self
+end
+sethelp(nn.Model, "nn.Model", "nn.Model{inputs=, outputs=, name=} → model\n\nA graph model (Keras "
+  .. "functional API): inputs are nn.Input tensors, outputs what layers\ncalled on them returned; either "
+  .. "may be a list (several inputs or outputs; compile then takes\na loss per output, and loss_weights). "
+  .. "A layer called twice shares its weights. Every model\nmethod works: compile, fit, evaluate, predict, "
+  .. "summary, save, forward/backward.\nExample:\n  inp = nn.Input{32, 32, 3}\n"
+  .. "  h = nn.Conv2D{filters=16, kernel=3, padding='same', activation='relu'}(inp)\n"
+  .. "  y = nn.Conv2D{filters=16, kernel=3, padding='same'}(h)\n"
+  .. "  out = nn.Dense{10, activation='softmax'}(nn.GlobalAvgPool2D()(nn.ReLU()(nn.Add()({h, y}))))\n"
+  .. "  model = nn.Model{inputs=inp, outputs=out}")
+
+-- ---- Sequential ----
+
+function methods:add(layer)
+  if getmetatable(self) ~= Sequential then error("add: only a Sequential model grows layer by layer", 2) end
+  if is_sym(layer) and not layer._layer then
+    if #self._list > 0 then error("Sequential:add: nn.Input must come first", 2) end
+    self._shapes = { layer.shape }
     return self
   end
-  if #self.layers == 0 and not self._input_shape then
-    local cfg = layer:config()
-    if cfg.input_shape then self._input_shape = cfg.input_shape end
+  if not is_layer(layer) then
+    error("Sequential:add: expected a layer (nn.Conv2D{...}, nn.Dense{...}, ...), got a "
+      .. (is_tensor(layer) and "tensor" or is_sym(layer) and "symbolic tensor" or type(layer)), 2)
   end
-  for _, l in ipairs(self.layers) do
+  if #self._list == 0 and not self._shapes then
+    local cfg = layer:config()
+    if cfg.input_shape then self._shapes = { cfg.input_shape } end
+  end
+  for _, l in ipairs(self._list) do
     if rawequal(l, layer) then error("Sequential:add: this layer is already in the model", 2) end
   end
-  self.layers[#self.layers + 1] = layer
-  assign_name(self, layer)
+  self._list[#self._list + 1] = layer
+  assign_name(self._list, layer)
   self._net = nil
   -- with the input shape known, set the layers up now (nothing is allocated): they then
   -- refuse a standalone forward of another shape instead of re-setting themselves up. A
   -- model that does not fit together yet reports that where it is used (summary, fit).
-  if self._input_shape then
-    local ok, net = pcall(nn._net, self.layers, self._input_shape)
-    if ok then self._net = net end
+  if self._shapes then
+    local ok, net = pcall(nn._net, self._list, self._shapes[1])
+    if ok then self._net = net; self:_set_loss() end
   end
   return self
 end
@@ -292,14 +470,16 @@ sethelp(methods.add, "Sequential:add", "model:add(layer)\n\nAppends a layer. The
   .. "carry input_shape, or add nn.Input{...} first.\nExample: model:add(nn.Dense{10, activation='softmax'})")
 
 function nn.Sequential(layers)
-  local self = setmetatable({ layers = {}, name = "sequential" }, Sequential)
+  local list = {}
+  local self = setmetatable({ _list = list, name = "sequential", _nin = 1, _nout = 1 }, Sequential)
+  self.layers = layers_view(list, "Sequential")
   if layers ~= nil then
-    if type(layers) ~= "table" or is_layer(layers) then
+    if type(layers) ~= "table" or is_layer(layers) or is_sym(layers) then
       error("nn.Sequential: expected a list of layers, e.g. nn.Sequential{nn.Flatten(), nn.Dense{10}}", 2)
     end
     for i, l in ipairs(layers) do
-      if not is_layer(l) then
-        error(string.format("nn.Sequential: item %d is a %s, not a layer", i, type(l)), 2)
+      if not is_layer(l) and not (is_sym(l) and not l._layer) then
+        error(string.format("nn.Sequential: item %d is a %s, not a layer", i, is_sym(l) and "symbolic tensor" or type(l)), 2)
       end
       self:add(l)
     end
@@ -309,18 +489,23 @@ function nn.Sequential(layers)
 end
 sethelp(nn.Sequential, "nn.Sequential", "nn.Sequential{layer, ...} → model\n\nA Keras-style model: "
   .. "layers applied in order. Methods: add, compile, fit, evaluate,\npredict, predict_classes, "
-  .. "train_on_batch, summary, count_params, parameters, save\n(nn.load reads it back). Parameters are "
-  .. "allocated on the first forward or fit, so\nsummary() of a huge model costs nothing.\nExample:\n"
+  .. "train_on_batch, summary, count_params, parameters, save,\nforward, backward, zero_grad "
+  .. "(nn.load reads it back). Parameters are allocated on the\nfirst forward or fit, so "
+  .. "summary() of a huge model costs nothing. model.layers is read-only.\nExample:\n"
   .. "  model = nn.Sequential{\n    nn.Conv2D{filters=32, kernel=3, stride=2, activation='relu', "
   .. "input_shape={28,28,1}},\n    nn.Flatten(), nn.Dense{10, activation='softmax'}}\n"
   .. "  model:compile{optimizer='adam', loss='sparse_categorical_crossentropy', metrics={'accuracy'}}")
 
--- The C network for the model's input shape (built lazily; x gives the shape if unknown).
+function methods:_set_loss()
+  if self.loss and self._net then ccall(self._net.set_loss, self._net, self.loss, self.loss_weights) end
+end
+
+-- The C network (a Sequential builds it lazily: x gives the input shape if unknown).
 function methods:_network(x, fn)
-  if #self.layers == 0 then error((fn or "Sequential") .. ": the model has no layers", 3) end
   if self._net then return self._net end
-  local shape = self._input_shape
-  if not shape and x then
+  if #self._list == 0 then error((fn or "Sequential") .. ": the model has no layers", 3) end
+  local shape = self._shapes and self._shapes[1]
+  if not shape and is_tensor(x) then
     shape = {}
     for i = 2, #x.shape do shape[#shape + 1] = x.shape[i] end
     if #shape == 0 then error((fn or "Sequential") .. ": input needs a batch dimension", 3) end
@@ -329,8 +514,9 @@ function methods:_network(x, fn)
     error((fn or "Sequential") .. ": the input shape is unknown: add nn.Input{...} first or give "
       .. "input_shape to the first layer (or call fit/predict with data)", 3)
   end
-  self._net = ccall(nn._net, self.layers, shape)
-  self._input_shape = shape
+  self._net = ccall(nn._net, self._list, shape)
+  self._shapes = { shape }
+  self:_set_loss()
   return self._net
 end
 
@@ -349,48 +535,80 @@ sethelp(methods.count_params, "Sequential:count_params", "model:count_params() �
 function methods:parameters()
   self:_network(nil, "parameters"):build()
   local ps, gs = {}, {}
-  for _, l in ipairs(self.layers) do
+  for _, l in ipairs(self._list) do
     local p, g = l:parameters()
     for i = 1, #p do ps[#ps + 1] = p[i]; gs[#gs + 1] = g[i] end
   end
   return ps, gs
 end
 sethelp(methods.parameters, "Sequential:parameters", "model:parameters() → params, grads\n\n"
-  .. "Lists of the layers' weight and bias tensors and their gradients (views).")
+  .. "Lists of the layers' weight and bias tensors and their gradients (views into the\nmodel's "
+  .. "buffers), allocated as soon as the input shape is known. With forward, backward\nand "
+  .. "zero_grad they make a hand-written training loop.\nExample: p, g = model:parameters(); "
+  .. "opt:step(p, g)")
+
+-- "conv2d[0][0]": a node named as Keras's summary names it (layer, call index, 0).
+local function node_labels(info)
+  local labels, calls = {}, {}
+  for i, nd in ipairs(info.nodes) do
+    local c = calls[nd.name] or 0
+    calls[nd.name] = c + 1
+    labels[i] = string.format("%s[%d][0]", nd.name, c)
+  end
+  return labels
+end
 
 function methods:summary_text()
   local info = self:_network(nil, "summary"):info()
   local ascii = nn._ascii()
+  local graph = getmetatable(self) == Model
   local rows = {}
-  for i, l in ipairs(info.layers) do
-    rows[i] = { string.format("%s (%s)", l.name, l.kind), shape_str(l.output_shape), commas(l.params + l.state) }
+  local labels = node_labels(info)
+  for i, l in ipairs(graph and info.nodes or info.layers) do
+    local r = { string.format("%s (%s)", l.name, l.kind), shape_str(l.output_shape), commas(l.params + l.state) }
+    if graph then
+      local c = {}
+      for k, p in ipairs(l.inputs) do c[k] = labels[p] end
+      r[4] = table.concat(c, ", ")
+      if r[4] == "" then r[4] = "-" end
+    end
+    rows[i] = r
   end
-  local w1, w2, w3 = 33, 26, 15
+  local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
+  local ws = { 33, 26, 15, graph and 20 or nil }
   for _, r in ipairs(rows) do
-    w1 = math.max(w1, width(r[1]) + 2); w2 = math.max(w2, width(r[2]) + 2); w3 = math.max(w3, width(r[3]) + 2)
+    for j = 1, #ws do ws[j] = math.max(ws[j], width(r[j]) + 2) end
   end
   local out = {}
   local total, nt = info.trainable + info.nontrainable, info.nontrainable
   out[#out + 1] = string.format('Model: "%s"', self.name)
   local function cell(s, w, right) return " " .. pad(s, w - 2, right) .. " " end
+  local function row(r, sep, l, rgt)
+    local parts = {}
+    for j = 1, #ws do parts[j] = cell(r[j], ws[j], j == 3) end
+    return (l or "") .. table.concat(parts, sep) .. (rgt or "")
+  end
   if ascii then
-    local tw = w1 + w2 + w3
+    local tw = 0
+    for j = 1, #ws do tw = tw + ws[j] end
     out[#out + 1] = string.rep("_", tw)
-    out[#out + 1] = cell("Layer (type)", w1) .. cell("Output Shape", w2) .. cell("Param #", w3, true)
+    out[#out + 1] = row(heads, "")
     out[#out + 1] = string.rep("=", tw)
     for i, r in ipairs(rows) do
-      out[#out + 1] = cell(r[1], w1) .. cell(r[2], w2) .. cell(r[3], w3, true)
+      out[#out + 1] = row(r, "")
       out[#out + 1] = i < #rows and string.rep("_", tw) or string.rep("=", tw)
     end
   else
     local function line(l, m, r, h)
-      return l .. string.rep(h, w1) .. m .. string.rep(h, w2) .. m .. string.rep(h, w3) .. r
+      local parts = {}
+      for j = 1, #ws do parts[j] = string.rep(h, ws[j]) end
+      return l .. table.concat(parts, m) .. r
     end
     out[#out + 1] = line("┏", "┳", "┓", "━")
-    out[#out + 1] = "┃" .. cell("Layer (type)", w1) .. "┃" .. cell("Output Shape", w2) .. "┃" .. cell("Param #", w3, true) .. "┃"
+    out[#out + 1] = row(heads, "┃", "┃", "┃")
     out[#out + 1] = line("┡", "╇", "┩", "━")
     for i, r in ipairs(rows) do
-      out[#out + 1] = "│" .. cell(r[1], w1) .. "│" .. cell(r[2], w2) .. "│" .. cell(r[3], w3, true) .. "│"
+      out[#out + 1] = row(r, "│", "│", "│")
       if i < #rows then out[#out + 1] = line("├", "┼", "┤", "─") end
     end
     out[#out + 1] = line("└", "┴", "┘", "─")
@@ -406,14 +624,17 @@ function methods:summary()
   print(self:summary_text())
 end
 sethelp(methods.summary, "Sequential:summary", "model:summary()\n\nPrints the layers with their output "
-  .. "shapes and parameter counts, and the totals, in Keras's\nlayout. Computed from shapes alone: "
-  .. "summarising VGG16 allocates no weights.\nExample: model:summary()")
+  .. "shapes and parameter counts, and the totals, in Keras's\nlayout (a graph model adds the "
+  .. "'Connected to' column). Computed from shapes alone:\nsummarising VGG16 allocates no weights.\n"
+  .. "Example: model:summary()")
 
-function Sequential:__tostring()
+local function model_tostring(self)
   local ok, s = pcall(methods.summary_text, self)
   if ok then return s end
-  return string.format('Model "%s" (%d layers, input shape unknown)', self.name, #self.layers)
+  return string.format('Model "%s" (%d layers, input shape unknown)', self.name, #self._list)
 end
+Sequential.__tostring = model_tostring
+Model.__tostring = model_tostring
 
 -- ---- compile ----
 
@@ -429,13 +650,38 @@ local function make_optimizer(o)
   error("compile: optimizer must be a name or an optim object, got a " .. type(o), 3)
 end
 
+local function loss_name(loss)
+  if type(loss) == "table" and getmetatable(loss) == Loss then loss = loss.name end
+  if type(loss) ~= "string" then error("compile: loss must be a name or an nn.loss object", 4) end
+  return make_loss(loss).name
+end
+
 function methods:compile(opts)
   if type(opts) ~= "table" then error("compile: expected a table {optimizer=, loss=, metrics=}", 2) end
+  for k in pairs(opts) do
+    if k ~= "optimizer" and k ~= "loss" and k ~= "metrics" and k ~= "loss_weights" then
+      error("compile: unknown option '" .. tostring(k) .. "'", 2)
+    end
+  end
   if opts.loss == nil then error("compile: missing 'loss' (e.g. loss='sparse_categorical_crossentropy')", 2) end
   local loss = opts.loss
-  if type(loss) == "table" and getmetatable(loss) == Loss then loss = loss.name end
-  if type(loss) ~= "string" then error("compile: loss must be a name or an nn.loss object", 2) end
-  loss = make_loss(loss).name
+  local nout = self._nout or 1
+  if type(loss) == "table" and getmetatable(loss) ~= Loss then
+    if #loss ~= nout then error(string.format("compile: %d losses for %d outputs", #loss, nout), 2) end
+    local l = {}
+    for i, v in ipairs(loss) do l[i] = loss_name(v) end
+    loss = nout == 1 and l[1] or l
+  else
+    loss = loss_name(loss)
+    if nout > 1 then local l = {} for i = 1, nout do l[i] = loss end loss = l end
+  end
+  local lw = opts.loss_weights
+  if lw ~= nil then
+    if type(lw) ~= "table" or #lw ~= nout then error(string.format("compile: loss_weights must be a list of %d numbers", nout), 2) end
+    for i, w in ipairs(lw) do
+      if type(w) ~= "number" or not (w >= 0) then error(string.format("compile: loss_weights[%d] must be a non-negative number", i), 2) end
+    end
+  end
   local metrics = {}
   for _, m in ipairs(opts.metrics or {}) do
     if m == "accuracy" or m == "acc" then metrics[#metrics + 1] = "accuracy"
@@ -443,13 +689,16 @@ function methods:compile(opts)
   end
   self.optimizer = make_optimizer(opts.optimizer or "rmsprop")
   self.loss = loss
+  self.loss_weights = lw
   self.metrics = metrics
+  self:_set_loss()
   -- returns nothing, as Keras does, so the REPL does not print the summary again
 end
-sethelp(methods.compile, "Sequential:compile", "model:compile{optimizer='rmsprop', loss, metrics={}}\n\n"
-  .. "optimizer: 'adam', 'sgd', 'rmsprop' or an optim object; loss: a name or nn.loss object;\n"
-  .. "metrics: {'accuracy'}. With a softmax (sigmoid) output and cross-entropy, training uses the\n"
-  .. "fused gradient.\nExample: model:compile{optimizer=optim.Adam{lr=1e-3}, "
+sethelp(methods.compile, "Sequential:compile", "model:compile{optimizer='rmsprop', loss, metrics={}, loss_weights}\n\n"
+  .. "optimizer: 'adam', 'sgd', 'rmsprop' or an optim object; loss: a name or nn.loss object\n"
+  .. "(a model with several outputs: one for all, or a list, one per output, weighted by\n"
+  .. "loss_weights); metrics: {'accuracy'} (of the first output). With a softmax (sigmoid)\n"
+  .. "output and cross-entropy, training uses the fused gradient.\nExample: model:compile{optimizer=optim.Adam{lr=1e-3}, "
   .. "loss='sparse_categorical_crossentropy', metrics={'accuracy'}}")
 
 local function need_compiled(self, fn)
@@ -466,11 +715,25 @@ local function nan_message(err, epoch, batch)
     err, where)
 end
 
+-- The model's inputs (or targets) as given: a tensor, or for a model with several inputs
+-- (outputs) a list of tensors, each converted; `level` is the user's call.
+local function as_data(self, v, many, fn, what, level)
+  if not many then return as_tensor(v, fn, what, level + 1) end
+  if type(v) ~= "table" or is_tensor(v) then
+    error(string.format("%s: %s: the model has several; expected a list of tensors", fn, what), level)
+  end
+  local out = {}
+  for i = 1, #v do out[i] = as_tensor(v[i], fn, string.format("%s[%d]", what, i), level + 1) end
+  return out
+end
+local function nrows(v) return (is_tensor(v) and v or v[1]).shape[1] end
+
 function methods:train_on_batch(x, y)
   need_compiled(self, "train_on_batch")
-  x = as_tensor(x, "train_on_batch", "x"); y = as_tensor(y, "train_on_batch", "y")
+  x = as_data(self, x, self._multi_in, "train_on_batch", "x", 2)
+  y = as_data(self, y, self._multi_out, "train_on_batch", "y", 2)
   local net = self:_network(x, "train_on_batch")
-  local loss, c, t = ccall(net.train_on_batch, net, x, y, self.loss, self.optimizer)
+  local loss, c, t = ccall(net.train_on_batch, net, x, y, self.optimizer)
   if loss == nil then error(nan_message(c), 2) end
   return loss, c / t
 end
@@ -479,9 +742,10 @@ sethelp(methods.train_on_batch, "Sequential:train_on_batch", "model:train_on_bat
   .. "Example: loss = model:train_on_batch(xb, yb)")
 
 local function check_xy(self, x, y, fn)
-  x = as_tensor(x, fn, "x", 4); y = as_tensor(y, fn, "y", 4)
-  if x.shape[1] ~= y.shape[1] then
-    error(string.format("%s: x has %d samples but y has %d", fn, x.shape[1], y.shape[1]), 3)
+  x = as_data(self, x, self._multi_in, fn, "x", 3)
+  y = as_data(self, y, self._multi_out, fn, "y", 3)
+  if nrows(x) ~= nrows(y) then
+    error(string.format("%s: x has %d samples but y has %d", fn, nrows(x), nrows(y)), 3)
   end
   return x, y
 end
@@ -491,39 +755,53 @@ function methods:evaluate(x, y, opts)
   opts = opts or {}
   x, y = check_xy(self, x, y, "evaluate")
   local net = self:_network(x, "evaluate")
-  local loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32, self.loss)
+  local loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32)
   local acc = c / t
   if (opts.verbose or 0) > 0 then
-    print(string.format("%d samples - accuracy: %.4f - loss: %.4f", x.shape[1], acc, loss))
+    print(string.format("%d samples - accuracy: %.4f - loss: %.4f", nrows(x), acc, loss))
   end
   return loss, acc
 end
 sethelp(methods.evaluate, "Sequential:evaluate", "model:evaluate(x, y [, {batch_size=32, verbose=0}]) → loss, accuracy\n\n"
   .. "Mean loss and accuracy over (x, y) in inference mode.\nExample: loss, acc = model:evaluate(ds.x_test, ds.y_test)")
 
+-- The input(s) with a batch dimension (one sample gets one added).
 local function batched_input(self, x, fn)
-  x = as_tensor(x, fn, "x", 4)
+  x = as_data(self, x, self._multi_in, fn, "x", 4)
   local net = self:_network(x, fn)
-  local shape = self._input_shape
-  if #x.shape == #shape then                 -- one sample: add the batch dimension
+  local function batch1(t, shape)
+    if #t.shape ~= #shape then return t end
     local s = { 1 }
-    for i = 1, #shape do s[i + 1] = x.shape[i] end
-    x = x:reshape(s)
+    for i = 1, #shape do s[i + 1] = t.shape[i] end
+    return t:reshape(s)
   end
-  return net, x
+  if self._multi_in then
+    local b = {}
+    for i, t in ipairs(x) do b[i] = batch1(t, self._shapes[i]) end
+    return net, b
+  end
+  return net, batch1(x, self._shapes[1])
+end
+
+-- One tensor per output: a list for a model with several outputs.
+local function outputs(self, ...)
+  if self._multi_out then return { ... } end
+  return (...)
 end
 
 function methods:predict(x, opts)
   opts = opts or {}
   local net, xb = batched_input(self, x, "predict")
-  return ccall(net.predict, net, xb, opts.batch_size or 32)
+  return outputs(self, ccall(net.predict, net, xb, opts.batch_size or 32))
 end
 sethelp(methods.predict, "Sequential:predict", "model:predict(x [, {batch_size=32}]) → tensor\n\n"
-  .. "The model's outputs for x (N×input shape, or one sample), computed in batches in\ninference mode.\n"
+  .. "The model's outputs for x (N×input shape, or one sample), computed in batches in\ninference mode "
+  .. "(a list of tensors for a model with several outputs; x a list for several inputs).\n"
   .. "Example: probs = model:predict(ds.x_test)")
 
 function methods:predict_classes(x, opts)
   local p = self:predict(x, opts)
+  if self._multi_out then p = p[1] end
   local K = p.shape[#p.shape]
   if K == 1 then return p:gt(0.5):reshape(-1) end
   return p:argmax(#p.shape)
@@ -532,14 +810,47 @@ sethelp(methods.predict_classes, "Sequential:predict_classes", "model:predict_cl
   .. "0-based class ids (argmax of the outputs; p > 0.5 for one output).\nExample: "
   .. "metrics.confusion_matrix(ds.y_test, model:predict_classes(ds.x_test), 10)")
 
-function methods:forward(x)
+function methods:forward(x, opts)
+  local training = false
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("forward: options must be a table {training=true}", 2) end
+    for k, v in pairs(opts) do
+      if k ~= "training" then error("forward: unknown option '" .. tostring(k) .. "' (expected training)", 2) end
+      training = v and true or false
+    end
+  end
   local net, xb = batched_input(self, x, "forward")
-  return ccall(net.forward, net, xb, false)
+  return outputs(self, ccall(net.forward, net, xb, training))
 end
-sethelp(methods.forward, "Sequential:forward", "model:forward(x) → tensor\n\nOne batch through the model in inference mode.")
+sethelp(methods.forward, "Sequential:forward", "model:forward(x [, {training=false}]) → y\n\n"
+  .. "One batch through the model. With training=true, dropout and batch normalisation\n"
+  .. "train (the moving statistics update) and the activations are kept for\nmodel:backward(dy).\n"
+  .. "Example: y = model:forward(xb, {training=true}); dx = model:backward(loss:backward(y, yb))")
+
+function methods:backward(dy)
+  if not self._net then error("backward: run model:forward(x, {training=true}) first", 2) end
+  dy = as_data(self, dy, self._multi_out, "backward", "dy", 2)
+  local net = self._net
+  local r = table.pack(ccall(net.backward, net, dy))
+  if self._multi_in then return { table.unpack(r, 1, r.n) } end
+  return r[1]
+end
+sethelp(methods.backward, "Sequential:backward", "model:backward(dy) → dx\n\nBackpropagates dy (the "
+  .. "gradient of the loss w.r.t. the output of the last\nforward(x, {training=true})) through the whole "
+  .. "model: accumulates every parameter's\ngradient (model:parameters() lists them; model:zero_grad() "
+  .. "clears them) and returns\nthe gradient w.r.t. x. Lists for several outputs / inputs.\n"
+  .. "Example (one hand-written step):\n  local y = model:forward(xb, {training=true})\n"
+  .. "  model:backward(loss:backward(y, yb)); opt:step(p, g); model:zero_grad()")
+
+function methods:zero_grad()
+  local net = self:_network(nil, "zero_grad")
+  ccall(net.zero_grad, net)
+end
+sethelp(methods.zero_grad, "Sequential:zero_grad", "model:zero_grad()\n\nSets every accumulated "
+  .. "parameter gradient of the model to zero.\nExample: model:zero_grad()")
 
 function methods:get_layer(name)
-  for i, l in ipairs(self.layers) do if l.name == name or i == name then return l end end
+  for i, l in ipairs(self._list) do if l.name == name or i == name then return l end end
   return nil
 end
 sethelp(methods.get_layer, "Sequential:get_layer", "model:get_layer(name | index) → layer or nil\n\n"
@@ -583,13 +894,21 @@ end
 
 local clock = L.clock   -- monotonic wall-clock seconds (os.clock is CPU time)
 
+-- Rows a..b of a tensor, or of each tensor of a list (several inputs or outputs).
+local function rows(v, a, b)
+  if is_tensor(v) then return v:slice(1, a, b) end
+  local out = {}
+  for i, t in ipairs(v) do out[i] = t:slice(1, a, b) end
+  return out
+end
+
 local function split_validation(x, y, frac)
-  local n = x.shape[1]
+  local n = nrows(x)
   local nv = math.floor(n * frac)
   if nv < 1 then error(string.format("fit: validation_split %g of %d samples leaves no validation data", frac, n), 3) end
   if nv >= n then error(string.format("fit: validation_split %g of %d samples leaves no training data", frac, n), 3) end
   local nt = n - nv
-  return x:slice(1, 1, nt), y:slice(1, 1, nt), x:slice(1, nt + 1, n), y:slice(1, nt + 1, n)
+  return rows(x, 1, nt), rows(y, 1, nt), rows(x, nt + 1, n), rows(y, nt + 1, n)
 end
 
 local function call_cb(cb, what, ...)
@@ -631,10 +950,10 @@ function methods:fit(x, y, opts)
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
   end
   local net = self:_network(x, "fit")
-  local n = x.shape[1]
-  ccall(net.check_targets, net, y, self.loss)
+  local n = nrows(x)
+  ccall(net.check_targets, net, y)
   if xv then
-    local okv, e = pcall(net.check_targets, net, yv, self.loss)
+    local okv, e = pcall(net.check_targets, net, yv)
     if not okv then error("fit: validation data: " .. tostring(e), 2) end
   end
   local steps = (n + bs - 1) // bs
@@ -671,7 +990,7 @@ function methods:fit(x, y, opts)
         cur_batch = b
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
-        local loss, c, t = net:train_rows(x, y, start, cnt, self.loss, self.optimizer)
+        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer)
         if loss == nil then error(nan_message(c, epoch, b), 0) end
         lsum = lsum + loss * cnt; seen = seen + cnt
         csum = csum + c; tsum = tsum + t
@@ -696,7 +1015,7 @@ function methods:fit(x, y, opts)
       end
       local elapsed = clock() - t0
       if xv then
-        local vl, vc, vt = net:evaluate(xv, yv, bs, self.loss)
+        local vl, vc, vt = net:evaluate(xv, yv, bs)
         logs.val_loss = vl
         if has_acc(self) then logs.val_accuracy = vc / vt end
       end
@@ -751,6 +1070,20 @@ local function layer_config_for_save(l)
   return cfg
 end
 
+-- The architecture as JSON-able data: the layers' configs, and for a graph model its nodes
+-- ({layer = index into layers, inputs = node ids}, the inputs being nodes 1..#inputs).
+local function architecture(self, json)
+  local layers, index = {}, {}
+  for i, l in ipairs(self._list) do layers[i] = layer_config_for_save(l); index[l] = i end
+  if getmetatable(self) == Sequential then
+    return { class_name = "Sequential", name = self.name, input_shape = self._shapes[1], layers = layers }
+  end
+  local nodes = {}
+  for j, nd in ipairs(self._spec.nodes) do nodes[j] = { layer = index[nd.layer], inputs = nd.inputs } end
+  return { class_name = "Model", name = self.name, inputs = self._spec.inputs, layers = layers,
+    nodes = nodes, outputs = self._spec.outputs, multi_inputs = self._multi_in, multi_outputs = self._multi_out }
+end
+
 function methods:save(path)
   if type(path) ~= "string" then error("save: expected a file path", 2) end
   local st, json = L.safetensors, L.json
@@ -758,20 +1091,18 @@ function methods:save(path)
   local net = self:_network(nil, "save")
   net:build()
   local tensors, order = {}, {}
-  local layers = {}
-  for i, l in ipairs(self.layers) do
-    layers[i] = layer_config_for_save(l)
+  for i, l in ipairs(self._list) do
     local prefix = string.format("%d.%s.", i, l.name)
     for _, k in ipairs { "weight", "bias", "moving_mean", "moving_variance" } do
       local t = l[k]
       if t then tensors[prefix .. k] = t; order[#order + 1] = prefix .. k end
     end
   end
-  local arch = { class_name = "Sequential", name = self.name, input_shape = self._input_shape, layers = layers }
-  local meta = { lunette_format = "1", architecture = json.encode(arch) }
+  local meta = { lunette_format = "1", architecture = json.encode(architecture(self, json)) }
   if self.loss then
     local oc = self.optimizer:config()
-    meta.compile = json.encode { loss = self.loss, metrics = json.array(self.metrics), optimizer = oc }
+    meta.compile = json.encode { loss = self.loss, loss_weights = self.loss_weights,
+      metrics = json.array(self.metrics), optimizer = oc }
     local s = self.optimizer:state()
     meta.optimizer_state = json.encode { iterations = s.iterations, has_m = s.m ~= nil, has_v = s.v ~= nil }
     if s.m then tensors["optimizer.m"] = s.m; order[#order + 1] = "optimizer.m" end
@@ -780,12 +1111,55 @@ function methods:save(path)
   return st.save(path, tensors, meta, order)
 end
 sethelp(methods.save, "Sequential:save", "model:save(path) → true | nil, message\n\nWrites one safetensors "
-  .. "file: the weights (\"<i>.<layer name>.weight\", ...), the architecture and\ncompile settings as "
-  .. "JSON metadata, and the optimizer state so a loaded model resumes\ntraining. Atomic (temporary file "
-  .. "+ rename). File-system failures return nil and a message.\nExample: model:save('cifar.safetensors'); "
-  .. "m2 = nn.load('cifar.safetensors')")
+  .. "file: the weights (\"<i>.<layer name>.weight\", ...), the architecture (a\ngraph model's nodes "
+  .. "too) and compile settings as JSON metadata, and the optimizer\nstate so a loaded model resumes "
+  .. "training. Atomic (temporary file + rename). File-system\nfailures return nil and a message.\n"
+  .. "Example: model:save('cifar.safetensors'); m2 = nn.load('cifar.safetensors')")
 
-local function load_error(path, msg) error(string.format("nn.load: %s: %s", path, msg), 3) end
+local function load_error(path, msg) error(string.format("nn.load: %s: %s", path, msg), 4) end
+
+local function shape_of(v)
+  if type(v) ~= "table" then return nil end
+  local s = {}
+  for i, d in ipairs(v) do s[i] = d end
+  return s
+end
+
+-- Rebuilds a graph model: calls the layers on symbolic tensors along the saved nodes.
+local function load_graph(path, arch, layers)
+  local syms = {}
+  if type(arch.inputs) ~= "table" or #arch.inputs == 0 then load_error(path, "the architecture has no inputs") end
+  for i, s in ipairs(arch.inputs) do
+    local ok, t = pcall(nn.Input, { shape = shape_of(s) })
+    if not ok then load_error(path, string.format("input %d: %s", i, tostring(t))) end
+    syms[i] = t
+  end
+  local ninputs = #syms
+  if type(arch.nodes) ~= "table" then load_error(path, "the architecture has no nodes") end
+  for j, nd in ipairs(arch.nodes) do
+    local l = type(nd) == "table" and layers[nd.layer]
+    if not l or type(nd.inputs) ~= "table" or #nd.inputs == 0 then load_error(path, string.format("node %d is corrupt", j)) end
+    local ins = {}
+    for k, id in ipairs(nd.inputs) do
+      ins[k] = math.type(id) == "integer" and id < ninputs + j and syms[id] or nil
+      if not ins[k] then load_error(path, string.format("node %d reads node %s, not an earlier one", j, tostring(id))) end
+    end
+    local ok, s = pcall(layer_call, l, #ins == 1 and not MERGE[l.kind] and ins[1] or ins)
+    if not ok then load_error(path, string.format("node %d (%s): %s", j, l.name, tostring(s))) end
+    syms[ninputs + j] = s
+  end
+  local outs = {}
+  for o, id in ipairs(type(arch.outputs) == "table" and arch.outputs or {}) do
+    outs[o] = math.type(id) == "integer" and id > ninputs and syms[id] or nil
+    if not outs[o] then load_error(path, string.format("output %d is not a node", o)) end
+  end
+  if #outs == 0 then load_error(path, "the architecture has no outputs") end
+  local ins = { table.unpack(syms, 1, ninputs) }
+  local ok, m = pcall(nn.Model, { inputs = arch.multi_inputs and ins or ins[1],
+    outputs = arch.multi_outputs and outs or outs[1], name = type(arch.name) == "string" and arch.name or nil })
+  if not ok then load_error(path, "architecture does not fit together: " .. tostring(m)) end
+  return m
+end
 
 function nn.load(path)
   if type(path) ~= "string" then error("nn.load: expected a file path", 2) end
@@ -799,30 +1173,33 @@ function nn.load(path)
   if not ok or type(arch) ~= "table" or type(arch.layers) ~= "table" then
     load_error(path, "corrupt architecture metadata" .. (ok and "" or (": " .. tostring(arch))))
   end
-  local model = nn.Sequential()
-  model.name = type(arch.name) == "string" and arch.name or "sequential"
-  if type(arch.input_shape) == "table" then
-    local s = {}
-    for i, v in ipairs(arch.input_shape) do s[i] = v end
-    model._input_shape = s
-  end
+  local layers = {}
   for i, cfg in ipairs(arch.layers) do
     local cls = type(cfg) == "table" and cfg.class or nil
-    local ctor = type(cls) == "string" and nn[cls]
+    local ctor = type(cls) == "string" and cls ~= "Input" and nn[cls]
     if type(ctor) ~= "function" then load_error(path, string.format("layer %d has unknown class '%s'", i, tostring(cls))) end
     local c = {}
     for k, v in pairs(cfg) do if k ~= "class" and k ~= "input_shape" then c[k] = v end end
     local ok2, layer = pcall(ctor, c)
     if not ok2 then load_error(path, string.format("layer %d (%s): %s", i, cls, tostring(layer))) end
-    model:add(layer)
+    layers[i] = layer
   end
-  if #model.layers == 0 then load_error(path, "the architecture has no layers") end
-  if not model._input_shape then load_error(path, "the architecture has no input shape") end
-  local ok3, err = pcall(model._network, model, nil, "nn.load")
-  if not ok3 then load_error(path, "architecture does not fit together: " .. tostring(err)) end
-  model._net:build()
-  local used = {}
-  for i, l in ipairs(model.layers) do
+  if #layers == 0 then load_error(path, "the architecture has no layers") end
+  local model
+  if arch.class_name == "Model" then
+    model = load_graph(path, arch, layers)
+  else
+    model = nn.Sequential()
+    model.name = type(arch.name) == "string" and arch.name or "sequential"
+    model._shapes = shape_of(arch.input_shape) and { shape_of(arch.input_shape) } or nil
+    for _, l in ipairs(layers) do model:add(l) end
+    if not model._shapes then load_error(path, "the architecture has no input shape") end
+    local ok3, err = pcall(model._network, model, nil, "nn.load")
+    if not ok3 then load_error(path, "architecture does not fit together: " .. tostring(err)) end
+  end
+  local okb, eb = pcall(model._net.build, model._net)
+  if not okb then load_error(path, tostring(eb)) end
+  for i, l in ipairs(model._list) do
     local prefix = string.format("%d.%s.", i, l.name)
     for _, k in ipairs { "weight", "bias", "moving_mean", "moving_variance" } do
       local want = l[k]
@@ -831,7 +1208,6 @@ function nn.load(path)
         if not t then load_error(path, string.format("missing tensor '%s'", prefix .. k)) end
         local ok4, e = pcall(function() l[k] = t end)
         if not ok4 then load_error(path, string.format("tensor '%s' does not match the architecture: %s", prefix .. k, tostring(e))) end
-        used[prefix .. k] = true
       end
     end
   end
@@ -845,7 +1221,9 @@ function nn.load(path)
     for k, v in pairs(oc) do if k ~= "name" then cfg[k] = v end end
     local metrics = {}
     for _, m in ipairs(comp.metrics or {}) do metrics[#metrics + 1] = m end
-    model:compile { optimizer = ctor(cfg), loss = comp.loss, metrics = metrics }
+    local okm, em = pcall(model.compile, model, { optimizer = ctor(cfg), loss = comp.loss,
+      loss_weights = comp.loss_weights, metrics = metrics })
+    if not okm then load_error(path, "compile metadata: " .. tostring(em)) end
     if meta.optimizer_state then
       local oks, s = pcall(json.decode, meta.optimizer_state)
       if not oks or type(s) ~= "table" then load_error(path, "corrupt optimizer_state metadata") end
@@ -861,9 +1239,9 @@ function nn.load(path)
   end
   return model
 end
-sethelp(nn.load, "nn.load", "nn.load(path) → model | nil, message\n\nReads a model written by model:save: "
-  .. "architecture, weights, compile settings and optimizer\nstate (training resumes where it stopped). "
-  .. "A missing file returns nil and a message; a\ncorrupt file or one that does not match its architecture "
-  .. "raises a clear error.\nExample: model = nn.load('cifar.safetensors'); model:evaluate(ds.x_test, ds.y_test)")
+sethelp(nn.load, "nn.load", "nn.load(path) → model | nil, message\n\nReads a model written by model:save "
+  .. "(Sequential or graph): architecture, weights, compile\nsettings and optimizer state (training resumes "
+  .. "where it stopped). A missing file returns\nnil and a message; a corrupt file or one that does not match "
+  .. "its architecture raises a\nclear error.\nExample: model = nn.load('cifar.safetensors'); model:evaluate(ds.x_test, ds.y_test)")
 
 return nn

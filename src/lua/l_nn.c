@@ -24,7 +24,6 @@ typedef struct {
     int xnd;
 } LLayer;
 
-typedef struct { lt_net *net; } LNet;
 
 static int raise_status(lua_State *L, lt_status s) {
     if (s == LT_EINTR) return luaL_error(L, "interrupted");
@@ -158,6 +157,11 @@ static int read_shape(lua_State *L, const char *fn, int tidx, const char *what, 
         lua_pop(L, 1);
     }
     return n;
+}
+
+static void push_shape(lua_State *L, int nd, const int64_t *s) {
+    lua_createtable(L, nd, 0);
+    for (int i = 0; i < nd; i++) { lua_pushinteger(L, s[i]); lua_rawseti(L, -2, i + 1); }
 }
 
 /* ---- layer objects ---- */
@@ -385,6 +389,31 @@ static int nn_sigmoid(lua_State *L) { return act_ctor(L, LT_ACT_SIGMOID, "Sigmoi
 static int nn_tanh(lua_State *L) { return act_ctor(L, LT_ACT_TANH, "Tanh"); }
 static int nn_softmax(lua_State *L) { return act_ctor(L, LT_ACT_SOFTMAX, "Softmax"); }
 
+/* nn.Add(), nn.Subtract(), ..., nn.Concatenate{axis=-1}: merge layers (graph models). */
+static int merge_ctor(lua_State *L, lt_merge_op op, const char *cls) {
+    int axis = -1;
+    if (op == LT_MERGE_CONCAT) {
+        static const char *const na[] = {"axis", NULL};
+        char fn[40];
+        snprintf(fn, sizeof fn, "nn.%s", cls);
+        lua_Integer a = opt_int(L, fn, 1, 1, na, -1, 0);
+        if (a < -LT_MAX_DIMS || a > LT_MAX_DIMS)
+            return luaL_error(L, "nn.Concatenate: axis %I is outside -%d..%d", a, LT_MAX_DIMS,
+                              LT_MAX_DIMS);
+        axis = (int)a;
+    }
+    LLayer *u = newlayer_box(L, cls);
+    int box = lua_gettop(L);
+    if (op == LT_MERGE_CONCAT) cfg_int(L, box, "axis", axis);
+    return finish_layer(L, u, box, lt_merge_new(op, axis), 1);
+}
+static int nn_add(lua_State *L) { return merge_ctor(L, LT_MERGE_ADD, "Add"); }
+static int nn_subtract(lua_State *L) { return merge_ctor(L, LT_MERGE_SUBTRACT, "Subtract"); }
+static int nn_multiply(lua_State *L) { return merge_ctor(L, LT_MERGE_MULTIPLY, "Multiply"); }
+static int nn_average(lua_State *L) { return merge_ctor(L, LT_MERGE_AVERAGE, "Average"); }
+static int nn_maximum(lua_State *L) { return merge_ctor(L, LT_MERGE_MAXIMUM, "Maximum"); }
+static int nn_concatenate(lua_State *L) { return merge_ctor(L, LT_MERGE_CONCAT, "Concatenate"); }
+
 static int nn_input(lua_State *L) {
     static const char *const ns[] = {"shape", NULL};
     int64_t shape[4];
@@ -446,9 +475,62 @@ static int grow(float **buf, size_t *cap, size_t n) {
     return 1;
 }
 
+/* A merge layer run standalone: xs is a list of tensors with one batch size. Sets the
+ * layer up for their shapes and returns their per-sample shapes. Leaves the tensors on
+ * the stack (anchored). */
+static int merge_inputs(lua_State *L, lt_layer *l, int idx, lt_tensor **xs) {
+    if (lua_type(L, idx) != LUA_TTABLE || lt_lua_testtensor(L, idx))
+        luaL_error(L, "%s (%s): expected a list of tensors {a, b, ...}", l->name, l->vt->kind);
+    int n = (int)lua_rawlen(L, idx), nd[LT_MAX_MERGE];
+    int64_t shape[LT_MAX_MERGE][LT_MAX_DIMS] = {{0}};
+    if (n < 2 || n > LT_MAX_MERGE)
+        luaL_error(L, "%s (%s): takes 2 to %d inputs, got %d", l->name, l->vt->kind,
+                   LT_MAX_MERGE, n);
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, idx, k + 1);
+        xs[k] = lt_lua_totensor(L, lua_gettop(L), "forward");
+        if (xs[k]->ndim < 2 || xs[k]->ndim > LT_MAX_DIMS + 1 || xs[k]->shape[0] != xs[0]->shape[0])
+            luaL_error(L, "%s (%s): input %d must be N×(sample shape) with the batch of input 1",
+                       l->name, l->vt->kind, k + 1);
+        nd[k] = xs[k]->ndim - 1;
+        memcpy(shape[k], xs[k]->shape + 1, (size_t)nd[k] * 8);
+    }
+    lt_lua_check(L, lt_layer_setup_n(l, n, nd, (const int64_t(*)[LT_MAX_DIMS])shape));
+    return n;
+}
+
+/* merge:forward({a, b, ...}) → y; merge:backward({a, b, ...}, dy) → {da, db, ...} */
+static int merge_call(lua_State *L, lt_layer *l, int backward) {
+    lt_tensor *xs[LT_MAX_MERGE] = {NULL};
+    const float *xp[LT_MAX_MERGE];
+    float *dxp[LT_MAX_MERGE];
+    int n = merge_inputs(L, l, 2, xs);
+    int64_t N = xs[0]->shape[0], shape[LT_MAX_DIMS + 1];
+    for (int k = 0; k < n; k++) xp[k] = xs[k]->data;
+    shape[0] = N;
+    memcpy(shape + 1, l->out_shape, (size_t)l->out_nd * 8);
+    lt_tensor *y = lt_lua_pushtensor(L, lt_tensor_empty(1 + l->out_nd, shape));
+    lt_lua_check(L, l->vt->forward_n(l, n, xp, y->data, N));
+    if (!backward) return 1;
+    lt_tensor *dy = lt_lua_totensor(L, 3, "backward");
+    char a[160], b[160];
+    if (!lt_same_shape(dy, y))
+        return luaL_error(L, "%s (%s): gradient has shape %s, the output is %s", l->name,
+                          l->vt->kind, lt_shape_str(dy->ndim, dy->shape, a, sizeof a),
+                          lt_shape_str(y->ndim, y->shape, b, sizeof b));
+    lua_createtable(L, n, 0);
+    for (int k = 0; k < n; k++) {
+        dxp[k] = lt_lua_pushtensor(L, lt_tensor_new(xs[k]->ndim, xs[k]->shape))->data;
+        lua_rawseti(L, -2, k + 1);
+    }
+    l->vt->backward_n(l, n, xp, y->data, dy->data, dxp, N);
+    return 1;
+}
+
 static int layer_forward(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
+    if (l->vt->forward_n) return merge_call(L, l, 0);
     lt_tensor *x = lt_lua_totensor(L, 2, "forward");
     layer_setup_for(L, l, x);
     layer_build(L, l);
@@ -473,6 +555,7 @@ static int layer_forward(lua_State *L) {
 static int layer_backward(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
+    if (l->vt->forward_n) return merge_call(L, l, 1);
     char a[160], b[160];
     lt_tensor *x = lt_lua_totensor(L, 2, "backward");
     lt_tensor *dy = lt_lua_totensor(L, 3, "backward");
@@ -550,6 +633,31 @@ static int layer_config(lua_State *L) {              /* a copy of the config tab
     return 1;
 }
 
+/* internal: layer:_out_shape({shape, ...}) → the per-sample output shape for these input
+ * shapes (sets the layer up for them; a graph model calls it on symbolic tensors) */
+static int layer_out_shape(lua_State *L) {
+    lt_layer *l = checklayer(L, 1)->l;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int n = (int)lua_rawlen(L, 2), nd[LT_MAX_MERGE];
+    int64_t shape[LT_MAX_MERGE][LT_MAX_DIMS] = {{0}};
+    if (n < 1 || n > LT_MAX_MERGE) return luaL_error(L, "%s: takes 1 to %d inputs", l->name, LT_MAX_MERGE);
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, 2, k + 1);
+        nd[k] = read_shape(L, l->vt->kind, -1, "shape", shape[k]);
+        lua_pop(L, 1);
+    }
+    if (n == 1 && l->fixed_nd && (l->fixed_nd != nd[0] ||
+                                  memcmp(l->fixed_shape, shape[0], (size_t)nd[0] * 8) != 0)) {
+        char a[160], b[160];
+        return luaL_error(L, "%s (%s): expected input of shape %s, got %s", l->name, l->vt->kind,
+                          lt_layer_shape_str(l->fixed_nd, l->fixed_shape, a, sizeof a),
+                          lt_layer_shape_str(nd[0], shape[0], b, sizeof b));
+    }
+    lt_lua_check(L, lt_layer_setup_n(l, n, nd, (const int64_t(*)[LT_MAX_DIMS])shape));
+    push_shape(L, l->out_nd, l->out_shape);
+    return 1;
+}
+
 /* internal: sets up the layer for a per-sample shape (table) without a batch */
 static int layer_setup(lua_State *L) {
     lt_layer *l = checklayer(L, 1)->l;
@@ -560,10 +668,6 @@ static int layer_setup(lua_State *L) {
     return 1;
 }
 
-static void push_shape(lua_State *L, int nd, const int64_t *s) {
-    lua_createtable(L, nd, 0);
-    for (int i = 0; i < nd; i++) { lua_pushinteger(L, s[i]); lua_rawseti(L, -2, i + 1); }
-}
 
 static int layer__index(lua_State *L) {
     LLayer *u = checklayer(L, 1);
@@ -681,63 +785,171 @@ static int layer__gc(lua_State *L) {
 
 /* ---- networks ---- */
 
-static lt_net *checknet(lua_State *L, int idx) {
+/* A network object. Its user values: 1, a table of the layer objects it uses (its own
+ * copy: the C net also holds a reference on each layer, so nothing the user does to a
+ * model's layer list reaches the net); 2, the inputs of the last training forward, which
+ * backward reads. The losses per output are set by set_loss (compile). */
+typedef struct {
+    lt_net *net;
+    lt_net_loss loss[LT_MAX_MERGE];
+    int has_loss;
+} LNet;
+
+static LNet *checklnet(lua_State *L, int idx) {
     LNet *u = luaL_checkudata(L, idx, NET_MT);
     if (!u->net) luaL_argerror(L, idx, "network has been freed");
-    return u->net;
+    if (u->net->busy)
+        luaL_error(L, "the model is already running (a layer's Lua code called back into its "
+                   "own model)");
+    return u;
+}
+static lt_net *checknet(lua_State *L, int idx) { return checklnet(L, idx)->net; }
+
+/* Pushes a new network object for net (NULL: raises the engine's message), anchoring the
+ * layer objects at stack index anchors. */
+static int push_net(lua_State *L, lt_net *net, int anchors) {
+    if (!net) return luaL_error(L, "%s", lt_lasterror());
+    LNet *u = lua_newuserdatauv(L, sizeof *u, 2);
+    memset(u, 0, sizeof *u);
+    u->net = net;
+    luaL_setmetatable(L, NET_MT);
+    lua_pushvalue(L, anchors);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
 }
 
-/* nn._net(layers, input_shape) → net: sets the layers up; allocates no parameters. */
+/* Reads the layer object at stack index idx into *l and appends it to the anchor table at
+ * anchors (a layer used twice is anchored twice: harmless). */
+static lt_layer *anchor_layer(lua_State *L, int idx, int anchors) {
+    lt_layer *l = checklayer(L, idx)->l;
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
+    return l;
+}
+
+/* nn._net(layers, input_shape) → net: a chain (Sequential); sets the layers up, allocates
+ * no parameters. */
 static int nn_net(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     int64_t shape[4];
     int nd = read_shape(L, "Sequential", 2, "input shape", shape);
     int n = (int)lua_rawlen(L, 1);
     if (n < 1) return luaL_error(L, "Sequential: the model has no layers");
+    lua_newtable(L);
+    int anchors = lua_gettop(L);
     lt_layer **layers = lua_newuserdatauv(L, (size_t)n * sizeof *layers, 0);   /* GC-owned */
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, 1, i + 1);
-        layers[i] = checklayer(L, -1)->l;
+        layers[i] = anchor_layer(L, -1, anchors);
         lua_pop(L, 1);
     }
-    LNet *u = lua_newuserdatauv(L, sizeof *u, 1);
-    u->net = NULL;
-    luaL_setmetatable(L, NET_MT);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
-    if (!(u->net = lt_net_new(n, layers, nd, shape))) return luaL_error(L, "%s", lt_lasterror());
-    return 1;
+    return push_net(L, lt_net_new(n, layers, nd, shape), anchors);
+}
+
+/* nn._graph{inputs={shape, ...}, nodes={{layer=, inputs={id, ...}}, ...}, outputs={id, ...}}
+ * → net. Ids are 1-based over the inputs then the nodes, each node reading earlier ids. */
+static int nn_graph(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_newtable(L);
+    int anchors = lua_gettop(L);
+    lua_getfield(L, 1, "inputs");
+    lua_getfield(L, 1, "nodes");
+    lua_getfield(L, 1, "outputs");
+    int ti = anchors + 1, tn = anchors + 2, to = anchors + 3;
+    luaL_checktype(L, ti, LUA_TTABLE);
+    luaL_checktype(L, tn, LUA_TTABLE);
+    luaL_checktype(L, to, LUA_TTABLE);
+    int ni = (int)lua_rawlen(L, ti), nl = (int)lua_rawlen(L, tn), no = (int)lua_rawlen(L, to);
+    if (ni < 1 || ni > LT_MAX_MERGE || no < 1 || no > LT_MAX_MERGE)
+        return luaL_error(L, "Model: needs 1 to %d inputs and outputs", LT_MAX_MERGE);
+    if (nl < 1) return luaL_error(L, "Model: the model has no layers");
+    int in_nd[LT_MAX_MERGE], outs[LT_MAX_MERGE];
+    int64_t in_shape[LT_MAX_MERGE][LT_MAX_DIMS] = {{0}};
+    for (int k = 0; k < ni; k++) {
+        lua_rawgeti(L, ti, k + 1);
+        in_nd[k] = read_shape(L, "Input", -1, "shape", in_shape[k]);
+        lua_pop(L, 1);
+    }
+    for (int o = 0; o < no; o++) {
+        lua_rawgeti(L, to, o + 1);
+        outs[o] = (int)luaL_checkinteger(L, -1) - 1;
+        lua_pop(L, 1);
+    }
+    lt_layer **layers = lua_newuserdatauv(L, (size_t)nl * sizeof *layers, 0);   /* GC-owned */
+    int *nin = lua_newuserdatauv(L, (size_t)nl * sizeof *nin, 0);
+    int (*in)[LT_MAX_MERGE] = lua_newuserdatauv(L, (size_t)nl * sizeof *in, 0);
+    for (int j = 0; j < nl; j++) {
+        lua_rawgeti(L, tn, j + 1);
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_getfield(L, -1, "layer");
+        layers[j] = anchor_layer(L, -1, anchors);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "inputs");
+        luaL_checktype(L, -1, LUA_TTABLE);
+        nin[j] = (int)lua_rawlen(L, -1);
+        if (nin[j] < 1 || nin[j] > LT_MAX_MERGE)
+            return luaL_error(L, "%s: takes 1 to %d inputs, got %d", layers[j]->name,
+                              LT_MAX_MERGE, nin[j]);
+        for (int k = 0; k < nin[j]; k++) {
+            lua_rawgeti(L, -1, k + 1);
+            in[j][k] = (int)luaL_checkinteger(L, -1) - 1;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+    }
+    lt_net *net = lt_net_new_graph(ni, in_nd, (const int64_t(*)[LT_MAX_DIMS])in_shape, nl,
+                                   layers, nin, (const int(*)[LT_MAX_MERGE])in, no, outs);
+    return push_net(L, net, anchors);
 }
 
 static int net__gc(lua_State *L) {
     LNet *u = luaL_checkudata(L, 1, NET_MT);
+    if (u->net && u->net->busy) return 0;    /* collected mid-call: cannot happen, be safe */
     lt_net_free(u->net);
     u->net = NULL;
     return 0;
 }
 
-/* net:info() → {nparams=, nontrainable=, built=, layers={{name, kind, shape, params, state}}} */
+/* net:info() → {trainable=, nontrainable=, built=, inputs={shape...}, outputs={id...},
+ * nodes={{name, kind, output_shape, params, state, inputs={id...}}}} (ids 1-based; the
+ * inputs are nodes 1..#inputs with kind "InputLayer") */
 static int net_info(lua_State *L) {
     lt_net *net = checknet(L, 1);
     lua_newtable(L);
     int64_t state = 0;
     lua_createtable(L, net->n, 0);
     for (int i = 0; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
-        lua_createtable(L, 0, 5);
-        lua_pushstring(L, l->name); lua_setfield(L, -2, "name");
-        lua_pushstring(L, l->vt->kind); lua_setfield(L, -2, "kind");
-        push_shape(L, l->out_nd, l->out_shape); lua_setfield(L, -2, "output_shape");
-        lua_pushinteger(L, lt_layer_nparams(l)); lua_setfield(L, -2, "params");
-        lua_pushinteger(L, l->nstate); lua_setfield(L, -2, "state");
+        const lt_node *d = &net->nodes[i];
+        lt_layer *l = d->layer;
+        lua_createtable(L, 0, 6);
+        if (l) lua_pushstring(L, l->name); else lua_pushfstring(L, "input_%d", i + 1);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, l ? l->vt->kind : "InputLayer"); lua_setfield(L, -2, "kind");
+        push_shape(L, d->nd, d->shape); lua_setfield(L, -2, "output_shape");
+        int first = 1;                      /* a shared layer's parameters count once */
+        for (int j = net->ninputs; l && j < i; j++) first &= net->nodes[j].layer != l;
+        lua_pushinteger(L, l && first ? lt_layer_nparams(l) : 0); lua_setfield(L, -2, "params");
+        lua_pushinteger(L, l && first ? l->nstate : 0); lua_setfield(L, -2, "state");
+        lua_createtable(L, d->nin, 0);
+        for (int k = 0; k < d->nin; k++) { lua_pushinteger(L, d->in[k] + 1); lua_rawseti(L, -2, k + 1); }
+        lua_setfield(L, -2, "inputs");
         lua_rawseti(L, -2, i + 1);
-        state += l->nstate;
     }
-    lua_setfield(L, -2, "layers");
+    lua_createtable(L, net->n - net->ninputs, 0);     /* the layer nodes alone */
+    for (int i = net->ninputs; i < net->n; i++) {
+        lua_rawgeti(L, -2, i + 1);
+        lua_rawseti(L, -2, i - net->ninputs + 1);
+    }
+    lua_setfield(L, -3, "layers");
+    lua_setfield(L, -2, "nodes");
+    for (int m = 0; m < net->nlayers; m++) state += net->layers[m]->nstate;
+    lua_createtable(L, net->noutputs, 0);
+    for (int o = 0; o < net->noutputs; o++) { lua_pushinteger(L, net->outputs[o] + 1); lua_rawseti(L, -2, o + 1); }
+    lua_setfield(L, -2, "outputs");
+    lua_pushinteger(L, net->ninputs); lua_setfield(L, -2, "ninputs");
     lua_pushinteger(L, net->nparams); lua_setfield(L, -2, "trainable");
     lua_pushinteger(L, state); lua_setfield(L, -2, "nontrainable");
     lua_pushboolean(L, net->params != NULL); lua_setfield(L, -2, "built");
-    push_shape(L, net->in_nd, net->in_shape); lua_setfield(L, -2, "input_shape");
     return 1;
 }
 
@@ -756,9 +968,11 @@ static int net_flat(lua_State *L) {
     return 2;
 }
 
-static void check_input(lua_State *L, lt_net *net, const lt_tensor *x) {
-    lt_status s = lt_net_check_input(net, x);
-    if (s != LT_OK) luaL_error(L, "%s", lt_lasterror());
+/* net:zero_grad() */
+static int net_zero_grad(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    if (net->grads) memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
+    return 0;
 }
 
 static lt_loss_kind check_loss(lua_State *L, int idx) {
@@ -770,12 +984,79 @@ static lt_loss_kind check_loss(lua_State *L, int idx) {
     return k;
 }
 
-/* Target floats per sample for y (N×… or N labels), after checking y has N rows. */
-static int64_t target_size(lua_State *L, const char *fn, const lt_tensor *x, const lt_tensor *y) {
-    if (y->ndim < 1 || y->shape[0] != x->shape[0])
-        luaL_error(L, "%s: x has %I samples but y has %I", fn, (lua_Integer)x->shape[0],
-                   (lua_Integer)(y->ndim ? y->shape[0] : 1));
-    return y->numel / y->shape[0];
+/* net:set_loss(names, weights): one loss name per output (a string: the same for all),
+ * weights a list (nil: all 1). */
+static int net_set_loss(lua_State *L) {
+    LNet *u = checklnet(L, 1);
+    int no = u->net->noutputs;
+    for (int o = 0; o < no; o++) {
+        if (lua_type(L, 2) == LUA_TTABLE) lua_rawgeti(L, 2, o + 1);
+        else lua_pushvalue(L, 2);
+        u->loss[o].kind = check_loss(L, -1);
+        lua_pop(L, 1);
+        u->loss[o].weight = 1.0f;
+        if (lua_type(L, 3) == LUA_TTABLE) {
+            lua_rawgeti(L, 3, o + 1);
+            int ok;
+            lua_Number w = lua_tonumberx(L, -1, &ok);
+            if (!ok || !(w >= 0) || w > 1e30)
+                return luaL_error(L, "loss_weights: entry %d must be a non-negative number", o + 1);
+            u->loss[o].weight = (float)w;
+            lua_pop(L, 1);
+        }
+    }
+    u->has_loss = 1;
+    return 0;
+}
+
+static const lt_net_loss *losses(lua_State *L, LNet *u) {
+    if (!u->has_loss) luaL_error(L, "the model is not compiled");
+    return u->loss;
+}
+
+/* Reads n tensors from idx (a tensor when n is 1, or a list of n), leaving them on the stack
+ * (anchored there for the call). */
+static void read_tensors(lua_State *L, int idx, int n, lt_tensor **out, const char *fn,
+                         const char *what) {
+    idx = lua_absindex(L, idx);
+    if (lt_lua_testtensor(L, idx) || lua_type(L, idx) != LUA_TTABLE ||
+        (n == 1 && lua_rawlen(L, idx) != 1)) {
+        if (n != 1) luaL_error(L, "%s: the model has %d %ss: expected a list of %d tensors", fn,
+                               n, what, n);
+        lua_pushvalue(L, idx);
+        out[0] = lt_lua_totensor(L, lua_gettop(L), fn);
+        return;
+    }
+    if ((int)lua_rawlen(L, idx) != n)
+        luaL_error(L, "%s: the model has %d %s%s, got a list of %d", fn, n, what, n > 1 ? "s" : "",
+                   (int)lua_rawlen(L, idx));
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, idx, k + 1);
+        out[k] = lt_lua_totensor(L, lua_gettop(L), fn);
+    }
+}
+
+/* Reads the inputs at idx and checks them against the net, with one batch size. */
+static int64_t read_inputs(lua_State *L, lt_net *net, int idx, lt_tensor **xs, const char *fn) {
+    read_tensors(L, idx, net->ninputs, xs, fn, "input");
+    for (int k = 0; k < net->ninputs; k++) {
+        lt_lua_check(L, lt_net_check_input(net, k, xs[k]));
+        if (xs[k]->shape[0] != xs[0]->shape[0])
+            luaL_error(L, "%s: input 1 has %I samples but input %d has %I", fn,
+                       (lua_Integer)xs[0]->shape[0], k + 1, (lua_Integer)xs[k]->shape[0]);
+    }
+    return xs[0]->shape[0];
+}
+
+/* Reads the targets at idx: one per output, each with N rows. */
+static void read_targets(lua_State *L, lt_net *net, int idx, int64_t N, lt_tensor **ys,
+                         const char *fn) {
+    read_tensors(L, idx, net->noutputs, ys, fn, "output");
+    for (int o = 0; o < net->noutputs; o++)
+        if (ys[o]->ndim < 1 || ys[o]->shape[0] != N)
+            luaL_error(L, "%s: x has %I samples but y%s has %I", fn, (lua_Integer)N,
+                       net->noutputs > 1 ? " of an output" : "",
+                       (lua_Integer)(ys[o]->ndim ? ys[o]->shape[0] : 1));
 }
 
 /* Pushes loss, correct, total, or nil, message for a non-finite loss. */
@@ -792,29 +1073,35 @@ static int push_step(lua_State *L, lt_status s, double loss, int64_t c, int64_t 
     return 3;
 }
 
-/* net:train_on_batch(x, y, loss, opt) → loss, correct, total | nil, "the loss is nan" */
+/* net:train_on_batch(xs, ys, opt) → loss, correct, total | nil, "the loss is nan" */
 static int net_train_on_batch(lua_State *L) {
-    lt_net *net = checknet(L, 1);
-    lt_tensor *x = lt_lua_totensor(L, 2, "train_on_batch");
-    lt_tensor *y = lt_lua_totensor(L, 3, "train_on_batch");
-    lt_loss_kind k = check_loss(L, 4);
-    lt_optim *o = lt_lua_checkoptim(L, 5);
-    check_input(L, net, x);
-    target_size(L, "train_on_batch", x, y);
+    LNet *u = checklnet(L, 1);
+    lt_net *net = u->net;
+    lt_optim *o = lt_lua_checkoptim(L, 4);
+    const lt_net_loss *ls = losses(L, u);
+    lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
+    int64_t N = read_inputs(L, net, 2, xs, "train_on_batch"), tn[LT_MAX_MERGE];
+    read_targets(L, net, 3, N, ys, "train_on_batch");
+    const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    for (int k = 0; k < net->noutputs; k++) { yp[k] = ys[k]->data; tn[k] = ys[k]->numel; }
     double loss = 0;
     int64_t c = 0, t = 0;
-    lt_status s = lt_net_train_step(net, x->data, y->data, x->shape[0], y->numel, k, o, &loss,
-                                    &c, &t);
+    lt_status s = lt_net_step(net, xp, yp, tn, N, ls, o, &loss, &c, &t);
     return push_step(L, s, loss, c, t);
 }
 
-/* net:check_targets(y, loss): all of y against the output (labels by sample position) */
+/* net:check_targets(ys): all of ys against the outputs (labels by sample position) */
 static int net_check_targets(lua_State *L) {
-    lt_net *net = checknet(L, 1);
-    lt_tensor *y = lt_lua_checktensor(L, 2);
-    lt_loss_kind k = check_loss(L, 3);
-    int64_t K = lt_net_out_width(net), rows = y->shape[0] * lt_net_out_size(net) / K;
-    lt_lua_check(L, lt_loss_check(k, rows, K, y->data, y->numel));
+    LNet *u = checklnet(L, 1);
+    lt_net *net = u->net;
+    const lt_net_loss *ls = losses(L, u);
+    lt_tensor *ys[LT_MAX_MERGE];
+    read_tensors(L, 2, net->noutputs, ys, "fit", "output");
+    for (int o = 0; o < net->noutputs; o++) {
+        int64_t K = lt_net_out_width(net, o), rows = ys[o]->shape[0] * lt_net_out_size(net, o) / K;
+        lt_lua_check(L, lt_loss_check(ls[o].kind, rows, K, ys[o]->data, ys[o]->numel));
+    }
     return 0;
 }
 
@@ -822,58 +1109,110 @@ static int net_check_targets(lua_State *L) {
 static int net_shuffle(lua_State *L) {
     lt_net *net = checknet(L, 1);
     lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || n > lt_get_max_numel()) return luaL_error(L, "fit: %I samples", n);
     lt_lua_check(L, lt_net_shuffle(net, n, lua_toboolean(L, 3) ? &lt_global_rng : NULL));
     return 0;
 }
 
-/* net:train_rows(x, y, start, count, loss, opt): rows perm[start..start+count) (0-based) */
+/* net:train_rows(xs, ys, start, count, opt): rows perm[start..start+count) (0-based) */
 static int net_train_rows(lua_State *L) {
-    lt_net *net = checknet(L, 1);
-    lt_tensor *x = lt_lua_checktensor(L, 2), *y = lt_lua_checktensor(L, 3);
+    LNet *u = checklnet(L, 1);
+    lt_net *net = u->net;
     lua_Integer start = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
-    lt_loss_kind k = check_loss(L, 6);
-    lt_optim *o = lt_lua_checkoptim(L, 7);
-    check_input(L, net, x);
-    int64_t ysz = target_size(L, "fit", x, y);
-    if (net->perm_n > x->shape[0]) luaL_error(L, "fit: shuffle order is longer than the data");
+    lt_optim *o = lt_lua_checkoptim(L, 6);
+    const lt_net_loss *ls = losses(L, u);
+    lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
+    int64_t N = read_inputs(L, net, 2, xs, "fit");
+    read_targets(L, net, 3, N, ys, "fit");
+    if (net->perm_n > N) luaL_error(L, "fit: shuffle order is longer than the data");
     double loss = 0;
     int64_t c = 0, t = 0;
-    lt_status s = lt_net_train_rows(net, x, y, ysz, start, count, k, o, &loss, &c, &t);
+    lt_status s = lt_net_train_rows(net, (const lt_tensor *const *)xs,
+                                    (const lt_tensor *const *)ys, start, count, ls, o, &loss,
+                                    &c, &t);
     return push_step(L, s, loss, c, t);
 }
 
-/* net:predict(x, batch) → tensor N×(output shape) */
-static int net_predict(lua_State *L) {
-    lt_net *net = checknet(L, 1);
-    lt_tensor *x = lt_lua_totensor(L, 2, "predict");
-    lua_Integer batch = luaL_optinteger(L, 3, 32);
-    check_input(L, net, x);
-    lt_lua_check(L, lt_net_build(net, &lt_global_rng));
-    lt_layer *last = net->layers[net->n - 1];
-    int64_t shape[LT_MAX_DIMS];
-    shape[0] = x->shape[0];
-    memcpy(shape + 1, last->out_shape, (size_t)last->out_nd * 8);
-    lt_tensor *out = lt_lua_pushtensor(L, lt_tensor_empty(1 + last->out_nd, shape));
-    lt_status s = lt_net_predict(net, x, batch, out);
-    if (s != LT_OK) return raise_status(L, s);
-    return 1;
+/* Pushes a new tensor N×(shape of node i). */
+static lt_tensor *push_node_tensor(lua_State *L, const lt_net *net, int i, int64_t N) {
+    const lt_node *d = &net->nodes[i];
+    int64_t shape[LT_MAX_DIMS + 1];
+    shape[0] = N;
+    memcpy(shape + 1, d->shape, (size_t)d->nd * 8);
+    return lt_lua_pushtensor(L, lt_tensor_empty(1 + d->nd, shape));
 }
 
-/* net:forward(x, training) → tensor (one batch) */
+/* net:predict(xs, batch) → one tensor per output, N×(output shape) */
+static int net_predict(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lua_Integer batch = luaL_optinteger(L, 3, 32);
+    lt_tensor *xs[LT_MAX_MERGE], *outs[LT_MAX_MERGE];
+    int64_t N = read_inputs(L, net, 2, xs, "predict");
+    lt_lua_check(L, lt_net_build(net, &lt_global_rng));
+    int top = lua_gettop(L);
+    for (int o = 0; o < net->noutputs; o++) outs[o] = push_node_tensor(L, net, net->outputs[o], N);
+    lt_status s = lt_net_predict(net, (const lt_tensor *const *)xs, batch, outs);
+    if (s != LT_OK) return raise_status(L, s);
+    return lua_gettop(L) - top;
+}
+
+/* net:forward(xs, training) → one tensor per output (one batch). A training forward keeps
+ * its inputs for backward. */
 static int net_forward(lua_State *L) {
     lt_net *net = checknet(L, 1);
-    lt_tensor *x = lt_lua_totensor(L, 2, "forward");
     int training = lua_toboolean(L, 3);
-    check_input(L, net, x);
-    const float *y;
-    lt_status s = lt_net_forward(net, x->data, x->shape[0], training, &y);
+    lt_tensor *xs[LT_MAX_MERGE];
+    int top0 = lua_gettop(L);
+    int64_t N = read_inputs(L, net, 2, xs, "forward");
+    const float *xp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    lt_status s = lt_net_forward(net, xp, N, training);
     if (s != LT_OK) return raise_status(L, s);
-    lt_layer *last = net->layers[net->n - 1];
-    int64_t shape[LT_MAX_DIMS];
-    shape[0] = x->shape[0];
-    memcpy(shape + 1, last->out_shape, (size_t)last->out_nd * 8);
-    lt_lua_pushtensor(L, lt_tensor_from(1 + last->out_nd, shape, y));
-    return 1;
+    if (training) {                        /* anchor the inputs backward will read */
+        lua_createtable(L, net->ninputs, 0);
+        for (int k = 0; k < net->ninputs; k++) {
+            lua_pushvalue(L, top0 + 1 + k);
+            lua_rawseti(L, -2, k + 1);
+        }
+        lua_setiuservalue(L, 1, 2);
+    }
+    int top = lua_gettop(L);
+    for (int o = 0; o < net->noutputs; o++) {
+        lt_tensor *y = push_node_tensor(L, net, net->outputs[o], N);
+        memcpy(y->data, lt_net_output(net, o), (size_t)y->numel * sizeof(float));
+    }
+    return lua_gettop(L) - top;
+}
+
+/* net:backward(dys) → one gradient per input. Accumulates the parameter gradients. */
+static int net_backward(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    int64_t N = net->fwd_n;
+    if (N == 0) lt_lua_check(L, lt_net_backward(net, NULL, NULL));     /* raises */
+    lt_tensor *dys[LT_MAX_MERGE], *dxs[LT_MAX_MERGE];
+    read_tensors(L, 2, net->noutputs, dys, "backward", "output");
+    const float *dp[LT_MAX_MERGE];
+    for (int o = 0; o < net->noutputs; o++) {
+        const lt_node *d = &net->nodes[net->outputs[o]];
+        if (dys[o]->ndim != d->nd + 1 || dys[o]->shape[0] != N ||
+            memcmp(dys[o]->shape + 1, d->shape, (size_t)d->nd * 8) != 0) {
+            char a[160], b[160];
+            return luaL_error(L, "backward: the gradient of output %d has shape %s, the output "
+                              "is %s (batch %I)", o + 1,
+                              lt_shape_str(dys[o]->ndim, dys[o]->shape, a, sizeof a),
+                              lt_layer_shape_str(d->nd, d->shape, b, sizeof b), (lua_Integer)N);
+        }
+        dp[o] = dys[o]->data;
+    }
+    int top = lua_gettop(L);
+    float *dxp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) {
+        dxs[k] = push_node_tensor(L, net, k, N);
+        dxp[k] = dxs[k]->data;
+    }
+    lt_status s = lt_net_backward(net, dp, dxp);
+    if (s != LT_OK) return raise_status(L, s);
+    return lua_gettop(L) - top;
 }
 
 /* net:_timing(on) → {steps, forward, loss, backward, optimizer (seconds summed), allocs}
@@ -899,20 +1238,22 @@ static int nn_alloc_count(lua_State *L) {        /* process heap allocations, or
     return 1;
 }
 
-/* net:evaluate(x, y, batch, loss [, n]) → loss, correct, total */
+/* net:evaluate(xs, ys, batch [, n]) → loss, correct, total */
 static int net_evaluate(lua_State *L) {
-    lt_net *net = checknet(L, 1);
-    lt_tensor *x = lt_lua_totensor(L, 2, "evaluate");
-    lt_tensor *y = lt_lua_totensor(L, 3, "evaluate");
+    LNet *u = checklnet(L, 1);
+    lt_net *net = u->net;
     lua_Integer batch = luaL_optinteger(L, 4, 32);
-    lt_loss_kind k = check_loss(L, 5);
-    check_input(L, net, x);
-    int64_t ysz = target_size(L, "evaluate", x, y);
-    lua_Integer n = luaL_optinteger(L, 6, x->shape[0]);
-    if (n < 1 || n > x->shape[0]) luaL_error(L, "evaluate: %I rows of %I", n, (lua_Integer)x->shape[0]);
+    lua_Integer n = luaL_optinteger(L, 5, 0);
+    const lt_net_loss *ls = losses(L, u);
+    lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
+    int64_t N = read_inputs(L, net, 2, xs, "evaluate");
+    read_targets(L, net, 3, N, ys, "evaluate");
+    if (n == 0) n = N;
+    if (n < 1 || n > N) luaL_error(L, "evaluate: %I rows of %I", n, (lua_Integer)N);
     double loss;
     int64_t c, t;
-    lt_status s = lt_net_evaluate(net, x, y, ysz, n, batch, k, &loss, &c, &t);
+    lt_status s = lt_net_evaluate(net, (const lt_tensor *const *)xs,
+                                  (const lt_tensor *const *)ys, n, batch, ls, &loss, &c, &t);
     if (s != LT_OK) return raise_status(L, s);
     lua_pushnumber(L, loss);
     lua_pushinteger(L, c);
@@ -1026,10 +1367,26 @@ static const lt_reg nn_funcs[] = {
     {"Tanh", nn_tanh, "nn.Tanh()\n\ntanh(x)." LAYER_COMMON "\nExample: nn.Tanh()"},
     {"Softmax", nn_softmax, "nn.Softmax()\n\nSoftmax over the last axis." LAYER_COMMON
      "\nExample: nn.Softmax()"},
+    {"Add", nn_add, "nn.Add()\n\nMerge layer: the elementwise sum of its inputs (same shapes). Call it on a "
+     "list of\nsymbolic tensors in a graph model (Keras Add).\nExample: y = nn.Add()({x, "
+     "shortcut})"},
+    {"Subtract", nn_subtract, "nn.Subtract()\n\nMerge layer: the first input minus the second "
+     "(same shapes).\nExample: d = nn.Subtract()({a, b})"},
+    {"Multiply", nn_multiply, "nn.Multiply()\n\nMerge layer: the elementwise product of its "
+     "inputs (same shapes).\nExample: g = nn.Multiply()({x, gate})"},
+    {"Average", nn_average, "nn.Average()\n\nMerge layer: the elementwise mean of its inputs "
+     "(same shapes).\nExample: m = nn.Average()({a, b, c})"},
+    {"Maximum", nn_maximum, "nn.Maximum()\n\nMerge layer: the elementwise maximum of its "
+     "inputs (same shapes);\nthe gradient goes to the first input holding the maximum.\n"
+     "Example: m = nn.Maximum()({a, b})"},
+    {"Concatenate", nn_concatenate, "nn.Concatenate{axis=-1}\n\nMerge layer: joins its inputs "
+     "along axis (-1: the last, the channels; or 1..rank\ncounting the batch axis as 0, as "
+     "Keras); the other sizes must agree.\nExample: y = nn.Concatenate{axis=-1}({a, b})"},
     {"Input", nn_input, "nn.Input{H, W, C} or nn.Input{shape={...}}\n\nFixes the per-sample "
      "input shape of a model (Keras Input).\nExample: nn.Sequential{nn.Input{28, 28, 1}, "
      "nn.Flatten(), nn.Dense{10}}"},
     {"_net", nn_net, NULL},
+    {"_graph", nn_graph, NULL},
     {"_loss_forward", nn_loss_forward, NULL},
     {"_loss_backward", nn_loss_backward, NULL},
     {"_isatty", nn_isatty, NULL},
@@ -1059,6 +1416,7 @@ static const lt_reg layer_meths[] = {
     {"config", layer_config, "layer:config() → table\n\nThe layer's Keras-style configuration "
      "(class, filters, kernel_size, ...)."},
     {"_setup", layer_setup, NULL},
+    {"_out_shape", layer_out_shape, NULL},
     {NULL, NULL, NULL}};
 
 static const lt_reg net_meths[] = {
@@ -1066,6 +1424,8 @@ static const lt_reg net_meths[] = {
     {"train_on_batch", net_train_on_batch, NULL}, {"shuffle", net_shuffle, NULL},
     {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
+    {"backward", net_backward, NULL}, {"zero_grad", net_zero_grad, NULL},
+    {"set_loss", net_set_loss, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 
 static const luaL_Reg layer_metas[] = {

@@ -31,7 +31,8 @@ static void act_backward(lt_layer *l, const float *x, const float *y, float *dy,
     if (!l->skip_act_grad) lt_act_backward(y, dx, N * l->in_size / width, width, l->act, l->alpha);
 }
 
-#define ACT_VT(kind) {kind, act_setup, NULL, NULL, NULL, act_forward, act_backward, NULL, NULL}
+#define ACT_VT(kind) {kind, act_setup, NULL, NULL, NULL, act_forward, act_backward, NULL, NULL, \
+                     LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL}
 static const lt_layer_vt act_vts[] = {ACT_VT("Activation"), ACT_VT("ReLU"), ACT_VT("Sigmoid"),
                                       ACT_VT("Tanh"), ACT_VT("Softmax"), ACT_VT("LeakyReLU")};
 static const char *act_lnames[] = {"activation", "re_lu", "sigmoid", "tanh", "softmax",

@@ -147,7 +147,8 @@ static size_t bn_scratch(const lt_layer *l, int64_t N) {
 }
 
 static const lt_layer_vt bn_vt = {"BatchNormalization", bn_setup, bn_init, bn_cache, bn_scratch,
-                                  bn_forward, bn_backward, NULL, bn_init_state};
+                                  bn_forward, bn_backward, NULL, bn_init_state, 0, NULL, NULL,
+                                  NULL};
 
 lt_layer *lt_batchnorm_new(float momentum, float epsilon) {
     if (!(momentum >= 0 && momentum <= 1) || !(epsilon > 0)) {

@@ -139,9 +139,11 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
 }
 
 static const lt_layer_vt conv2d_vt = {"Conv2D", conv_setup, conv_init, conv_cache, conv_scratch,
-                                      conv_forward, conv_backward, NULL, NULL};
+                                      conv_forward, conv_backward, NULL, NULL,
+                                      LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
 static const lt_layer_vt conv1d_vt = {"Conv1D", conv_setup, conv_init, conv_cache, conv_scratch,
-                                      conv_forward, conv_backward, NULL, NULL};
+                                      conv_forward, conv_backward, NULL, NULL,
+                                      LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
 
 static lt_layer *conv_new(const lt_conv_opts *o, int dims) {
     const char *fn = dims == 2 ? "Conv2D" : "Conv1D";

@@ -62,7 +62,8 @@ static void dense_backward(lt_layer *l, const float *x, const float *y, float *d
 }
 
 static const lt_layer_vt dense_vt = {"Dense", dense_setup, dense_init, NULL, NULL,
-                                     dense_forward, dense_backward, NULL, NULL};
+                                     dense_forward, dense_backward, NULL, NULL,
+                                     LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
 
 lt_layer *lt_dense_new(int64_t units, lt_act act, int use_bias) {
     if (units < 1) {

@@ -59,7 +59,8 @@ static void dropout_backward(lt_layer *l, const float *x, const float *y, float 
 }
 
 static const lt_layer_vt dropout_vt = {"Dropout", dropout_setup, NULL, dropout_cache, NULL,
-                                       dropout_forward, dropout_backward, NULL, NULL};
+                                       dropout_forward, dropout_backward, NULL, NULL,
+                                       LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 
 lt_layer *lt_dropout_new(float rate) {
     if (!(rate >= 0 && rate < 1)) {

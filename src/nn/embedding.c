@@ -62,7 +62,7 @@ static void emb_backward(lt_layer *l, const float *x, const float *y, float *dy,
 }
 
 static const lt_layer_vt emb_vt = {"Embedding", emb_setup, emb_init, NULL, NULL, emb_forward,
-                                   emb_backward, NULL, NULL};
+                                   emb_backward, NULL, NULL, 0, NULL, NULL, NULL};
 
 lt_layer *lt_embedding_new(int64_t vocab, int64_t dim) {
     if (vocab < 1 || dim < 1) {

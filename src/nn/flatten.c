@@ -27,7 +27,8 @@ static void flatten_backward(lt_layer *l, const float *x, const float *y, float 
 }
 
 static const lt_layer_vt flatten_vt = {"Flatten", flatten_setup, NULL, NULL, NULL,
-                                       flatten_forward, flatten_backward, NULL, NULL};
+                                       flatten_forward, flatten_backward, NULL, NULL,
+                                       LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 
 lt_layer *lt_flatten_new(void) {
     lt_layer *l = lt_layer_alloc(sizeof *l, &flatten_vt);

@@ -81,13 +81,13 @@ static void gpool_backward(lt_layer *l, const float *x, const float *y, float *d
 
 static const lt_layer_vt vts[2][2] = {
     {{"GlobalAvgPool1D", gpool_setup, NULL, gpool_cache, NULL, gpool_forward, gpool_backward,
-      NULL, NULL},
+      NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL},
      {"GlobalMaxPool1D", gpool_setup, NULL, gpool_cache, NULL, gpool_forward, gpool_backward,
-      NULL, NULL}},
+      NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL}},
     {{"GlobalAvgPool2D", gpool_setup, NULL, gpool_cache, NULL, gpool_forward, gpool_backward,
-      NULL, NULL},
+      NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL},
      {"GlobalMaxPool2D", gpool_setup, NULL, gpool_cache, NULL, gpool_forward, gpool_backward,
-      NULL, NULL}}};
+      NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL}}};
 
 lt_layer *lt_global_pool_new(int dims, int is_max) {
     gpool_layer *p = (gpool_layer *)lt_layer_alloc(sizeof *p, &vts[dims - 1][is_max != 0]);

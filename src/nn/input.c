@@ -38,7 +38,7 @@ static void input_backward(lt_layer *l, const float *x, const float *y, float *d
 }
 
 static const lt_layer_vt input_vt = {"Input", input_setup, NULL, NULL, NULL, input_forward,
-                                     input_backward, NULL, NULL};
+                                     input_backward, NULL, NULL, 0, NULL, NULL, NULL};
 
 lt_layer *lt_input_new(int nd, const int64_t *shape) {
     int64_t n;

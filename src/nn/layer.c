@@ -15,6 +15,7 @@ lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt) {
         return NULL;
     }
     l->vt = vt;
+    l->refs = 1;
     l->training = 1;
     l->use_bias = 1;
     snprintf(l->name, sizeof l->name, "%s", vt->kind);
@@ -22,7 +23,7 @@ lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt) {
 }
 
 void lt_layer_free(lt_layer *l) {
-    if (!l) return;
+    if (!l || --l->refs > 0) return;
     if (l->vt->destroy) l->vt->destroy(l);
     lt_tensor_free(l->w);
     lt_tensor_free(l->b);
@@ -41,10 +42,23 @@ const char *lt_layer_shape_str(int nd, const int64_t *shape, char *buf, size_t s
 }
 
 lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in) {
+    int64_t shape[1][LT_MAX_DIMS];
+    memcpy(shape[0], in, (size_t)nd * sizeof *in);
+    return lt_layer_setup_n(l, 1, &nd, (const int64_t(*)[LT_MAX_DIMS])shape);
+}
+
+lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*ins)[LT_MAX_DIMS]) {
+    static uint64_t setups;
+    int nd = nds[0];
+    const int64_t *in = ins[0];
+    if ((n == 1) != (l->vt->setup_n == NULL))
+        return lt_seterr(LT_EARG, l->vt->setup_n ? "%s (%s): a merge layer takes a list of 2 or "
+                         "more inputs, got 1" : "%s (%s) takes one input, got %d", l->name,
+                         l->vt->kind, n);
     int old_wnd = l->wnd;
     int64_t old_wshape[4], old_nb = l->nb;
     memcpy(old_wshape, l->wshape, sizeof old_wshape);
-    lt_status s = l->vt->setup(l, nd, in);
+    lt_status s = n == 1 ? l->vt->setup(l, nd, in) : l->vt->setup_n(l, n, nds, ins);
     if (s != LT_OK) return s;
     if (l->w && (l->wnd != old_wnd || memcmp(l->wshape, old_wshape, sizeof old_wshape) != 0 ||
                  l->nb != old_nb)) {
@@ -66,6 +80,7 @@ lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in) {
     l->out_size = 1;
     for (int i = 0; i < l->out_nd; i++) l->out_size *= l->out_shape[i];
     l->set_up = 1;
+    l->setup_id = ++setups;
     return LT_OK;
 }
 

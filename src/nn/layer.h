@@ -19,6 +19,20 @@ typedef enum {
 
 typedef struct lt_layer lt_layer;
 
+/* What a layer kind declares about itself (lt_layer_vt.flags). */
+enum {
+    /* forward and backward treat samples independently, keep nothing in the layer struct
+     * between calls but what every row range writes alike, and cache and scratch sizes are
+     * linear in N: a network may split a batch by rows across threads */
+    LT_LAYER_SPLITTABLE = 1,
+    /* backward applies the fused activation's derivative unless skip_act_grad is set, so a
+     * loss may hand it the gradient w.r.t. the pre-activation (softmax/sigmoid fusion) */
+    LT_LAYER_FUSABLE_ACT = 2
+};
+
+/* Most inputs a merge layer takes. */
+#define LT_MAX_MERGE 16
+
 typedef struct lt_layer_vt {
     const char *kind;    /* Keras class name, e.g. "Conv2D" */
     /* Computes out_shape, the parameter shapes (wshape/nw/nb/nstate) from a per-sample
@@ -39,10 +53,21 @@ typedef struct lt_layer_vt {
                      int64_t N, const float *cache, float *scratch);
     void (*destroy)(lt_layer *l);   /* frees kind-specific members (may be NULL) */
     void (*init_state)(lt_layer *l); /* fills freshly allocated state (may be NULL) */
+    unsigned flags;                  /* LT_LAYER_* */
+    /* Layers with several inputs (merge layers; NULL for the others): the same contracts as
+     * setup, forward and backward, on n inputs. in_shape/in_size are the first input's. */
+    lt_status (*setup_n)(lt_layer *l, int n, const int *nd, const int64_t (*in)[LT_MAX_DIMS]);
+    lt_status (*forward_n)(lt_layer *l, int n, const float *const *x, float *y, int64_t N);
+    void (*backward_n)(lt_layer *l, int n, const float *const *x, const float *y,
+                       const float *dy, float *const *dx, int64_t N);
 } lt_layer_vt;
 
 struct lt_layer {
     const lt_layer_vt *vt;
+    int refs;                       /* owners: its Lua object, each network using it */
+    uint64_t setup_id;              /* changes with every successful setup */
+    /* set by a backward that failed (a Lua layer's error); the caller reads and clears it */
+    lt_status err;
     char name[64];                  /* "conv2d_1": used in messages and summaries */
     int in_nd, out_nd;              /* per-sample shapes, valid once set_up */
     int64_t in_shape[LT_MAX_DIMS], out_shape[LT_MAX_DIMS];
@@ -93,6 +118,15 @@ lt_layer *lt_batchnorm_new(float momentum, float epsilon);
 lt_layer *lt_embedding_new(int64_t vocab, int64_t dim);
 lt_layer *lt_activation_new(lt_act act, float alpha);     /* ReLU, Sigmoid, ... layers */
 lt_layer *lt_input_new(int nd, const int64_t *shape);
+/* Merge layers (Keras Add, Subtract, Multiply, Average, Maximum, Concatenate). */
+typedef enum {
+    LT_MERGE_ADD, LT_MERGE_SUBTRACT, LT_MERGE_MULTIPLY, LT_MERGE_AVERAGE, LT_MERGE_MAXIMUM,
+    LT_MERGE_CONCAT
+} lt_merge_op;
+lt_layer *lt_merge_new(lt_merge_op op, int axis);           /* axis: Concatenate's (-1 last) */
+/* Layers are reference counted: a new layer has one owner; lt_layer_ref adds one (a network
+ * using it), lt_layer_free drops one and frees the layer with the last. */
+static inline lt_layer *lt_layer_ref(lt_layer *l) { l->refs++; return l; }
 void      lt_layer_free(lt_layer *l);                        /* NULL is a no-op */
 
 /* Allocates the header of a layer struct of `size` bytes (zeroed), with defaults. */
@@ -102,6 +136,8 @@ lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt);
  * parameters, a shape that needs different ones is an error ("conv2d: input has 3
  * channels, layer expects 1"). */
 lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in);
+/* The same for a merge layer on n inputs (a single-input layer takes n == 1). */
+lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nd, const int64_t (*in)[LT_MAX_DIMS]);
 /* Fixes the layer's current input shape (see lt_layer.fixed_nd). */
 static inline void lt_layer_fix_shape(lt_layer *l) {
     l->fixed_nd = l->in_nd;

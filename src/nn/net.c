@@ -1,12 +1,15 @@
-/* net.c: sequential network, training step and batched inference (see net.h).
+/* net.c: graph network, training step and batched inference (see net.h).
+ * Nodes run in topological order; a Sequential model is the chain (node i reads i-1).
  * Buffers (one aligned allocation, grown only when a bigger batch arrives):
- *   out[i]   N×out_size(i)      activations, kept for backward
- *   cache[i] layer i's forward→backward cache (im2col columns, argmax, dropout mask)
+ *   out[i]   N×size(i)   node i's activations, kept for backward
+ *   cache[i] node i's forward→backward cache (im2col columns, argmax, dropout mask)
  *   scratch  N×sstride (sstride: the largest per-sample scratch of any layer, conv dcols);
- *            rows r0.. use it from r0·sstride on, for the same reason as ga/gb
- *   ga, gb   gradient ping-pong, N×gstride (gstride: the largest per-sample activation);
- *            a thread working on rows r0.. uses both from r0·gstride on, so threads on
- *            different layers never overlap
+ *            rows r0.. use it from r0·sstride on, for the same reason as the slots
+ *   slots    gradient slots, each N×gstride (gstride: the largest per-sample activation).
+ *            Backward keeps d loss / d output of a node in a slot from its first consumer's
+ *            backward to its own, so a chain ping-pongs between two slots and a skip
+ *            connection holds a third; a thread working on rows r0.. uses every slot from
+ *            r0·gstride on, so threads on different nodes never overlap
  *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
 #include "nn/net.h"
 #include "nn/parallel.h"
@@ -22,53 +25,204 @@ static double seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Layers whose forward and backward treat samples independently, keep nothing in the
- * layer struct between calls but what every row range writes alike, and whose cache and
- * scratch sizes are linear in N: a batch can be split by rows across threads. */
+/* A batch can be split by rows across threads when every layer declares it can and none
+ * has a state update (it reads one whole-batch cache). */
 static int splittable(const lt_layer *l) {
-    if (l->commit) return 0;   /* its state update reads one whole-batch cache */
-    static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "MaxPool2D", "AvgPool2D",
-                                        "MaxPool1D", "AvgPool1D", "Flatten", "Dropout",
-                                        "Activation", "ReLU", "Sigmoid", "Tanh", "Softmax",
-                                        "LeakyReLU", NULL};
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(l->vt->kind, kinds[i]) == 0) return 1;
-    return 0;
+    return (l->vt->flags & LT_LAYER_SPLITTABLE) && !l->commit;
 }
 
-static void record_shape(lt_net *net, int i) {
-    lt_layer *l = net->layers[i];
-    net->shapes[i][0] = l->in_nd;
-    memcpy(&net->shapes[i][1], l->in_shape, (size_t)l->in_nd * sizeof(int64_t));
-}
+static int is_input(const lt_net *net, int i) { return i < net->ninputs; }
 
-/* Runs setup through the chain from the net's input shape. */
-static lt_status setup_chain(lt_net *net) {
-    int nd = net->in_nd;
-    int64_t shape[LT_MAX_DIMS];
-    memcpy(shape, net->in_shape, sizeof shape);
-    for (int i = 0; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
-        lt_status s = lt_layer_setup(l, nd, shape);
+/* ---- set-up ---- */
+
+/* Runs setup on every node from the input shapes. A layer used at several nodes must see
+ * the same input shape at each: it has one set of geometry. */
+static lt_status setup_all(lt_net *net) {
+    for (int i = net->ninputs; i < net->n; i++) {
+        lt_node *d = &net->nodes[i];
+        int nd[LT_MAX_MERGE];
+        int64_t shape[LT_MAX_MERGE][LT_MAX_DIMS];
+        for (int k = 0; k < d->nin; k++) {
+            const lt_node *p = &net->nodes[d->in[k]];
+            nd[k] = p->nd;
+            memcpy(shape[k], p->shape, sizeof shape[k]);
+        }
+        lt_layer *l = d->layer;
+        for (int j = net->ninputs; j < i; j++) {
+            const lt_node *e = &net->nodes[j];
+            if (e->layer != l) continue;
+            const lt_node *p = &net->nodes[e->in[0]];
+            if (p->nd != nd[0] || memcmp(p->shape, shape[0], (size_t)nd[0] * 8) != 0) {
+                char a[160], b[160];
+                return lt_seterr(LT_ESHAPE, "%s (%s) is called on inputs of shape %s and %s: "
+                                 "a shared layer takes one input shape", l->name, l->vt->kind,
+                                 lt_layer_shape_str(p->nd, p->shape, a, sizeof a),
+                                 lt_layer_shape_str(nd[0], shape[0], b, sizeof b));
+            }
+        }
+        lt_status s = lt_layer_setup_n(l, d->nin, nd, (const int64_t(*)[LT_MAX_DIMS])shape);
         if (s != LT_OK) return s;
-        record_shape(net, i);
-        nd = l->out_nd;
-        memcpy(shape, l->out_shape, sizeof shape);
+        d->nd = l->out_nd;
+        memcpy(d->shape, l->out_shape, sizeof d->shape);
+        d->size = l->out_size;
     }
-    /* the layers now belong to a net of this shape: standalone forwards must agree */
-    for (int i = 0; i < net->n; i++) lt_layer_fix_shape(net->layers[i]);
+    /* the layers now belong to a net of these shapes: standalone forwards must agree */
+    for (int i = net->ninputs; i < net->n; i++) {
+        net->nodes[i].setup_id = net->nodes[i].layer->setup_id;
+        lt_layer_fix_shape(net->nodes[i].layer);
+    }
     return LT_OK;
 }
 
-/* A layer may have been set up for another shape since (used standalone): redo it. */
+/* A layer may have been set up for another shape since (used standalone or by another
+ * model): redo the set-up. */
 static lt_status ensure_setup(lt_net *net) {
-    for (int i = 0; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
-        if (l->in_nd != net->shapes[i][0] ||
-            memcmp(l->in_shape, &net->shapes[i][1], (size_t)l->in_nd * sizeof(int64_t)) != 0)
-            return setup_chain(net);
-    }
+    for (int i = net->ninputs; i < net->n; i++)
+        if (net->nodes[i].layer->setup_id != net->nodes[i].setup_id) return setup_all(net);
     return LT_OK;
+}
+
+/* Gradient slots for backward (see the top of the file), from the outputs back. want_dx:
+ * the graph inputs' gradients are wanted too (lt_net_backward). Returns the slot count. */
+static int plan_backward(lt_net *net, int want_dx) {
+    int n = net->n, nslots = 0, nfree = 0;
+    int *upstream = calloc((size_t)n, sizeof *upstream);   /* trainable at or before i */
+    int *freel = malloc((size_t)(n + LT_MAX_MERGE + 1) * sizeof *freel);
+    if (!upstream || !freel) {
+        free(upstream);
+        free(freel);
+        return -1;
+    }
+#define TAKE() (nfree ? freel[--nfree] : nslots++)
+    for (int i = 0; i < n; i++) {
+        lt_node *d = &net->nodes[i];
+        d->gslot = -1;
+        if (is_input(net, i)) continue;
+        upstream[i] = lt_layer_nparams(d->layer) > 0;
+        for (int k = 0; k < d->nin; k++) upstream[i] |= upstream[d->in[k]];
+    }
+    for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].gslot = TAKE();
+    for (int i = n - 1; i >= net->ninputs; i--) {
+        lt_node *d = &net->nodes[i];
+        int temps[LT_MAX_MERGE], nt = 0;
+        for (int k = 0; k < d->nin; k++) {
+            lt_node *p = &net->nodes[d->in[k]];
+            d->dxslot[k] = d->dxadd[k] = -1;
+            int need = is_input(net, d->in[k]) ? want_dx : (want_dx || upstream[d->in[k]]);
+            if (d->gslot < 0 || !need) continue;
+            if (p->gslot < 0) {
+                d->dxslot[k] = p->gslot = TAKE();
+            } else {
+                d->dxslot[k] = temps[nt++] = TAKE();
+                d->dxadd[k] = p->gslot;
+            }
+        }
+        if (d->gslot >= 0) freel[nfree++] = d->gslot;
+        for (int t = 0; t < nt; t++) freel[nfree++] = temps[t];
+    }
+#undef TAKE
+    free(upstream);
+    free(freel);
+    net->plan_dx = want_dx;
+    return nslots;
+}
+
+lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape)[LT_MAX_DIMS],
+                         int nlayers, lt_layer *const *layers, const int *nin,
+                         const int (*in)[LT_MAX_MERGE], int noutputs, const int *outputs) {
+    if (ninputs < 1 || ninputs > LT_MAX_MERGE || noutputs < 1 || noutputs > LT_MAX_MERGE) {
+        lt_seterr(LT_EARG, "Model: needs 1 to %d inputs and outputs (got %d and %d)",
+                  LT_MAX_MERGE, ninputs, noutputs);
+        return NULL;
+    }
+    if (nlayers < 1) {
+        lt_seterr(LT_EARG, "Model: the model has no layers");
+        return NULL;
+    }
+    int n = ninputs + nlayers;
+    lt_net *net = calloc(1, sizeof *net);
+    if (!net || !(net->nodes = calloc((size_t)n, sizeof *net->nodes)) ||
+        !(net->layers = calloc((size_t)nlayers, sizeof *net->layers)) ||
+        !(net->keep = calloc((size_t)n, sizeof *net->keep))) {
+        if (net) {
+            free(net->nodes);
+            free(net->layers);
+        }
+        free(net);
+        lt_seterr(LT_ENOMEM, "Model: out of memory");
+        return NULL;
+    }
+    net->n = n;
+    net->ninputs = ninputs;
+    net->noutputs = noutputs;
+    for (int k = 0; k < ninputs; k++) {
+        lt_node *d = &net->nodes[k];
+        int64_t size;
+        if (in_nd[k] < 1 || in_nd[k] > LT_MAX_DIMS ||
+            lt_shape_check("Input", in_nd[k], in_shape[k], &size) != LT_OK) {
+            if (in_nd[k] < 1 || in_nd[k] > LT_MAX_DIMS)
+                lt_seterr(LT_EARG, "Input: shape must have 1 to %d dimensions", LT_MAX_DIMS);
+            lt_net_free(net);
+            return NULL;
+        }
+        d->nd = in_nd[k];
+        memcpy(d->shape, in_shape[k], (size_t)in_nd[k] * sizeof(int64_t));
+        d->size = size;
+    }
+    net->in_size = net->nodes[0].size;
+    net->chain = ninputs == 1 && noutputs == 1 && outputs[0] == n - 1;
+    net->splittable = 1;
+    for (int j = 0; j < nlayers; j++) {
+        int i = ninputs + j;
+        lt_node *d = &net->nodes[i];
+        if (nin[j] < 1 || nin[j] > LT_MAX_MERGE) {
+            lt_seterr(LT_EARG, "%s: takes 1 to %d inputs (got %d)", layers[j]->name,
+                      LT_MAX_MERGE, nin[j]);
+            lt_net_free(net);
+            return NULL;
+        }
+        d->layer = layers[j];
+        d->nin = nin[j];
+        for (int k = 0; k < nin[j]; k++) {
+            if (in[j][k] < 0 || in[j][k] >= i) {
+                lt_seterr(LT_EARG, "Model: node %d reads node %d, not an earlier one", i, in[j][k]);
+                lt_net_free(net);
+                return NULL;
+            }
+            d->in[k] = in[j][k];
+            net->nodes[in[j][k]].nconsumers++;
+        }
+        net->chain &= nin[j] == 1 && in[j][0] == i - 1;
+        net->splittable &= splittable(layers[j]);
+        int seen = 0;
+        for (int m = 0; m < net->nlayers && !seen; m++) seen = net->layers[m] == layers[j];
+        if (!seen) net->layers[net->nlayers++] = lt_layer_ref(layers[j]);
+    }
+    for (int o = 0; o < noutputs; o++) {
+        int dup = 0;
+        for (int q = 0; q < o; q++) dup |= outputs[q] == outputs[o];
+        if (outputs[o] < ninputs || outputs[o] >= n || dup) {
+            lt_seterr(LT_EARG, "Model: output %d is %s", o + 1,
+                      dup ? "listed twice" : "not a layer of the model");
+            lt_net_free(net);
+            return NULL;
+        }
+        net->outputs[o] = outputs[o];
+    }
+    int s0, s1;
+    if (setup_all(net) != LT_OK) {
+        lt_net_free(net);
+        return NULL;
+    }
+    if ((s1 = plan_backward(net, 1)) < 0 || (s0 = plan_backward(net, 0)) < 0) {
+        lt_seterr(LT_ENOMEM, "Model: out of memory");
+        lt_net_free(net);
+        return NULL;
+    }
+    net->nslots = s0 > s1 ? s0 : s1;
+    if (net->nslots < 2) net->nslots = 2;     /* chunked inference ping-pongs in two */
+    for (int m = 0; m < net->nlayers; m++) net->nparams += lt_layer_nparams(net->layers[m]);
+    return net;
 }
 
 lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape) {
@@ -76,31 +230,24 @@ lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape)
         lt_seterr(LT_EARG, "Sequential: the model has no layers");
         return NULL;
     }
-    lt_net *net = calloc(1, sizeof *net);
-    if (!net || !(net->layers = malloc((size_t)n * sizeof *layers)) ||
-        !(net->keep = malloc((size_t)n * sizeof *net->keep)) ||
-        !(net->shapes = calloc((size_t)n, sizeof *net->shapes))) {
-        if (net) {
-            free(net->layers);
-            free(net->keep);
+    int *nin = malloc((size_t)n * sizeof *nin);
+    int (*in)[LT_MAX_MERGE] = malloc((size_t)n * sizeof *in);
+    int64_t shape[1][LT_MAX_DIMS] = {{0}};
+    lt_net *net = NULL;
+    if (in_nd >= 1 && in_nd <= LT_MAX_DIMS) memcpy(shape[0], in_shape, (size_t)in_nd * 8);
+    if (nin && in) {
+        for (int i = 0; i < n; i++) {
+            nin[i] = 1;
+            in[i][0] = i;                   /* layer i reads node i: the input or layer i-1 */
         }
-        free(net);
+        int out = n;
+        net = lt_net_new_graph(1, &in_nd, (const int64_t(*)[LT_MAX_DIMS])shape, n, layers, nin,
+                               (const int(*)[LT_MAX_MERGE])in, 1, &out);
+    } else {
         lt_seterr(LT_ENOMEM, "Sequential: out of memory");
-        return NULL;
     }
-    net->n = n;
-    memcpy(net->layers, layers, (size_t)n * sizeof *layers);
-    net->in_nd = in_nd;
-    memcpy(net->in_shape, in_shape, (size_t)in_nd * sizeof *in_shape);
-    net->in_size = 1;
-    for (int i = 0; i < in_nd; i++) net->in_size *= in_shape[i];
-    net->splittable = 1;
-    for (int i = 0; i < n; i++) net->splittable &= splittable(layers[i]);
-    if (setup_chain(net) != LT_OK) {
-        lt_net_free(net);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) net->nparams += lt_layer_nparams(layers[i]);
+    free(nin);
+    free(in);
     return net;
 }
 
@@ -114,24 +261,26 @@ void lt_net_free(lt_net *net) {
     free(net->perm);
     free(net->g1);
     free(net->keep);
-    free(net->shapes);
+    if (net->layers)
+        for (int m = 0; m < net->nlayers; m++) lt_layer_free(net->layers[m]);
     free(net->layers);
+    free(net->nodes);
     free(net);
 }
 
-int64_t lt_net_out_size(const lt_net *net) { return net->layers[net->n - 1]->out_size; }
+int64_t lt_net_out_size(const lt_net *net, int k) { return net->nodes[net->outputs[k]].size; }
 
-int64_t lt_net_out_width(const lt_net *net) {
-    const lt_layer *l = net->layers[net->n - 1];
-    return l->out_shape[l->out_nd - 1];
+int64_t lt_net_out_width(const lt_net *net, int k) {
+    const lt_node *d = &net->nodes[net->outputs[k]];
+    return d->shape[d->nd - 1];
 }
 
 lt_status lt_net_build(lt_net *net, lt_rng *r) {
     lt_status s = ensure_setup(net);
     if (s != LT_OK) return s;
     int bound = net->params != NULL;
-    for (int i = 0; i < net->n && bound; i++) {
-        lt_layer *l = net->layers[i];
+    for (int m = 0; m < net->nlayers && bound; m++) {
+        lt_layer *l = net->layers[m];
         /* bound when each layer's weights are still views of our buffer */
         if (lt_layer_nparams(l) && (!l->w || l->w->storage != net->params->storage)) bound = 0;
     }
@@ -144,8 +293,8 @@ lt_status lt_net_build(lt_net *net, lt_rng *r) {
             return LT_ENOMEM;
         }
         int64_t off = 0;
-        for (int i = 0; i < net->n; i++) {
-            lt_layer *l = net->layers[i];
+        for (int m = 0; m < net->nlayers; m++) {
+            lt_layer *l = net->layers[m];
             if ((s = lt_layer_bind(l, p, g, off, r)) != LT_OK) {
                 lt_tensor_free(p);
                 lt_tensor_free(g);
@@ -157,20 +306,26 @@ lt_status lt_net_build(lt_net *net, lt_rng *r) {
         lt_tensor_free(net->grads);
         net->params = p;
         net->grads = g;
+        net->fwd_n = 0;
     }
-    for (int i = 0; i < net->n; i++)
-        if ((s = lt_layer_build_state(net->layers[i])) != LT_OK) return s;
+    for (int m = 0; m < net->nlayers; m++)
+        if ((s = lt_layer_build_state(net->layers[m])) != LT_OK) return s;
     return LT_OK;
 }
 
-lt_status lt_net_check_input(const lt_net *net, const lt_tensor *x) {
-    int ok = x->ndim == net->in_nd + 1 &&
-             memcmp(x->shape + 1, net->in_shape, (size_t)net->in_nd * sizeof(int64_t)) == 0;
+lt_status lt_net_check_input(const lt_net *net, int k, const lt_tensor *x) {
+    const lt_node *d = &net->nodes[k];
+    int ok = x->ndim == d->nd + 1 && x->shape[0] >= 1 &&
+             memcmp(x->shape + 1, d->shape, (size_t)d->nd * sizeof(int64_t)) == 0;
     if (ok) return LT_OK;
     char a[200], b[200];
-    const lt_layer *l = net->layers[0];
-    return lt_seterr(LT_ESHAPE, "%s (%s): expected input of shape %s, got %s", l->name,
-                     l->vt->kind, lt_layer_shape_str(net->in_nd, net->in_shape, a, sizeof a),
+    const lt_layer *l = net->nodes[net->ninputs].layer;
+    if (net->ninputs == 1)
+        return lt_seterr(LT_ESHAPE, "%s (%s): expected input of shape %s, got %s", l->name,
+                         l->vt->kind, lt_layer_shape_str(d->nd, d->shape, a, sizeof a),
+                         lt_shape_str(x->ndim, x->shape, b, sizeof b));
+    return lt_seterr(LT_ESHAPE, "input %d: expected shape %s, got %s", k + 1,
+                     lt_layer_shape_str(d->nd, d->shape, a, sizeof a),
                      lt_shape_str(x->ndim, x->shape, b, sizeof b));
 }
 
@@ -178,43 +333,53 @@ lt_status lt_net_check_input(const lt_net *net, const lt_tensor *x) {
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+static float *slot(const lt_net *net, int s) { return net->slots + s * net->slot_floats; }
+
+static int64_t in_floats(const lt_net *net) {      /* per sample, all inputs */
+    int64_t t = 0;
+    for (int k = 0; k < net->ninputs; k++) t += net->nodes[k].size;
+    return t;
+}
+
 static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     if (N <= net->cap && ysize <= net->ysize && net->mem) return LT_OK;
     if (N < net->cap) N = net->cap;
     if (ysize < net->ysize) ysize = net->ysize;
-    size_t total = 0, scratch = 0, gmax = (size_t)(N * net->in_size);
+    size_t total = 0, scratch = 0, gmax = 1;
     for (int i = 0; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
-        total += round16((size_t)(N * l->out_size));
+        const lt_node *d = &net->nodes[i];
+        if ((size_t)d->size > gmax) gmax = (size_t)d->size;
+        if (is_input(net, i)) continue;
+        lt_layer *l = d->layer;
+        total += round16((size_t)(N * d->size));
         if (l->vt->cache_size) total += round16(l->vt->cache_size(l, N));
         size_t sc = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
         if (sc > scratch) scratch = sc;
-        if ((size_t)(N * l->out_size) > gmax) gmax = (size_t)(N * l->out_size);
     }
     scratch = (scratch + (size_t)N - 1) / (size_t)N * (size_t)N;   /* N whole rows */
-    total += round16(scratch) + 2 * round16(gmax) + round16((size_t)(N * net->in_size)) +
-             round16((size_t)(N * ysize));
+    size_t slotf = round16((size_t)N * gmax);
+    total += round16(scratch) + (size_t)net->nslots * slotf +
+             round16((size_t)(N * in_floats(net))) + round16((size_t)(N * ysize));
     float *mem = NULL;
-    float **out = malloc((size_t)net->n * sizeof *out), **cache = malloc((size_t)net->n * sizeof *cache);
+    float **out = calloc((size_t)net->n, sizeof *out), **cache = calloc((size_t)net->n, sizeof *cache);
     if (!out || !cache || posix_memalign((void **)&mem, 64, total * sizeof(float)) != 0) {
         free(out);
         free(cache);
-        return lt_seterr(LT_ENOMEM, "Sequential: out of memory for the buffers of a batch of "
+        return lt_seterr(LT_ENOMEM, "Model: out of memory for the buffers of a batch of "
                          "%lld (%.1f MB)", (long long)N, (double)total * 4 / 1e6);
     }
     memset(mem, 0, total * sizeof(float));
     float *p = mem;
-    for (int i = 0; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
+    for (int i = net->ninputs; i < net->n; i++) {
+        lt_layer *l = net->nodes[i].layer;
         out[i] = p;
-        p += round16((size_t)(N * l->out_size));
+        p += round16((size_t)(N * net->nodes[i].size));
         cache[i] = p;
         if (l->vt->cache_size) p += round16(l->vt->cache_size(l, N));
     }
     net->scratch = p; p += round16(scratch);
-    net->ga = p; p += round16(gmax);
-    net->gb = p; p += round16(gmax);
-    net->xbuf = p; p += round16((size_t)(N * net->in_size));
+    net->slots = p; p += (size_t)net->nslots * slotf;
+    net->xbuf = p; p += round16((size_t)(N * in_floats(net)));
     net->ybuf = p;
     free(net->mem);
     free(net->out);
@@ -224,17 +389,19 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     net->cache = cache;
     net->cap = N;
     net->ysize = ysize;
-    net->gstride = (int64_t)(gmax / (size_t)N);
+    net->gstride = (int64_t)gmax;
+    net->slot_floats = (int64_t)slotf;
     net->sstride = (int64_t)(scratch / (size_t)N);
+    net->fwd_n = 0;
     return LT_OK;
 }
 
 /* ---- forward / backward on a row range ---- */
 
-/* The per-layer buffers of rows r0.. of the batch: activations and gradients are N×size,
+/* The per-node buffers of rows r0.. of the batch: activations and gradients are N×size,
  * caches and scratch linear in N (see splittable), so rows r0.. start at size(r0). */
 static float *cache_at(const lt_net *net, int i, int64_t r0) {
-    const lt_layer *l = net->layers[i];
+    const lt_layer *l = net->nodes[i].layer;
     return net->cache[i] + (r0 && l->vt->cache_size ? l->vt->cache_size(l, r0) : 0);
 }
 
@@ -242,16 +409,27 @@ static float *cache_at(const lt_net *net, int i, int64_t r0) {
  * layers (the backward of one, the forward or backward of another) never overlap. */
 static float *scratch_at(const lt_net *net, int64_t r0) { return net->scratch + r0 * net->sstride; }
 
-/* Forward of rows r0 .. r0+n (x: the whole batch's input). Training flags are set by
- * the caller. */
-static lt_status forward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
+/* Node p's output (a graph input's is the caller's batch), from row r0. */
+static const float *node_out(const lt_net *net, const float *const *xs, int p, int64_t r0) {
+    return (is_input(net, p) ? xs[p] : net->out[p]) + r0 * net->nodes[p].size;
+}
+
+static lt_status forward_node(lt_net *net, const float *const *xs, int i, int64_t r0, int64_t n) {
+    const lt_node *d = &net->nodes[i];
+    lt_layer *l = d->layer;
+    float *y = net->out[i] + r0 * d->size;
+    if (d->nin == 1)
+        return l->vt->forward(l, node_out(net, xs, d->in[0], r0), y, n, cache_at(net, i, r0),
+                              scratch_at(net, r0));
+    const float *x[LT_MAX_MERGE];
+    for (int k = 0; k < d->nin; k++) x[k] = node_out(net, xs, d->in[k], r0);
+    return l->vt->forward_n(l, d->nin, x, y, n);
+}
+
+/* Forward of rows r0 .. r0+n. Training flags are set by the caller. */
+static lt_status forward_rows(lt_net *net, const float *const *xs, int64_t r0, int64_t n) {
     lt_status s = LT_OK;
-    for (int i = 0; i < net->n && s == LT_OK; i++) {
-        lt_layer *l = net->layers[i];
-        const float *in = i ? net->out[i - 1] : x;
-        s = l->vt->forward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, n,
-                           cache_at(net, i, r0), scratch_at(net, r0));
-    }
+    for (int i = net->ninputs; i < net->n && s == LT_OK; i++) s = forward_node(net, xs, i, r0, n);
     return s;
 }
 
@@ -259,54 +437,76 @@ static lt_status forward_rows(lt_net *net, const float *x, int64_t r0, int64_t n
  * keep a chunk's input, output and the next layer's reads inside a 2 MB L2. */
 enum { CHUNK_FLOATS = 1 << 17 };
 
-/* Inference forward of a splittable net on one thread. The leading layers up to the first
- * Dense run chunk by chunk (a few samples through all of them, their activations ping-
- * ponging in the idle gradient buffers ga/gb while they are in cache), so a large batch
- * does not stream every convolution's output through memory; the last of them writes its
- * rows to out[], and the Dense layers and what follows run on the whole batch (their
- * weights are read once per batch, not per chunk). Only the last chunked layer's out[]
- * is filled: nothing reads the intermediate activations of an inference forward. Same
- * results as forward_rows: every layer here treats samples independently. */
+/* Inference forward of a splittable chain on one thread. The leading layers up to the
+ * first Dense run chunk by chunk (a few samples through all of them, their activations
+ * ping-ponging in the idle gradient slots 0 and 1 while they are in cache), so a large
+ * batch does not stream every convolution's output through memory; the last of them writes
+ * its rows to out[], and the Dense layers and what follows run on the whole batch (their
+ * weights are read once per batch, not per chunk). Only the last chunked layer's out[] is
+ * filled: nothing reads the intermediate activations of an inference forward. Same results
+ * as forward_rows: every layer here treats samples independently. */
 static lt_status infer_rows(lt_net *net, const float *x, int64_t N) {
-    int j = 0;
+    int j = 1;
     int64_t big = net->in_size;
-    while (j < net->n && strcmp(net->layers[j]->vt->kind, "Dense") != 0) {
-        if (net->layers[j]->out_size > big) big = net->layers[j]->out_size;
+    while (j < net->n && strcmp(net->nodes[j].layer->vt->kind, "Dense") != 0) {
+        if (net->nodes[j].size > big) big = net->nodes[j].size;
         j++;
     }
     int64_t rows = CHUNK_FLOATS / big;
-    if (j < 2 || rows < 1 || rows >= N) return forward_rows(net, x, 0, N);
+    if (j < 3 || rows < 1 || rows >= N) return forward_rows(net, &x, 0, N);
     for (int64_t r0 = 0; r0 < N; r0 += rows) {
         int64_t n = N - r0 < rows ? N - r0 : rows;
         const float *in = x + r0 * net->in_size;
-        for (int i = 0; i < j; i++) {
-            lt_layer *l = net->layers[i];
-            float *o = i == j - 1 ? net->out[i] + r0 * l->out_size : i % 2 ? net->gb : net->ga;
+        for (int i = 1; i < j; i++) {
+            lt_layer *l = net->nodes[i].layer;
+            float *o = i == j - 1 ? net->out[i] + r0 * l->out_size : slot(net, i % 2);
             lt_status s = l->vt->forward(l, in, o, n, net->cache[i], net->scratch);
             if (s != LT_OK) return s;
             in = o;
         }
     }
     for (int i = j; i < net->n; i++) {
-        lt_layer *l = net->layers[i];
-        lt_status s = l->vt->forward(l, net->out[i - 1], net->out[i], N, net->cache[i],
-                                     net->scratch);
+        lt_status s = forward_node(net, &x, i, 0, N);
         if (s != LT_OK) return s;
     }
     return LT_OK;
 }
 
-/* Backward of rows r0 .. r0+n from their loss gradient at ga + r0·gstride. */
-static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
-    float *dy = net->ga + r0 * net->gstride, *dx = net->gb + r0 * net->gstride;
-    for (int i = net->n - 1; i >= 0; i--) {
-        lt_layer *l = net->layers[i];
-        const float *in = i ? net->out[i - 1] : x;
-        /* the first layer's input gradient is never needed */
-        l->vt->backward(l, in + r0 * l->in_size, net->out[i] + r0 * l->out_size, dy,
-                        i ? dx : NULL, n, cache_at(net, i, r0), scratch_at(net, r0));
-        float *t = dy; dy = dx; dx = t;
+/* Backward of rows r0 .. r0+n from the gradients in the outputs' slots (rows r0.. at
+ * r0·gstride), along the plan. */
+static void backward_rows(lt_net *net, const float *const *xs, int64_t r0, int64_t n) {
+    const int64_t go = r0 * net->gstride;
+    for (int i = net->n - 1; i >= net->ninputs; i--) {
+        const lt_node *d = &net->nodes[i];
+        if (d->gslot < 0) continue;
+        lt_layer *l = d->layer;
+        float *dy = slot(net, d->gslot) + go, *dx[LT_MAX_MERGE];
+        for (int k = 0; k < d->nin; k++) dx[k] = d->dxslot[k] < 0 ? NULL : slot(net, d->dxslot[k]) + go;
+        if (d->nin == 1) {
+            l->vt->backward(l, node_out(net, xs, d->in[0], r0), net->out[i] + r0 * d->size, dy,
+                            dx[0], n, cache_at(net, i, r0), scratch_at(net, r0));
+        } else {
+            const float *x[LT_MAX_MERGE];
+            for (int k = 0; k < d->nin; k++) x[k] = node_out(net, xs, d->in[k], r0);
+            l->vt->backward_n(l, d->nin, x, net->out[i] + r0 * d->size, dy, dx, n);
+        }
+        for (int k = 0; k < d->nin; k++) {        /* fan-out: sum into the first writer's */
+            if (d->dxadd[k] < 0) continue;
+            float *acc = slot(net, d->dxadd[k]) + go;
+            int64_t len = n * net->nodes[d->in[k]].size;
+            for (int64_t e = 0; e < len; e++) acc[e] += dx[k][e];
+        }
     }
+}
+
+/* A layer's backward that failed (a Lua layer's error): its status, cleared. */
+static lt_status backward_status(lt_net *net) {
+    lt_status s = LT_OK;
+    for (int m = 0; m < net->nlayers; m++) {
+        if (net->layers[m]->err != LT_OK && s == LT_OK) s = net->layers[m]->err;
+        net->layers[m]->err = LT_OK;
+    }
+    return s;
 }
 
 /* Applies the non-trainable state updates (batchnorm moving averages) of the last
@@ -314,16 +514,16 @@ static void backward_rows(lt_net *net, const float *x, int64_t r0, int64_t n) {
  * for a non-finite loss or an interrupt leaves the state as it was. Layers with a commit
  * hook are never split across threads (see splittable): their cache is whole-batch. */
 static void commit_state(lt_net *net) {
-    for (int i = 0; i < net->n; i++) lt_layer_commit(net->layers[i], net->cache[i]);
+    for (int i = net->ninputs; i < net->n; i++) lt_layer_commit(net->nodes[i].layer, net->cache[i]);
 }
 
 /* ---- data-parallel phases on 2 threads (parallel.h) ---- */
 
-enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM };
+enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM, PH_MERGE_GRADS };
 
 typedef struct {
     lt_net *net;
-    const float *x;
+    const float *const *xs;
     int64_t N, n0;             /* thread 0 takes rows [0, n0), thread 1 [n0, N) */
     int phase;
     const lt_optim *opt;
@@ -334,6 +534,9 @@ static void par_phase(void *arg, int tid) {
     par_job *j = arg;
     lt_net *net = j->net;
     int64_t r0 = tid ? j->n0 : 0, n = tid ? j->N - j->n0 : j->n0;
+    int64_t P = net->nparams, half = (P / 2 + 15) & ~(int64_t)15;
+    if (half > P) half = P;
+    int64_t lo = tid ? half : 0, hi = tid ? P : half;
     if (tid) {
         lt_tls_rng = &net->rng1;
         lt_tls_grad_src = net->grads->data;
@@ -342,18 +545,20 @@ static void par_phase(void *arg, int tid) {
     j->st[tid] = LT_OK;
     switch (j->phase) {
     case PH_FORWARD:
-        j->st[tid] = forward_rows(net, j->x, r0, n);
+        j->st[tid] = forward_rows(net, j->xs, r0, n);
         break;
     case PH_BACKWARD:
-        backward_rows(net, j->x, r0, n);
+        backward_rows(net, j->xs, r0, n);
         break;
-    case PH_OPTIM: {
-        int64_t P = net->nparams, half = (P / 2 + 15) & ~(int64_t)15;
-        if (half > P) half = P;
-        lt_optim_apply(j->opt, net->params->data, net->grads->data, net->g1,
-                       tid ? half : 0, tid ? P : half);
+    case PH_OPTIM:
+        lt_optim_apply(j->opt, net->params->data, net->grads->data, net->g1, lo, hi);
         break;
-    }
+    case PH_MERGE_GRADS:       /* grads += g1, g1 = 0 (a backward outside a step) */
+        for (int64_t e = lo; e < hi; e++) {
+            net->grads->data[e] += net->g1[e];
+            net->g1[e] = 0;
+        }
+        break;
     }
     if (tid) {
         lt_tls_rng = NULL;
@@ -380,77 +585,172 @@ static lt_status run_par(par_job *j, int phase) {
 
 /* ---- forward / train ---- */
 
-static lt_status forward(lt_net *net, const float *x, int64_t N, int training, par_job *par) {
-    for (int i = 0; i < net->n; i++) {
-        net->keep[i] = net->layers[i]->training;
-        net->layers[i]->training = training;
+static lt_status forward(lt_net *net, const float *const *xs, int64_t N, int training,
+                         par_job *par) {
+    for (int i = net->ninputs; i < net->n; i++) {
+        net->keep[i] = net->nodes[i].layer->training;
+        net->nodes[i].layer->training = training;
     }
-    lt_status s = par                              ? run_par(par, PH_FORWARD)
-                  : !training && net->splittable ? infer_rows(net, x, N)
-                                                 : forward_rows(net, x, 0, N);
-    for (int i = 0; i < net->n; i++) net->layers[i]->training = net->keep[i];
+    net->fwd_n = 0;
+    lt_status s = par                                           ? run_par(par, PH_FORWARD)
+                  : !training && net->splittable && net->chain ? infer_rows(net, xs[0], N)
+                                                                : forward_rows(net, xs, 0, N);
+    /* restored in reverse: a layer at several nodes gets back its first saved flag */
+    for (int i = net->n - 1; i >= net->ninputs; i--) net->nodes[i].layer->training = net->keep[i];
     return s;
 }
 
-lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, const float **y) {
-    lt_status s;
-    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK)
-        return s;
-    par_job job = {net, x, N, (N + 1) / 2, PH_FORWARD, NULL, {LT_OK, LT_OK}};
-    int par = use_par(net, N, 0);
-    if (par) {
-        lt_blas_threads(1);
-        if (training) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
-    }
-    s = forward(net, x, N, training, par ? &job : NULL);
-    if (par) lt_blas_threads(0);
-    if (s != LT_OK) return s;
-    if (training) commit_state(net);    /* a training forward outside a step (Keras) */
-    *y = net->out[net->n - 1];
+static void par_begin(lt_net *net, par_job *job, const float *const *xs, int64_t N, int train) {
+    *job = (par_job){net, xs, N, (N + 1) / 2, PH_FORWARD, NULL, {LT_OK, LT_OK}};
+    lt_blas_threads(1);
+    if (train) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
+}
+
+static lt_status enter(lt_net *net) {
+    if (net->busy)
+        return lt_seterr(LT_EARG, "the model is already running (a layer's Lua code called "
+                         "back into its own model)");
+    net->busy = 1;
     return LT_OK;
 }
 
-/* The output activation the loss can fuse with (softmax/sigmoid), or NONE. */
-static int fusable(const lt_layer *last, lt_loss_kind k) {
-    if (k == LT_LOSS_CCE || k == LT_LOSS_SCCE) return last->act == LT_ACT_SOFTMAX;
-    if (k == LT_LOSS_BCE) return last->act == LT_ACT_SIGMOID;
+lt_status lt_net_forward(lt_net *net, const float *const *xs, int64_t N, int training) {
+    lt_status s;
+    if ((s = enter(net)) != LT_OK) return s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK) {
+        net->busy = 0;
+        return s;
+    }
+    par_job job;
+    int par = use_par(net, N, 0);
+    if (par) par_begin(net, &job, xs, N, training);
+    s = forward(net, xs, N, training, par ? &job : NULL);
+    if (par) lt_blas_threads(0);
+    if (s == LT_OK && training) {
+        commit_state(net);    /* a training forward outside a step (Keras) */
+        net->fwd_n = N;
+        for (int k = 0; k < net->ninputs; k++) net->fwd_x[k] = xs[k];
+    }
+    net->busy = 0;
+    return s;
+}
+
+/* Writes rows of a per-output gradient (N×size, contiguous) into its slot: rows from n0 on
+ * go to n0·gstride, where the worker's backward reads them. */
+static void to_slot(lt_net *net, int o, const float *g, int64_t N, int64_t n0) {
+    const lt_node *d = &net->nodes[net->outputs[o]];
+    float *s = slot(net, d->gslot);
+    if (s != g) memcpy(s, g, (size_t)(n0 * d->size) * sizeof(float));
+    memmove(s + n0 * net->gstride, g + n0 * d->size, (size_t)((N - n0) * d->size) * sizeof(float));
+}
+
+static lt_status backward_par(lt_net *net, const float *const *xs, int64_t N, par_job *par) {
+    if (par) run_par(par, PH_BACKWARD);
+    else backward_rows(net, xs, 0, N);
+    return backward_status(net);
+}
+
+lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs) {
+    lt_status s;
+    int64_t N = net->fwd_n;
+    if (N == 0)
+        return lt_seterr(LT_EARG, "backward: run forward(x, {training=true}) first (the last "
+                         "forward was in inference mode, or the model changed since)");
+    if ((s = enter(net)) != LT_OK) return s;
+    if (!net->plan_dx) plan_backward(net, 1);
+    par_job job;
+    int par = use_par(net, N, 1);
+    if (par) par_begin(net, &job, net->fwd_x, N, 0);
+    int64_t n0 = par ? job.n0 : N;
+    for (int o = 0; o < net->noutputs; o++) to_slot(net, o, dys[o], N, n0);
+    s = backward_par(net, net->fwd_x, N, par ? &job : NULL);
+    if (par && net->nparams > 0) run_par(&job, PH_MERGE_GRADS);
+    if (par) lt_blas_threads(0);
+    for (int k = 0; dxs && k < net->ninputs && s == LT_OK; k++) {
+        if (!dxs[k]) continue;
+        const lt_node *d = &net->nodes[k];
+        if (d->gslot < 0) {               /* the outputs do not depend on this input */
+            memset(dxs[k], 0, (size_t)(N * d->size) * sizeof(float));
+            continue;
+        }
+        const float *g = slot(net, d->gslot);
+        memcpy(dxs[k], g, (size_t)(n0 * d->size) * sizeof(float));
+        memcpy(dxs[k] + n0 * d->size, g + n0 * net->gstride,
+               (size_t)((N - n0) * d->size) * sizeof(float));
+    }
+    net->busy = 0;
+    return s;
+}
+
+/* Whether output o's loss can hand its layer the gradient w.r.t. the pre-activation: a
+ * softmax (sigmoid) output under cross-entropy, read by nothing else, the layer used once. */
+static int fusable(const lt_net *net, int o, lt_loss_kind k) {
+    const lt_node *d = &net->nodes[net->outputs[o]];
+    const lt_layer *l = d->layer;
+    if (!(l->vt->flags & LT_LAYER_FUSABLE_ACT) || d->nconsumers) return 0;
+    for (int i = net->ninputs; i < net->n; i++)
+        if (net->nodes[i].layer == l && i != net->outputs[o]) return 0;
+    if (k == LT_LOSS_CCE || k == LT_LOSS_SCCE) return l->act == LT_ACT_SOFTMAX;
+    if (k == LT_LOSS_BCE) return l->act == LT_ACT_SIGMOID;
     return 0;
 }
 
-static lt_status train_step(lt_net *net, const float *x, const float *y, int64_t N,
-                            lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
-                            int64_t *total, par_job *par) {
+static void rows_k(const lt_net *net, int o, int64_t N, int64_t *rows, int64_t *K) {
+    *K = lt_net_out_width(net, o);
+    *rows = N * lt_net_out_size(net, o) / *K;
+}
+
+static lt_status train_step(lt_net *net, const float *const *xs, const float *const *ys,
+                            int64_t N, const lt_net_loss *loss, lt_optim *opt, double *lossv,
+                            int64_t *correct, int64_t *total, par_job *par) {
     lt_status s;
-    lt_layer *last = net->layers[net->n - 1];
-    int64_t K = lt_net_out_width(net), rows = N * last->out_size / K;
     lt_net_timing *tm = net->timing.on ? &net->timing : NULL;
     int64_t a0 = tm ? lt_alloc_count() : 0;
     double t0 = tm ? seconds() : 0, t1 = 0;
+    int fuse[LT_MAX_MERGE];
     if (par) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
-    if ((s = forward(net, x, N, 1, par)) != LT_OK) return s;
+    if ((s = forward(net, xs, N, 1, par)) != LT_OK) return s;
     if (tm) tm->forward += (t1 = seconds()) - t0;
-    const float *pred = net->out[net->n - 1];
-    int fuse = fusable(last, loss);
-    if (fuse) {
-        lt_loss_eval(loss, pred, rows, K, y, lossv, NULL);
-        lt_loss_fused_grad(loss, pred, rows, K, y, net->ga);
-    } else {
-        lt_loss_eval(loss, pred, rows, K, y, lossv, net->ga);
+    if (net->plan_dx) plan_backward(net, 0);
+    *lossv = 0;
+    for (int o = 0; o < net->noutputs; o++) {
+        int64_t rows, K;
+        double lo;
+        rows_k(net, o, N, &rows, &K);
+        const float *pred = lt_net_output(net, o);
+        float *g = slot(net, net->nodes[net->outputs[o]].gslot);
+        fuse[o] = fusable(net, o, loss[o].kind);
+        if (fuse[o]) {
+            lt_loss_eval(loss[o].kind, pred, rows, K, ys[o], &lo, NULL);
+            lt_loss_fused_grad(loss[o].kind, pred, rows, K, ys[o], g);
+        } else {
+            lt_loss_eval(loss[o].kind, pred, rows, K, ys[o], &lo, g);
+        }
+        if (loss[o].weight != 1.0f)
+            for (int64_t e = 0; e < rows * K; e++) g[e] *= loss[o].weight;
+        *lossv += loss[o].weight * lo;
+        if (o == 0) lt_loss_accuracy(loss[o].kind, pred, rows, K, ys[o], correct, total);
     }
     if (!isfinite(*lossv))
         return lt_seterr(LT_ENAN, "the loss is %s", isnan(*lossv) ? "nan" : "inf");
-    lt_loss_accuracy(loss, pred, rows, K, y, correct, total);
     if ((s = lt_check_interrupt()) != LT_OK) return s;
     if (tm) tm->loss += (t0 = seconds()) - t1;
     /* grads (and the worker's g1) are zero here: zeroed when allocated, and by every
      * step's fused optimizer pass */
-    last->skip_act_grad = fuse;
-    if (par)   /* the worker's rows of the loss gradient go to its own part of ga */
-        memmove(net->ga + par->n0 * net->gstride, net->ga + par->n0 * last->out_size,
-                (size_t)((N - par->n0) * last->out_size) * sizeof(float));
-    if (par) run_par(par, PH_BACKWARD);
-    else backward_rows(net, x, 0, N);
-    last->skip_act_grad = 0;
+    for (int o = 0; o < net->noutputs; o++) {
+        net->nodes[net->outputs[o]].layer->skip_act_grad = fuse[o];
+        if (par) {
+            float *g = slot(net, net->nodes[net->outputs[o]].gslot);
+            to_slot(net, o, g, N, par->n0);
+        }
+    }
+    s = backward_par(net, xs, N, par);
+    for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].layer->skip_act_grad = 0;
+    if (s != LT_OK) {                 /* keep "grads read zero between steps" */
+        if (net->nparams > 0) memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
+        if (net->g1) memset(net->g1, 0, (size_t)net->nparams * sizeof(float));
+        return s;
+    }
     if (tm) tm->backward += (t1 = seconds()) - t0;
     if (net->nparams > 0) {
         if (par) {
@@ -471,22 +771,43 @@ static lt_status train_step(lt_net *net, const float *x, const float *y, int64_t
     return LT_OK;
 }
 
+static lt_status check_targets(const lt_net *net, const float *const *ys, const int64_t *tn,
+                               int64_t N, const lt_net_loss *loss) {
+    for (int o = 0; o < net->noutputs; o++) {
+        int64_t rows, K;
+        rows_k(net, o, N, &rows, &K);
+        lt_status s = lt_loss_check(loss[o].kind, rows, K, ys[o], tn[o]);
+        if (s != LT_OK) return s;
+    }
+    return LT_OK;
+}
+
+lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *ys,
+                      const int64_t *tn, int64_t N, const lt_net_loss *loss, lt_optim *opt,
+                      double *lossv, int64_t *correct, int64_t *total) {
+    lt_status s;
+    if ((s = enter(net)) != LT_OK) return s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK ||
+        (s = check_targets(net, ys, tn, N, loss)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK ||
+        (s = lt_check_interrupt()) != LT_OK) {
+        net->busy = 0;
+        return s;
+    }
+    par_job job;
+    int par = use_par(net, N, 1);
+    if (par) par_begin(net, &job, xs, N, 0);
+    s = train_step(net, xs, ys, N, loss, opt, lossv, correct, total, par ? &job : NULL);
+    if (par) lt_blas_threads(0);
+    net->fwd_n = 0;                      /* the step consumed the forward */
+    net->busy = 0;
+    return s;
+}
+
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
                             int64_t *total) {
-    lt_status s;
-    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
-    lt_layer *last = net->layers[net->n - 1];
-    int64_t K = lt_net_out_width(net), rows = N * last->out_size / K;
-    if ((s = lt_loss_check(loss, rows, K, y, tn)) != LT_OK) return s;
-    if ((s = reserve(net, N, 0)) != LT_OK) return s;
-    if ((s = lt_check_interrupt()) != LT_OK) return s;
-    par_job job = {net, x, N, (N + 1) / 2, PH_FORWARD, NULL, {LT_OK, LT_OK}};
-    int par = use_par(net, N, 1);
-    if (par) lt_blas_threads(1);
-    s = train_step(net, x, y, N, loss, opt, lossv, correct, total, par ? &job : NULL);
-    if (par) lt_blas_threads(0);
-    return s;
+    lt_net_loss l = {loss, 1.0f};
+    return lt_net_step(net, &x, &y, &tn, N, &l, opt, lossv, correct, total);
 }
 
 static void gather(float *dst, const float *src, int64_t rowsz, const int64_t *idx, int64_t n) {
@@ -507,59 +828,91 @@ lt_status lt_net_shuffle(lt_net *net, int64_t n, lt_rng *r) {
     return LT_OK;
 }
 
-lt_status lt_net_train_rows(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
-                            int64_t start, int64_t count, lt_loss_kind loss, lt_optim *opt,
-                            double *lossv, int64_t *correct, int64_t *total) {
+static int64_t rowsize(const lt_tensor *t) { return t->shape[0] ? t->numel / t->shape[0] : 0; }
+
+lt_status lt_net_train_rows(lt_net *net, const lt_tensor *const *xs, const lt_tensor *const *ys,
+                            int64_t start, int64_t count, const lt_net_loss *loss,
+                            lt_optim *opt, double *lossv, int64_t *correct, int64_t *total) {
     lt_status s;
     if (start < 0 || count < 1 || start + count > net->perm_n)
         return lt_seterr(LT_EARG, "train_rows: rows %lld..%lld outside the %lld shuffled rows",
                          (long long)start, (long long)(start + count), (long long)net->perm_n);
+    if (net->busy) return enter(net);
     if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
+    int64_t ysz = 0;
+    for (int o = 0; o < net->noutputs; o++) ysz += rowsize(ys[o]);
     if ((s = reserve(net, count, ysz)) != LT_OK) return s;
-    gather(net->xbuf, x->data, net->in_size, net->perm + start, count);
-    gather(net->ybuf, y->data, ysz, net->perm + start, count);
-    return lt_net_train_step(net, net->xbuf, net->ybuf, count, count * ysz, loss, opt, lossv,
-                             correct, total);
+    const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
+    int64_t tn[LT_MAX_MERGE];
+    float *px = net->xbuf, *py = net->ybuf;
+    for (int k = 0; k < net->ninputs; k++) {
+        gather(px, xs[k]->data, net->nodes[k].size, net->perm + start, count);
+        xp[k] = px;
+        px += count * net->nodes[k].size;
+    }
+    for (int o = 0; o < net->noutputs; o++) {
+        int64_t r = rowsize(ys[o]);
+        gather(py, ys[o]->data, r, net->perm + start, count);
+        yp[o] = py;
+        tn[o] = count * r;
+        py += count * r;
+    }
+    return lt_net_step(net, xp, yp, tn, count, loss, opt, lossv, correct, total);
 }
 
-lt_status lt_net_predict(lt_net *net, const lt_tensor *x, int64_t batch, lt_tensor *out) {
-    lt_status s = lt_net_check_input(net, x);
-    if (s != LT_OK) return s;
-    int64_t N = x->shape[0], osz = lt_net_out_size(net);
+lt_status lt_net_predict(lt_net *net, const lt_tensor *const *xs, int64_t batch,
+                         lt_tensor *const *outs) {
+    lt_status s;
+    for (int k = 0; k < net->ninputs; k++)
+        if ((s = lt_net_check_input(net, k, xs[k])) != LT_OK) return s;
+    int64_t N = xs[0]->shape[0];
     if (batch < 1) batch = 32;
     if (batch > N) batch = N;
     for (int64_t i = 0; i < N; i += batch) {
         int64_t n = N - i < batch ? N - i : batch;
-        const float *y;
+        const float *xp[LT_MAX_MERGE];
+        for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data + i * net->nodes[k].size;
         if ((s = lt_check_interrupt()) != LT_OK) return s;
-        if ((s = lt_net_forward(net, x->data + i * net->in_size, n, 0, &y)) != LT_OK) return s;
-        memcpy(out->data + i * osz, y, (size_t)(n * osz) * sizeof(float));
+        if ((s = lt_net_forward(net, xp, n, 0)) != LT_OK) return s;
+        for (int o = 0; o < net->noutputs; o++) {
+            int64_t osz = lt_net_out_size(net, o);
+            memcpy(outs[o]->data + i * osz, lt_net_output(net, o), (size_t)(n * osz) * sizeof(float));
+        }
     }
     return LT_OK;
 }
 
-lt_status lt_net_evaluate(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
-                          int64_t n, int64_t batch, lt_loss_kind loss, double *lossv,
+lt_status lt_net_evaluate(lt_net *net, const lt_tensor *const *xs, const lt_tensor *const *ys,
+                          int64_t n, int64_t batch, const lt_net_loss *loss, double *lossv,
                           int64_t *correct, int64_t *total) {
     lt_status s;
-    int64_t K = lt_net_out_width(net), osz = lt_net_out_size(net);
     double sum = 0;
     *correct = *total = 0;
     if (batch < 1) batch = 32;
     for (int64_t i = 0; i < n; i += batch) {
         int64_t b = n - i < batch ? n - i : batch;
-        const float *pred;
-        const float *yt = y->data + i * ysz;
-        int64_t rows = b * osz / K, c, t;
-        double l;
-        if ((s = lt_loss_check(loss, rows, K, yt, b * ysz)) != LT_OK) return s;
+        const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
+        int64_t tn[LT_MAX_MERGE];
+        for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data + i * net->nodes[k].size;
+        for (int o = 0; o < net->noutputs; o++) {
+            yp[o] = ys[o]->data + i * rowsize(ys[o]);
+            tn[o] = b * rowsize(ys[o]);
+        }
+        if ((s = check_targets(net, yp, tn, b, loss)) != LT_OK) return s;
         if ((s = lt_check_interrupt()) != LT_OK) return s;
-        if ((s = lt_net_forward(net, x->data + i * net->in_size, b, 0, &pred)) != LT_OK) return s;
-        lt_loss_eval(loss, pred, rows, K, yt, &l, NULL);
-        lt_loss_accuracy(loss, pred, rows, K, yt, &c, &t);
-        sum += l * (double)b;
-        *correct += c;
-        *total += t;
+        if ((s = lt_net_forward(net, xp, b, 0)) != LT_OK) return s;
+        for (int o = 0; o < net->noutputs; o++) {
+            int64_t rows, K, c, t;
+            double l;
+            rows_k(net, o, b, &rows, &K);
+            lt_loss_eval(loss[o].kind, lt_net_output(net, o), rows, K, yp[o], &l, NULL);
+            sum += loss[o].weight * l * (double)b;
+            if (o == 0) {
+                lt_loss_accuracy(loss[o].kind, lt_net_output(net, o), rows, K, yp[o], &c, &t);
+                *correct += c;
+                *total += t;
+            }
+        }
     }
     *lossv = sum / (double)n;
     return LT_OK;

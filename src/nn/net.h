@@ -1,10 +1,10 @@
-/* net.h: a sequential network of layers with one contiguous parameter buffer (grads in
- * the same layout) and per-batch activation, cache and gradient buffers sized once for
- * the largest batch seen and reused: steady-state training allocates nothing.
- * The training step is one call: forward, loss, backward (softmax/sigmoid + cross-entropy
- * fused), optimizer step (which also zeroes the gradients for the next step, so between
- * steps the net's gradient buffer reads zero). Layers are borrowed (the caller keeps them alive and must not
- * free them while the net exists); their w/b become views of the net's buffer. */
+/* net.h: a network: a directed acyclic graph of layers (Sequential is the chain) with one
+ * contiguous parameter buffer (grads in the same layout) and per-batch activation, cache
+ * and gradient buffers sized once for the largest batch seen and reused: steady-state
+ * training allocates nothing. The training step is one call: forward, loss, backward
+ * (softmax/sigmoid + cross-entropy fused), optimizer step (which also zeroes the gradients
+ * for the next step, so between steps the net's gradient buffer reads zero). The net holds
+ * a reference on each of its layers; their w/b become views of the net's buffer. */
 #ifndef LT_NET_H
 #define LT_NET_H
 
@@ -25,70 +25,120 @@ typedef struct {
  * the build does not count them (cmake -DLUNETTE_COUNT_ALLOCS=ON, benchmarks only). */
 int64_t lt_alloc_count(void);
 
+/* A node of the graph: a graph input (layer NULL) or a layer applied to earlier nodes. */
 typedef struct {
-    int n;
+    lt_layer *layer;
+    int nin;
+    int in[LT_MAX_MERGE];                /* input node ids, each < this node's id */
+    int nd;                              /* per-sample output shape */
+    int64_t shape[LT_MAX_DIMS], size;
+    int nconsumers;                      /* nodes reading this one */
+    uint64_t setup_id;                   /* the layer's setup this net made */
+    /* backward plan (see plan_backward in net.c): the gradient slot of d loss / d output
+     * (-1: not needed), and per input the slot its gradient is written to and, when another
+     * consumer wrote that input's gradient first, the slot it is then added into */
+    int gslot, dxslot[LT_MAX_MERGE], dxadd[LT_MAX_MERGE];
+} lt_node;
+
+/* Per output: the loss and its weight in the total (Keras loss_weights). */
+typedef struct {
+    lt_loss_kind kind;
+    float weight;
+} lt_net_loss;
+
+typedef struct {
+    int n;                               /* nodes: the inputs first, in topological order */
+    lt_node *nodes;
+    int ninputs, noutputs;
+    int outputs[LT_MAX_MERGE];           /* output node ids */
+    int nlayers;                         /* distinct layers (a shared layer once), owned */
     lt_layer **layers;
-    int in_nd;
-    int64_t in_shape[LT_MAX_DIMS], in_size;
-    int64_t (*shapes)[LT_MAX_DIMS + 1];   /* per layer: [nd, in shape...] the net set up */
+    int chain;                           /* one input, each node reads the previous one */
+    int64_t in_size;                     /* per-sample floats of input 0 */
     int64_t nparams;                     /* trainable */
     lt_tensor *params, *grads;           /* flat, NULL until lt_net_build */
     /* batch buffers, for up to cap samples */
     int64_t cap;
     float *mem;
-    float **out, **cache;
-    float *scratch, *ga, *gb, *xbuf, *ybuf;
-    int64_t gstride;                     /* per-sample floats of ga/gb: the largest layer */
+    float **out, **cache;                /* per node (out of an input node: unused) */
+    float *scratch, *slots, *xbuf, *ybuf;
+    int nslots, plan_dx;                 /* gradient slots; whether the plan has input grads */
+    int64_t gstride;                     /* per-sample floats of a slot: the largest node */
+    int64_t slot_floats;                 /* floats of a slot: cap·gstride, aligned */
     int64_t sstride;                     /* per-sample floats of scratch: the largest layer */
     int64_t ysize;                       /* per-sample target floats ybuf holds */
+    int64_t fwd_n;                       /* batch of the last training forward (0: none) */
+    const float *fwd_x[LT_MAX_MERGE];    /* its inputs (the caller keeps them alive) */
     int64_t *perm, perm_n;
     lt_net_timing timing;
     /* data-parallel steps on 2 threads (see parallel.h): every layer can run on a row
      * range; the worker's gradient block (like grads, zero between steps) and stream */
     int splittable;
-    int *keep;                           /* per layer: its own training flag, kept aside */
+    int *keep;                           /* per node: its layer's training flag, kept aside */
     float *g1;
     lt_rng rng1;
+    int busy;                            /* inside a call (a Lua layer may call back) */
 } lt_net;
 
-/* Sets the layers up for a per-sample input shape; allocates no parameters. Caller owns
- * the result (lt_net_free); NULL on error (a layer's message naming it and the shapes). */
+/* A graph network. ninputs input nodes with per-sample shapes (in_nd[k], in_shape[k]),
+ * then nlayers nodes: layer k reads the nodes in[k][0 .. nin[k]) (ids < ninputs + k); a
+ * layer may appear at several nodes (shared weights, one input shape). outputs: node ids.
+ * Sets the layers up; allocates no parameters; takes a reference on every layer. NULL on
+ * error (the message names the layer and the shapes). */
+lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape)[LT_MAX_DIMS],
+                         int nlayers, lt_layer *const *layers, const int *nin,
+                         const int (*in)[LT_MAX_MERGE], int noutputs, const int *outputs);
+/* A chain of n layers on one input (Sequential). */
 lt_net *lt_net_new(int n, lt_layer **layers, int in_nd, const int64_t *in_shape);
-void    lt_net_free(lt_net *net);          /* leaves the layers alone; NULL is a no-op */
+void    lt_net_free(lt_net *net);          /* drops its references on the layers */
 /* Allocates the flat parameter and gradient buffers and binds every layer to them
  * (keeping weights a layer already had, initialising the others from r). Idempotent. */
 lt_status lt_net_build(lt_net *net, lt_rng *r);
-int64_t   lt_net_out_size(const lt_net *net);     /* per-sample output floats */
-int64_t   lt_net_out_width(const lt_net *net);    /* last axis of the output (classes) */
-/* Checks that x is N×(input shape) with N >= 1; the message names the first layer and
- * both shapes. */
-lt_status lt_net_check_input(const lt_net *net, const lt_tensor *x);
+/* Per-sample output floats and last axis (classes) of output k. */
+int64_t   lt_net_out_size(const lt_net *net, int k);
+int64_t   lt_net_out_width(const lt_net *net, int k);
+/* Checks that x is N×(shape of input k) with N >= 1; the message names both shapes. */
+lt_status lt_net_check_input(const lt_net *net, int k, const lt_tensor *x);
 
-/* Forward pass of N samples (x: N×in_size) in training or inference mode; *y points to
- * the net's output buffer (valid until the next call). A training-mode forward updates
- * the non-trainable state (batchnorm moving statistics), as a Keras training call does. */
-lt_status lt_net_forward(lt_net *net, const float *x, int64_t N, int training, const float **y);
-/* One training step on x (N samples) and targets y (tn floats: N×out for dense targets, N
- * class ids for sparse): forward, loss, backward, optimizer step. *loss is the batch mean,
- * correct/total the accuracy counts. All or nothing: on a non-finite loss returns LT_ENAN,
- * on an interrupt (checked before the step) LT_EINTR, and then neither the parameters nor
- * the optimizer nor any layer's non-trainable state (batchnorm moving statistics) changed. */
+/* Forward pass of N samples (xs[k]: N×input k) in training or inference mode; the outputs
+ * are in net->out[net->outputs[k]] (valid until the next call). A training-mode forward
+ * updates the non-trainable state (batchnorm moving statistics), as a Keras training call
+ * does, and keeps what backward needs until the next call. */
+lt_status lt_net_forward(lt_net *net, const float *const *xs, int64_t N, int training);
+static inline const float *lt_net_output(const lt_net *net, int k) {
+    return net->out[net->outputs[k]];
+}
+/* Backward of the last training forward from the gradients dys[k] (N×output k): accumulates
+ * the parameter gradients into net->grads and writes the input gradients into dxs[k] (an
+ * entry or dxs itself may be NULL). */
+lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs);
+/* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense
+ * targets, N class ids for sparse), one loss per output: forward, loss, backward, optimizer
+ * step. *loss is the weighted total of the batch means, correct/total the accuracy counts
+ * of output 0. All or nothing: on a non-finite loss returns LT_ENAN, on an interrupt
+ * (checked before the step) LT_EINTR, and then neither the parameters nor the optimizer
+ * nor any layer's non-trainable state (batchnorm moving statistics) changed. */
+lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *ys,
+                      const int64_t *tn, int64_t N, const lt_net_loss *loss, lt_optim *opt,
+                      double *lossv, int64_t *correct, int64_t *total);
+/* lt_net_step for one input and one output. */
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
                             int64_t *total);
-/* Same as lt_net_train_step on rows perm[start .. start+count) of x and y (as set by
- * lt_net_shuffle), gathered into the net's own batch buffers. ysz: target floats per row. */
-lt_status lt_net_train_rows(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
-                            int64_t start, int64_t count, lt_loss_kind loss, lt_optim *opt,
-                            double *lossv, int64_t *correct, int64_t *total);
+/* Same as lt_net_step on rows perm[start .. start+count) of xs and ys (as set by
+ * lt_net_shuffle), gathered into the net's own batch buffers. */
+lt_status lt_net_train_rows(lt_net *net, const lt_tensor *const *xs, const lt_tensor *const *ys,
+                            int64_t start, int64_t count, const lt_net_loss *loss,
+                            lt_optim *opt, double *lossv, int64_t *correct, int64_t *total);
 /* Sets perm to 0..n-1, shuffled with r when r is not NULL. */
 lt_status lt_net_shuffle(lt_net *net, int64_t n, lt_rng *r);
-/* Inference on all of x in batches; out: N×(output shape) preallocated. Checks for
+/* Inference on all of xs in batches; outs[k]: N×(output k shape) preallocated. Checks for
  * interrupts between batches. */
-lt_status lt_net_predict(lt_net *net, const lt_tensor *x, int64_t batch, lt_tensor *out);
-/* Mean loss and accuracy counts of the first n rows of x, y in inference mode. */
-lt_status lt_net_evaluate(lt_net *net, const lt_tensor *x, const lt_tensor *y, int64_t ysz,
-                          int64_t n, int64_t batch, lt_loss_kind loss, double *lossv,
+lt_status lt_net_predict(lt_net *net, const lt_tensor *const *xs, int64_t batch,
+                         lt_tensor *const *outs);
+/* Weighted total loss and output 0's accuracy counts of the first n rows in inference mode. */
+lt_status lt_net_evaluate(lt_net *net, const lt_tensor *const *xs, const lt_tensor *const *ys,
+                          int64_t n, int64_t batch, const lt_net_loss *loss, double *lossv,
                           int64_t *correct, int64_t *total);
 
 #endif

@@ -11,6 +11,13 @@
 #include "core/rng.h"
 #include "nn/net.h"
 
+/* The one-input, one-output forward the tests use: *y is the output. */
+static lt_status net_fwd(lt_net *net, const float *x, int64_t N, int training, const float **y) {
+    lt_status s = lt_net_forward(net, &x, N, training);
+    *y = lt_net_output(net, 0);
+    return s;
+}
+
 static lt_layer *conv(int64_t f, int64_t k, int64_t s, lt_padding p, lt_act a) {
     lt_conv_opts o = {f, k, k, s, s, p, a, 1};
     return lt_conv2d_new(&o);
@@ -63,7 +70,7 @@ static float *train(int threads, int steps, const float *x, const float *y, int6
     CHECK(all_zero(net->grads->data, net->nparams), "gradients read zero between steps");
     if (net->g1) CHECK(all_zero(net->g1, net->nparams), "worker gradients read zero too");
     const float *yo;
-    CHECK(lt_net_forward(net, x, N, 0, &yo) == LT_OK, "inference forward");
+    CHECK(net_fwd(net, x, N, 0, &yo) == LT_OK, "inference forward");
     memcpy(pred, yo, (size_t)(N * 5) * sizeof(float));
     float *p = malloc((size_t)net->nparams * sizeof *p);
     memcpy(p, net->params->data, (size_t)net->nparams * sizeof *p);
@@ -110,12 +117,12 @@ static void dropout_rows(void) {
     for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = lt_rng_uniform(&r) + 0.5f;
     lt_set_threads(2);
     const float *yo;
-    CHECK(lt_net_forward(net, x, N, 1, &yo) == LT_OK, "training forward with dropout");
-    const float *d = net->out[4];   /* dropout output: N×6 */
+    CHECK(net_fwd(net, x, N, 1, &yo) == LT_OK, "training forward with dropout");
+    const float *d = net->out[5];   /* dropout output: N×6 */
     int zeros[2] = {0, 0}, nonzero_in[2] = {0, 0};
     for (int64_t i = 0; i < N * 6; i++) {
         int h = i >= (N / 2) * 6;
-        if (net->out[3][i] != 0) {
+        if (net->out[4][i] != 0) {
             nonzero_in[h]++;
             zeros[h] += d[i] == 0;
         }
