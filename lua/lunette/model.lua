@@ -1061,6 +1061,82 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "are lists, one value per epoch.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")
 
+-- ---- gradient check ----
+
+-- nn.gradcheck(layer_or_model, x [, {samples=20, eps=1e-3, seed=1}]) → report, worst
+-- The analytic gradients of L = Σ y·r (r random, fixed) against central differences, on a
+-- sample of the entries of x and of every parameter.
+function nn.gradcheck(f, x, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("nn.gradcheck: options must be a table", 2) end
+  for k in pairs(opts) do
+    if k ~= "samples" and k ~= "eps" then error("nn.gradcheck: unknown option '" .. tostring(k) .. "' (expected samples, eps)", 2) end
+  end
+  local samples, eps = opts.samples or 20, opts.eps or 1e-3
+  local model = is_model(f)
+  if not model and not is_layer(f) then error("nn.gradcheck: expected a layer or a model", 2) end
+  local xs = (type(x) == "table" and not is_tensor(x)) and x or { x }
+  for i, t in ipairs(xs) do xs[i] = as_tensor(t, "nn.gradcheck", "x", 3) end
+  local arg = #xs == 1 and not (model and f._multi_in) and not (not model and MERGE[f.kind]) and xs[1] or xs
+  local function run()
+    if model then return f:forward(arg, { training = true }) end
+    return f:forward(arg)
+  end
+  local y0 = run()
+  local ys = (type(y0) == "table" and not is_tensor(y0)) and y0 or { y0 }
+  local rs = {}
+  for i, y in ipairs(ys) do rs[i] = tensor.randn(table.unpack(y.shape)) end
+  local function objective()
+    local y = run()
+    local list = (type(y) == "table" and not is_tensor(y)) and y or { y }
+    local s = 0
+    for i, t in ipairs(list) do s = s + (t * rs[i]):sum() end
+    return s
+  end
+  local params, grads
+  if model then f:zero_grad(); params, grads = f:parameters()
+  else f:zero_grad(); params, grads = f:parameters() end
+  run()
+  local dx
+  if model then dx = f:backward(f._multi_out and rs or rs[1])
+  else dx = f:backward(arg, rs[1]) end
+  local dxs = (type(dx) == "table" and not is_tensor(dx)) and dx or { dx }
+  local checks = {}
+  for i, t in ipairs(xs) do checks[#checks + 1] = { name = #xs > 1 and ("x[" .. i .. "]") or "x", t = t, g = dxs[i] } end
+  local names = {}
+  for _, l in ipairs(model and f._list or { f }) do
+    local p = l:parameters()
+    for j = 1, #p do names[#names + 1] = l.name .. (j == 1 and ".weight" or ".bias") end
+  end
+  for i, p in ipairs(params) do checks[#checks + 1] = { name = names[i] or ("param " .. i), t = p, g = grads[i]:clone() } end
+  local report, worst = {}, 0
+  for _, c in ipairs(checks) do
+    local flat, g = c.t:reshape(-1), c.g:reshape(-1)
+    local n = flat:numel()
+    local err = 0
+    for s = 1, math.min(samples, n) do
+      local i = n <= samples and s or math.random(n)
+      local v = flat:get(i)
+      flat:set(i, v + eps); local lp = objective()
+      flat:set(i, v - eps); local lm = objective()
+      flat:set(i, v)
+      local num, ana = (lp - lm) / (2 * eps), g:get(i)
+      local e = math.abs(num - ana) / math.max(math.abs(num), math.abs(ana), 1e-2)
+      if e > err then err = e end
+    end
+    report[#report + 1] = { name = c.name, max_rel_error = err }
+    if err > worst then worst = err end
+  end
+  if model then f:zero_grad() else f:zero_grad() end
+  return report, worst
+end
+sethelp(nn.gradcheck, "nn.gradcheck", "nn.gradcheck(layer_or_model, x [, {samples=20, eps=1e-3}]) → report, worst\n\n"
+  .. "Checks a backward against finite differences: for L = Σ y·r (r random), compares\nthe analytic "
+  .. "gradient of L w.r.t. x and every parameter with (L(v+eps) - L(v-eps)) / 2eps\non up to `samples` "
+  .. "entries of each tensor. report lists {name, max_rel_error} per\ntensor; worst is the largest "
+  .. "(float32: below ~1e-2 is a correct backward). Runs the\nmodel in training mode: leave Dropout "
+  .. "out of what you check.\nExample: r, worst = nn.gradcheck(nn.Dense{3}, tensor.randn(4, 5))")
+
 -- ---- save / load ----
 
 local function layer_config_for_save(l)
