@@ -320,6 +320,10 @@ end
 local function layer_output(fn, model, x, which)
   local layers = layers_of(model)
   if not layers then error(fn .. ": expected a model with layers (nn.Sequential), got a " .. type(model), 3) end
+  local mt = getmetatable(model)
+  if type(mt) == "table" and mt.__name == "lunette.Model" then
+    error(fn .. ": takes a Sequential model (graph models are not supported here yet)", 3)
+  end
   local idx = which
   if type(which) == "string" then
     for i, l in ipairs(layers) do if layer_name(l, i) == which then idx = i end end
@@ -480,5 +484,62 @@ help(P.hist, "plot.hist", [==[plot.hist(t [, opts])
 A histogram of a tensor's values (NaN and infinities left out and counted in the title).
 opts: bins (10), min, max (the range; default the data's), title, width, height.
 Example: plot.hist(model.layers[1].weight, {bins=20})]==])
+
+
+-- ---- model graphs ----
+
+-- plot.model(model): the nodes in order, one line each, with an arrow down where a node
+-- reads the one above it and the other inputs named on the node's line.
+function P.model(model, opts)
+  local mt = getmetatable(model)
+  local info
+  if type(mt) == "table" and (mt.__name == "lunette.Model" or mt.__name == "lunette.Sequential") then
+    info = model:_network(nil, "plot.model"):info()
+  else
+    error("plot.model: expected a model (nn.Sequential or nn.Model), got a " .. type(model), 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do if k ~= "width" then error("plot.model: unknown option '" .. tostring(k) .. "'", 2) end end
+  local ascii = L.nn._ascii()
+  local width = opts.width or 80
+  local down, gap, from = ascii and "|" or "│", ascii and ":" or "┊", ascii and "<-" or "◄─"
+  local outputs = {}
+  for _, o in ipairs(info.outputs) do outputs[o] = true end
+  local lines = {}
+  local function shape(s)
+    local parts = { "None" }
+    for i = 1, #s do parts[#parts + 1] = tostring(s[i]) end
+    return "(" .. table.concat(parts, ", ") .. ")"
+  end
+  for i, nd in ipairs(info.nodes) do
+    if i > 1 then
+      local reads_prev = false
+      for _, p in ipairs(nd.inputs) do reads_prev = reads_prev or p == i - 1 end
+      lines[#lines + 1] = "  " .. (reads_prev and down or gap)
+    end
+    local line = string.format("[%d] %s (%s) %s", i, nd.name, nd.kind, shape(nd.output_shape))
+    local others = {}
+    for _, p in ipairs(nd.inputs) do
+      if p ~= i - 1 then others[#others + 1] = string.format("[%d] %s", p, info.nodes[p].name) end
+    end
+    if #others > 0 then line = line .. "  " .. from .. " " .. table.concat(others, ", ") end
+    if outputs[i] then line = line .. (ascii and "  -> output" or "  → output") end
+    if utf8.len(line) and utf8.len(line) > width then     -- long: the inputs on a line of their own
+      local cut = line:find("  " .. from, 1, true) or line:find("  ", #line - 12, true)
+      if cut then
+        lines[#lines + 1] = line:sub(1, cut - 1)
+        line = "      " .. line:sub(cut + 2)
+      end
+    end
+    lines[#lines + 1] = line
+  end
+  return table.concat(lines, "\n")
+end
+help(P.model, "plot.model", [==[plot.model(model [, {width=80}]) → string
+The model's graph as text: one line per node in the order the model runs them
+([i] name (kind) output shape), a vertical bar where a node reads the one above
+it, and '◄─ [j] name' for its other inputs (skip connections, merges); the outputs
+are marked. Plain ASCII with --plain or in pipes.
+Example: print(plot.model(model))]==])
 
 return P
