@@ -1142,7 +1142,9 @@ sethelp(nn.gradcheck, "nn.gradcheck", "nn.gradcheck(layer_or_model, x [, {sample
 local function layer_config_for_save(l)
   local cfg = l:config()
   cfg.name = l.name
-  cfg._base_name, cfg._auto_name = nil, nil
+  for k, v in pairs(cfg) do          -- Lua layers' functions: the file cannot hold them
+    if type(k) == "string" and k:sub(1, 1) == "_" or type(v) == "function" then cfg[k] = nil end
+  end
   return cfg
 end
 
@@ -1237,8 +1239,14 @@ local function load_graph(path, arch, layers)
   return m
 end
 
-function nn.load(path)
+function nn.load(path, opts)
   if type(path) ~= "string" then error("nn.load: expected a file path", 2) end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("nn.load: options must be a table {custom_objects=...}", 2) end
+  for k in pairs(opts) do
+    if k ~= "custom_objects" then error("nn.load: unknown option '" .. tostring(k) .. "' (expected custom_objects)", 2) end
+  end
+  local custom = opts.custom_objects or {}
   local st, json = L.safetensors, L.json
   local tensors, meta = ccall(st.load, path)
   if not tensors then return nil, meta end
@@ -1253,11 +1261,22 @@ function nn.load(path)
   for i, cfg in ipairs(arch.layers) do
     local cls = type(cfg) == "table" and cfg.class or nil
     local ctor = type(cls) == "string" and cls ~= "Input" and nn[cls]
+    if cls == "Lambda" or cls == "Layer" then       -- Lua code is not in the file
+      local name = type(cfg.name) == "string" and cfg.name or "?"
+      local obj = custom[name]
+      if obj == nil then
+        load_error(path, string.format("layer %d (%s '%s') is written in Lua: pass it again, "
+          .. "nn.load(path, {custom_objects={%s=layer or function(config) ... end}})", i, cls, name, name))
+      end
+      ctor = is_layer(obj) and function() return obj end or obj
+    end
     if type(ctor) ~= "function" then load_error(path, string.format("layer %d has unknown class '%s'", i, tostring(cls))) end
     local c = {}
     for k, v in pairs(cfg) do if k ~= "class" and k ~= "input_shape" then c[k] = v end end
     local ok2, layer = pcall(ctor, c)
     if not ok2 then load_error(path, string.format("layer %d (%s): %s", i, cls, tostring(layer))) end
+    if not is_layer(layer) then load_error(path, string.format("layer %d (%s): custom_objects gave a %s, not a layer", i, cls, type(layer))) end
+    if cls == "Lambda" or cls == "Layer" then layer.name = cfg.name end
     layers[i] = layer
   end
   if #layers == 0 then load_error(path, "the architecture has no layers") end
@@ -1315,9 +1334,10 @@ function nn.load(path)
   end
   return model
 end
-sethelp(nn.load, "nn.load", "nn.load(path) → model | nil, message\n\nReads a model written by model:save "
+sethelp(nn.load, "nn.load", "nn.load(path [, {custom_objects}]) → model | nil, message\n\nReads a model written by model:save "
   .. "(Sequential or graph): architecture, weights, compile\nsettings and optimizer state (training resumes "
   .. "where it stopped). A missing file returns\nnil and a message; a corrupt file or one that does not match "
-  .. "its architecture raises a\nclear error.\nExample: model = nn.load('cifar.safetensors'); model:evaluate(ds.x_test, ds.y_test)")
+  .. "its architecture raises a\nclear error. Layers written in Lua (nn.Lambda, nn.Layer) are not in the file: "
+  .. "custom_objects\nmaps their names to the layer, or to a function(config) returning one.\nExample: model = nn.load('cifar.safetensors'); model:evaluate(ds.x_test, ds.y_test)")
 
 return nn

@@ -166,9 +166,12 @@ static void push_shape(lua_State *L, int nd, const int64_t *s) {
 
 /* ---- layer objects ---- */
 
+static lua_State *running_L;
+
 static LLayer *checklayer(lua_State *L, int idx) {
     LLayer *u = luaL_checkudata(L, idx, LAYER_MT);
     if (!u->l) luaL_argerror(L, idx, "layer has been freed");
+    running_L = L;                  /* for Lua layers the call may run (see nn.Lambda) */
     return u;
 }
 
@@ -433,6 +436,331 @@ static int nn_input(lua_State *L) {
     cfg_set(L, box);
     return finish_layer(L, u, box, lt_input_new(nd, shape), 1);
 }
+
+/* ---- layers written in Lua (nn.Lambda, nn.Layer) ----
+ * A C layer whose forward and backward call Lua functions kept in its object's config
+ * table ("forward", "backward"). The net calls layers without a lua_State: the bindings
+ * record the running one in `running_L` at every entry that may run layers, and a Lua
+ * layer finds its object through a weak table keyed by its lt_layer. Lua layers never
+ * run on the worker thread (they do not declare LT_LAYER_SPLITTABLE). */
+
+#define LUALAYER_OBJECTS "lunette.lua_layers"
+
+typedef struct {
+    lt_layer h;
+    int with_self;                     /* nn.Layer: the functions take self first */
+    int out_nd;                        /* declared output shape (0: inferred) */
+    int64_t out_shape[LT_MAX_DIMS];
+    int wnd;                           /* declared weight shape (0: none) */
+    int64_t wshape[4], nb;
+    float *init_w, *init_b;            /* initial values given as tensors (owned) */
+} lua_layer;
+
+/* Pushes the layer's Lua object and its function `fn` (nil when absent); 0 when the
+ * object is gone (cannot happen while a net or the caller holds it). */
+static int push_lua_fn(lua_State *L, lt_layer *l, const char *fn) {
+    char key[32];
+    snprintf(key, sizeof key, "_%s", fn[0] == '_' ? fn + 1 : fn);
+    fn = key;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUALAYER_OBJECTS);
+    lua_rawgetp(L, -1, l);
+    lua_remove(L, -2);
+    if (!lua_isuserdata(L, -1)) { lua_pop(L, 1); return 0; }
+    lua_getiuservalue(L, -1, 1);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* Pushes a new tensor N×shape holding a copy of data. */
+static void push_copy(lua_State *L, int nd, const int64_t *shape, int64_t N, const float *data) {
+    int64_t s[LT_MAX_DIMS + 1];
+    s[0] = N;
+    memcpy(s + 1, shape, (size_t)nd * 8);
+    lt_tensor *t = lt_lua_pushtensor(L, lt_tensor_empty(nd + 1, s));
+    memcpy(t->data, data, (size_t)t->numel * sizeof(float));
+}
+
+/* Calls the layer's function fn with (self,) the given args already pushed after it; on
+ * success leaves nres results. Errors become the engine's error naming the layer. */
+static lt_status call_lua(lua_State *L, lt_layer *l, int nargs, int nres) {
+    if (lua_pcall(L, nargs, nres, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        lt_status s = lt_seterr(LT_EARG, "%s (%s): %s", l->name, l->vt->kind,
+                                msg ? msg : "error object is not a string");
+        lua_pop(L, 1);
+        return s;
+    }
+    return LT_OK;
+}
+
+/* Checks that the value at idx is a tensor of N×shape; its data, or NULL with an error. */
+static const float *lua_result(lua_State *L, lt_layer *l, int idx, const char *what, int nd,
+                               const int64_t *shape, int64_t N) {
+    lt_tensor *t = lt_lua_testtensor(L, idx);
+    char a[160], b[160];
+    if (!t) {
+        lt_seterr(LT_EARG, "%s (%s): %s must return a tensor, got %s", l->name, l->vt->kind,
+                  what, luaL_typename(L, idx));
+        return NULL;
+    }
+    if (t->ndim != nd + 1 || t->shape[0] != N || memcmp(t->shape + 1, shape, (size_t)nd * 8) != 0) {
+        int64_t s[LT_MAX_DIMS + 1];
+        s[0] = N;
+        memcpy(s + 1, shape, (size_t)nd * 8);
+        lt_seterr(LT_ESHAPE, "%s (%s): %s returned shape %s, expected %s", l->name, l->vt->kind,
+                  what, lt_shape_str(t->ndim, t->shape, a, sizeof a),
+                  lt_shape_str(nd + 1, s, b, sizeof b));
+        return NULL;
+    }
+    return t->data;
+}
+
+/* Runs fn(self?, args...) for the layer: pushes the function and self, then the caller's
+ * pushes follow. Returns the stack top to restore, or -1 (error set). */
+static int begin_call(lua_State *L, lt_layer *l, const char *fn) {
+    if (!L) { lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind); return -1; }
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 12) || !push_lua_fn(L, l, fn)) {
+        lua_settop(L, top);
+        lt_seterr(LT_EARG, "%s (%s): its Lua object is gone", l->name, l->vt->kind);
+        return -1;
+    }
+    if (lua_type(L, -1) != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        lt_seterr(LT_EARG, "%s (%s) has no %s function", l->name, l->vt->kind, fn);
+        return -1;
+    }
+    lua_insert(L, -2);                              /* fn, self */
+    if (!((lua_layer *)l)->with_self) lua_pop(L, 1);
+    return top;
+}
+
+static lt_status lual_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
+                              float *scratch) {
+    (void)cache; (void)scratch;
+    lua_State *L = running_L;
+    int top = begin_call(L, l, "forward");
+    if (top < 0) return LT_EARG;
+    int self = ((lua_layer *)l)->with_self;
+    push_copy(L, l->in_nd, l->in_shape, N, x);
+    lt_status s = call_lua(L, l, 1 + self, 1);
+    if (s == LT_OK) {
+        const float *r = lua_result(L, l, -1, "forward", l->out_nd, l->out_shape, N);
+        if (r) memcpy(y, r, (size_t)(N * l->out_size) * sizeof(float));
+        else s = LT_ESHAPE;
+    }
+    lua_settop(L, top);
+    return s;
+}
+
+/* Accumulates a returned parameter gradient (nil: none) into g. */
+static lt_status add_grad(lua_State *L, lt_layer *l, int idx, const char *what, lt_tensor *g) {
+    if (lua_isnil(L, idx) || !g) return LT_OK;
+    lt_tensor *t = lt_lua_testtensor(L, idx);
+    char a[160], b[160];
+    if (!t || !lt_same_shape(t, g))
+        return lt_seterr(LT_ESHAPE, "%s (%s): backward's %s gradient has shape %s, expected %s",
+                         l->name, l->vt->kind, what,
+                         t ? lt_shape_str(t->ndim, t->shape, a, sizeof a) : luaL_typename(L, idx),
+                         lt_shape_str(g->ndim, g->shape, b, sizeof b));
+    for (int64_t i = 0; i < g->numel; i++) g->data[i] += t->data[i];
+    return LT_OK;
+}
+
+/* backward(self?, x, dy) → dx [, dweight [, dbias]]; a failure is recorded in l->err. */
+static void lual_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
+                          int64_t N, const float *cache, float *scratch) {
+    (void)y; (void)cache; (void)scratch;
+    lua_State *L = running_L;
+    int top = begin_call(L, l, "backward");
+    if (top < 0) { l->err = LT_EARG; return; }
+    int self = ((lua_layer *)l)->with_self;
+    push_copy(L, l->in_nd, l->in_shape, N, x);
+    push_copy(L, l->out_nd, l->out_shape, N, dy);
+    lt_status s = call_lua(L, l, 2 + self, 3);
+    if (s == LT_OK && dx) {
+        const float *r = lua_result(L, l, -3, "backward", l->in_nd, l->in_shape, N);
+        if (r) memcpy(dx, r, (size_t)(N * l->in_size) * sizeof(float));
+        else s = LT_ESHAPE;
+    }
+    if (s == LT_OK) s = add_grad(L, l, -2, "weight", l->dw);
+    if (s == LT_OK) s = add_grad(L, l, -1, "bias", l->db);
+    if (s != LT_OK) l->err = s;
+    lua_settop(L, top);
+}
+
+static lt_status lual_setup(lt_layer *l, int nd, const int64_t *in) {
+    lua_layer *p = (lua_layer *)l;
+    l->wnd = p->wnd;
+    memcpy(l->wshape, p->wshape, sizeof l->wshape);
+    l->nw = 0;
+    if (p->wnd) {
+        l->nw = 1;
+        for (int i = 0; i < p->wnd; i++) l->nw *= p->wshape[i];
+    }
+    l->nb = p->nb;
+    if (p->out_nd) {
+        l->out_nd = p->out_nd;
+        memcpy(l->out_shape, p->out_shape, sizeof l->out_shape);
+        return LT_OK;
+    }
+    /* infer the output shape: output_shape(input_shape) when it is a function, else a
+     * forward on one sample of zeros (a layer with weights must say: they do not exist yet) */
+    lua_State *L = running_L;
+    if (!L) return lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind);
+    int top = lua_gettop(L);
+    lt_status s = LT_OK;
+    if (!lua_checkstack(L, 12) || !push_lua_fn(L, l, "_output_shape")) {
+        lua_settop(L, top);
+        return lt_seterr(LT_EARG, "%s (%s): its Lua object is gone", l->name, l->vt->kind);
+    }
+    if (lua_type(L, -1) == LUA_TFUNCTION) {
+        lua_createtable(L, nd, 0);
+        for (int i = 0; i < nd; i++) { lua_pushinteger(L, in[i]); lua_rawseti(L, -2, i + 1); }
+        s = call_lua(L, l, 1, 1);
+        int n = s == LT_OK && lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
+        if (s == LT_OK && (n < 1 || n > LT_MAX_DIMS))
+            s = lt_seterr(LT_EARG, "%s (%s): output_shape must return a shape {d, ...}", l->name, l->vt->kind);
+        for (int i = 0; s == LT_OK && i < n; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            lua_Integer v = lua_tointeger(L, -1);
+            if (v < 1) s = lt_seterr(LT_EARG, "%s (%s): output_shape entry %d must be a positive integer", l->name, l->vt->kind, i + 1);
+            l->out_shape[i] = v;
+            lua_pop(L, 1);
+        }
+        l->out_nd = n;
+        lua_settop(L, top);
+        return s;
+    }
+    lua_settop(L, top);
+    if (p->wnd)
+        return lt_seterr(LT_EARG, "%s (%s): give output_shape (a shape, or a function of the "
+                         "input shape): a layer with weights cannot be run before they exist",
+                         l->name, l->vt->kind);
+    if ((top = begin_call(L, l, "forward")) < 0) return LT_EARG;
+    int64_t s1[LT_MAX_DIMS + 1] = {1};
+    memcpy(s1 + 1, in, (size_t)nd * 8);
+    lt_lua_pushtensor(L, lt_tensor_new(nd + 1, s1));
+    s = call_lua(L, l, 1, 1);
+    if (s == LT_OK) {
+        lt_tensor *t = lt_lua_testtensor(L, -1);
+        if (!t || t->ndim < 2 || t->ndim > LT_MAX_DIMS + 1 || t->shape[0] != 1) {
+            s = lt_seterr(LT_EARG, "%s (%s): forward must return a tensor with the batch of its "
+                          "input (tried one sample; give output_shape otherwise)", l->name,
+                          l->vt->kind);
+        } else {
+            l->out_nd = t->ndim - 1;
+            memcpy(l->out_shape, t->shape + 1, (size_t)l->out_nd * 8);
+        }
+    }
+    lua_settop(L, top);
+    return s;
+}
+
+static void lual_init(lt_layer *l, lt_rng *r) {
+    lua_layer *p = (lua_layer *)l;
+    if (!l->w) return;
+    if (p->init_w) memcpy(l->w->data, p->init_w, (size_t)l->nw * sizeof(float));
+    else {
+        int64_t fan_in = 1;
+        for (int i = 0; i + 1 < l->wnd; i++) fan_in *= l->wshape[i];
+        lt_glorot_uniform(l->w->data, l->nw, fan_in, l->wshape[l->wnd - 1], r);
+    }
+    if (l->b && p->init_b) memcpy(l->b->data, p->init_b, (size_t)l->nb * sizeof(float));
+}
+
+static void lual_destroy(lt_layer *l) {
+    lua_layer *p = (lua_layer *)l;
+    free(p->init_w);
+    free(p->init_b);
+}
+
+static const lt_layer_vt lambda_vt = {"Lambda", lual_setup, lual_init, NULL, NULL, lual_forward,
+                                      lual_backward, lual_destroy, NULL, 0, NULL, NULL, NULL};
+static const lt_layer_vt lualayer_vt = {"Layer", lual_setup, lual_init, NULL, NULL, lual_forward,
+                                        lual_backward, lual_destroy, NULL, 0, NULL, NULL, NULL};
+
+/* Reads a declared parameter at field k of the options: a shape {d, ...} or a tensor (its
+ * values then initialise it). Returns its number of dimensions (0: absent). */
+static int declared_param(lua_State *L, const char *fn, const char *k, int64_t *shape,
+                          float **init) {
+    if (lua_getfield(L, 1, k) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+    lt_tensor *t = lt_lua_testtensor(L, -1);
+    int nd;
+    if (t) {
+        if (t->ndim < 1 || t->ndim > 4) luaL_error(L, "%s: %s must have 1 to 4 dimensions", fn, k);
+        nd = t->ndim;
+        memcpy(shape, t->shape, (size_t)nd * 8);
+        if (!(*init = malloc((size_t)t->numel * sizeof(float)))) luaL_error(L, "%s: out of memory", fn);
+        memcpy(*init, t->data, (size_t)t->numel * sizeof(float));
+    } else {
+        nd = read_shape(L, fn, -1, k, shape);
+        int64_t n;
+        lt_lua_check(L, lt_shape_check(fn, nd, shape, &n));
+    }
+    lua_pop(L, 1);
+    return nd;
+}
+
+/* nn.Lambda{forward=fn(x), backward=fn(x, dy) → dx, output_shape} and
+ * nn.Layer{weight=, bias=, forward=fn(self, x), backward=fn(self, x, dy) → dx, dw, db} */
+static int lua_layer_ctor(lua_State *L, int with_self) {
+    const char *fn = with_self ? "nn.Layer" : "nn.Lambda";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const known[] = {"forward", "backward", "output_shape", "name", "weight",
+                                        "bias", "input_shape", NULL};
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {                       /* nothing a user writes is ignored */
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int ok = 0;
+        for (int i = 0; k && known[i]; i++) ok |= strcmp(k, known[i]) == 0;
+        if (!ok || (!with_self && k && (k[0] == 'w' || k[0] == 'b') && strcmp(k, "backward") != 0))
+            return luaL_error(L, "%s: unknown option '%s'", fn, k ? k : luaL_typename(L, -2));
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, 1, "forward") != LUA_TFUNCTION)
+        return luaL_error(L, "%s: 'forward' must be a function", fn);
+    int tb = lua_getfield(L, 1, "backward");
+    if (tb != LUA_TNIL && tb != LUA_TFUNCTION) return luaL_error(L, "%s: 'backward' must be a function", fn);
+    lua_pop(L, 2);
+    LLayer *u = newlayer_box(L, with_self ? "Layer" : "Lambda");
+    int box = lua_gettop(L);
+    /* kept under "_" names: the config table also answers field reads (layer.forward is the
+     * method) */
+    lua_pushstring(L, "_forward"); lua_getfield(L, 1, "forward"); cfg_set(L, box);
+    lua_pushstring(L, "_backward"); lua_getfield(L, 1, "backward"); cfg_set(L, box);
+    lua_layer *p = (lua_layer *)lt_layer_alloc(sizeof *p, with_self ? &lualayer_vt : &lambda_vt);
+    if (!p) return luaL_error(L, "%s", lt_lasterror());
+    u->l = &p->h;                                  /* owned by the box from here on */
+    p->with_self = with_self;
+    snprintf(p->h.name, sizeof p->h.name, "%s", with_self ? "layer" : "lambda");
+    int to = lua_getfield(L, 1, "output_shape");
+    if (to == LUA_TFUNCTION) {
+        lua_pushstring(L, "_output_shape");
+        lua_insert(L, -2);
+        cfg_set(L, box);
+    } else {
+        if (to != LUA_TNIL) p->out_nd = read_shape(L, fn, -1, "output_shape", p->out_shape);
+        lua_pop(L, 1);
+    }
+    if (with_self) {
+        int64_t bs[4];
+        p->wnd = declared_param(L, fn, "weight", p->wshape, &p->init_w);
+        int bnd = declared_param(L, fn, "bias", bs, &p->init_b);
+        if (bnd && !p->wnd) return luaL_error(L, "%s: a bias needs a weight", fn);
+        if (bnd > 1) return luaL_error(L, "%s: bias must be one-dimensional", fn);
+        p->nb = bnd ? bs[0] : 0;
+        p->h.use_bias = bnd != 0;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, LUALAYER_OBJECTS);
+    lua_pushvalue(L, box);
+    lua_rawsetp(L, -2, &p->h);
+    lua_pop(L, 1);
+    return finish_layer(L, u, box, &p->h, 1);
+}
+static int nn_lambda(lua_State *L) { return lua_layer_ctor(L, 0); }
+static int nn_layer(lua_State *L) { return lua_layer_ctor(L, 1); }
 
 /* ---- layer methods ---- */
 
@@ -801,6 +1129,7 @@ static LNet *checklnet(lua_State *L, int idx) {
     if (u->net->busy)
         luaL_error(L, "the model is already running (a layer's Lua code called back into its "
                    "own model)");
+    running_L = L;
     return u;
 }
 static lt_net *checknet(lua_State *L, int idx) { return checklnet(L, idx)->net; }
@@ -831,6 +1160,7 @@ static lt_layer *anchor_layer(lua_State *L, int idx, int anchors) {
  * no parameters. */
 static int nn_net(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    running_L = L;
     int64_t shape[4];
     int nd = read_shape(L, "Sequential", 2, "input shape", shape);
     int n = (int)lua_rawlen(L, 1);
@@ -850,6 +1180,7 @@ static int nn_net(lua_State *L) {
  * → net. Ids are 1-based over the inputs then the nodes, each node reading earlier ids. */
 static int nn_graph(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    running_L = L;
     lua_newtable(L);
     int anchors = lua_gettop(L);
     lua_getfield(L, 1, "inputs");
@@ -1382,6 +1713,25 @@ static const lt_reg nn_funcs[] = {
     {"Concatenate", nn_concatenate, "nn.Concatenate{axis=-1}\n\nMerge layer: joins its inputs "
      "along axis (-1: the last, the channels; or 1..rank\ncounting the batch axis as 0, as "
      "Keras); the other sizes must agree.\nExample: y = nn.Concatenate{axis=-1}({a, b})"},
+    {"Lambda", nn_lambda, "nn.Lambda{forward=fn(x) → y, backward=fn(x, dy) → dx, output_shape}\n\n"
+     "A layer without parameters written in Lua (Keras Lambda): forward maps a batch to a\n"
+     "batch; backward (needed to train through it) returns the gradient w.r.t. x. The\n"
+     "output shape is found by running forward on one sample, or given (a shape, or a\n"
+     "function of the input shape). Check a backward with nn.gradcheck. Lua layers run\n"
+     "on one thread. A saved model needs the layer again at load (nn.load's custom_objects)."
+     LAYER_COMMON "\nExample: sq = nn.Lambda{forward=function(x) return x * x end,\n"
+     "                       backward=function(x, dy) return dy * x * 2 end}"},
+    {"Layer", nn_layer, "nn.Layer{weight=, bias=, forward=fn(self, x) → y, backward=fn(self, x, dy) → dx, dw, db,\n"
+     "         output_shape}\n\nA layer with parameters written in Lua (Keras's subclassing, "
+     "Torch7's Lua modules).\nweight and bias are shapes (glorot-uniform weight, zero bias) or "
+     "tensors of initial\nvalues; forward and backward read self.weight and self.bias, and "
+     "backward returns the\ngradients w.r.t. x, the weight and the bias (nil for none), which "
+     "accumulate like a\nbuilt-in layer's. The optimizer updates the weights and save stores "
+     "them. output_shape\n(a shape or a function of the input shape) is required with a weight."
+     LAYER_COMMON "\nExample: nn.Layer{weight={4, 3}, bias={3}, output_shape=function(s) return {3} end,\n"
+     "  forward=function(self, x) return x:matmul(self.weight) + self.bias end,\n"
+     "  backward=function(self, x, dy) return dy:matmul(self.weight:transpose(1, 2)),\n"
+     "    x:transpose(1, 2):matmul(dy), dy:sum(1) end}"},
     {"Input", nn_input, "nn.Input{H, W, C} or nn.Input{shape={...}}\n\nFixes the per-sample "
      "input shape of a model (Keras Input).\nExample: nn.Sequential{nn.Input{28, 28, 1}, "
      "nn.Flatten(), nn.Dense{10}}"},
@@ -1433,6 +1783,13 @@ static const luaL_Reg layer_metas[] = {
     {NULL, NULL}};
 
 int luaopen_lunette_nn(lua_State *L) {
+    lua_newtable(L);                                   /* Lua layers' objects, weakly */
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, LUALAYER_OBJECTS);
+
     lt_lua_newclass(L, LAYER_MT, layer_metas, layer_meths, "Layer:", layer__index);
 
     luaL_newmetatable(L, NET_MT);

@@ -51,6 +51,9 @@ lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*i
     static uint64_t setups;
     int nd = nds[0];
     const int64_t *in = ins[0];
+    if (l->running)
+        return lt_seterr(LT_EARG, "%s (%s) is running in a model: it cannot be set up for "
+                         "another input meanwhile", l->name, l->vt->kind);
     if ((n == 1) != (l->vt->setup_n == NULL))
         return lt_seterr(LT_EARG, l->vt->setup_n ? "%s (%s): a merge layer takes a list of 2 or "
                          "more inputs, got 1" : "%s (%s) takes one input, got %d", l->name,

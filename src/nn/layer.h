@@ -68,6 +68,7 @@ struct lt_layer {
     uint64_t setup_id;              /* changes with every successful setup */
     /* set by a backward that failed (a Lua layer's error); the caller reads and clears it */
     lt_status err;
+    int running;                    /* networks in a call using it: no set-up meanwhile */
     char name[64];                  /* "conv2d_1": used in messages and summaries */
     int in_nd, out_nd;              /* per-sample shapes, valid once set_up */
     int64_t in_shape[LT_MAX_DIMS], out_shape[LT_MAX_DIMS];

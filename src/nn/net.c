@@ -75,10 +75,16 @@ static lt_status setup_all(lt_net *net) {
 }
 
 /* A layer may have been set up for another shape since (used standalone or by another
- * model): redo the set-up. */
+ * model): redo the set-up. Inside the net's own call its layers are marked running (see
+ * enter); the net itself may set them up, unless another running net uses them too. */
 static lt_status ensure_setup(lt_net *net) {
-    for (int i = net->ninputs; i < net->n; i++)
-        if (net->nodes[i].layer->setup_id != net->nodes[i].setup_id) return setup_all(net);
+    for (int i = net->ninputs; i < net->n; i++) {
+        if (net->nodes[i].layer->setup_id == net->nodes[i].setup_id) continue;
+        for (int m = 0; m < net->nlayers; m++) net->layers[m]->running -= net->busy;
+        lt_status s = setup_all(net);
+        for (int m = 0; m < net->nlayers; m++) net->layers[m]->running += net->busy;
+        return s;
+    }
     return LT_OK;
 }
 
@@ -606,19 +612,27 @@ static void par_begin(lt_net *net, par_job *job, const float *const *xs, int64_t
     if (train) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
 }
 
+/* A call into the net: refused while one runs (a Lua layer calling back into its model);
+ * its layers refuse a set-up for another shape until leave(). */
 static lt_status enter(lt_net *net) {
     if (net->busy)
         return lt_seterr(LT_EARG, "the model is already running (a layer's Lua code called "
                          "back into its own model)");
     net->busy = 1;
+    for (int m = 0; m < net->nlayers; m++) net->layers[m]->running++;
     return LT_OK;
+}
+
+static void leave(lt_net *net) {
+    for (int m = 0; m < net->nlayers; m++) net->layers[m]->running--;
+    net->busy = 0;
 }
 
 lt_status lt_net_forward(lt_net *net, const float *const *xs, int64_t N, int training) {
     lt_status s;
     if ((s = enter(net)) != LT_OK) return s;
     if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK) {
-        net->busy = 0;
+        leave(net);
         return s;
     }
     par_job job;
@@ -631,7 +645,7 @@ lt_status lt_net_forward(lt_net *net, const float *const *xs, int64_t N, int tra
         net->fwd_n = N;
         for (int k = 0; k < net->ninputs; k++) net->fwd_x[k] = xs[k];
     }
-    net->busy = 0;
+    leave(net);
     return s;
 }
 
@@ -678,7 +692,7 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
         memcpy(dxs[k] + n0 * d->size, g + n0 * net->gstride,
                (size_t)((N - n0) * d->size) * sizeof(float));
     }
-    net->busy = 0;
+    leave(net);
     return s;
 }
 
@@ -790,7 +804,7 @@ lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *y
     if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK ||
         (s = check_targets(net, ys, tn, N, loss)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK ||
         (s = lt_check_interrupt()) != LT_OK) {
-        net->busy = 0;
+        leave(net);
         return s;
     }
     par_job job;
@@ -799,7 +813,7 @@ lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *y
     s = train_step(net, xs, ys, N, loss, opt, lossv, correct, total, par ? &job : NULL);
     if (par) lt_blas_threads(0);
     net->fwd_n = 0;                      /* the step consumed the forward */
-    net->busy = 0;
+    leave(net);
     return s;
 }
 

@@ -175,6 +175,63 @@ do
   T.close(m2:train_on_batch(x, y), m:train_on_batch(x, y), 1e-5, "graph load: training resumes identically")
 end
 
+
+-- ---- layers written in Lua ----
+do
+  local sq = nn.Lambda { forward = function(x) return x * x end, backward = function(x, dy) return dy * x * 2 end }
+  T.close(sq:forward(tensor { { 1, 2, 3 } }), tensor { { 1, 4, 9 } }, 0, "Lambda forward")
+  gc(sq, tensor.randn(3, 4), "Lambda")
+  local function linear(name)
+    return nn.Layer { name = name, weight = { 4, 3 }, bias = { 3 }, output_shape = function(s) return { 3 } end,
+      forward = function(self, x) return x:matmul(self.weight) + self.bias end,
+      backward = function(self, x, dy)
+        return dy:matmul(self.weight:transpose(1, 2)), x:transpose(1, 2):matmul(dy), dy:sum(1)
+      end }
+  end
+  local lin = linear("lin")
+  gc(lin, tensor.randn(5, 4), "a Lua layer with parameters")
+  local inp = nn.Input { 4 }
+  local m = nn.Model { inputs = inp, outputs = nn.Dense { 2, activation = "softmax" }(sq(lin(inp))) }
+  gc(m, tensor.randn(5, 4), "a model with Lua layers")
+  m:compile { optimizer = optim.SGD { lr = 0.1 }, loss = "sparse_categorical_crossentropy" }
+  local w0 = lin.weight:clone()
+  local x, y = tensor.randn(32, 4), (tensor.rand(32) * 2):apply(math.floor)
+  m:fit(x, y, { epochs = 2, verbose = 0 })
+  T.check((lin.weight - w0):abs():max() > 0, "the optimizer updates a Lua layer's weights")
+  local path = os.tmpname()
+  m:save(path)
+  T.raises(function() nn.load(path) end, "is written in Lua: pass it again", "loading a Lua layer needs it back")
+  local m2 = nn.load(path, { custom_objects = { lin = linear("lin"), lambda = sq } })
+  os.remove(path)
+  T.close(m2:predict(x), m:predict(x), 1e-6, "a model with Lua layers round-trips with custom_objects")
+  -- errors inside Lua layers are clear errors, and the model survives
+  local bad = nn.Lambda { forward = function(x) return x end, backward = function() return tensor.ones(2, 2) end }
+  local i2 = nn.Input { 3 }
+  local mb = nn.Model { inputs = i2, outputs = nn.Dense { 2 }(bad(nn.Dense { 3 }(i2))) }
+  mb:compile { optimizer = "sgd", loss = "mse" }
+  local w = mb:_flat_params():clone()
+  T.raises(function() mb:train_on_batch(tensor.randn(4, 3), tensor.randn(4, 2)) end, "backward returned shape 2x2, expected 4x3",
+    "a Lua backward of the wrong shape")
+  T.close(mb:_flat_params(), w, 0, "a failed backward leaves the weights")
+  local boom = nn.Lambda { forward = function() error("boom") end }
+  T.raises(function() boom:forward(tensor.ones(2, 2)) end, "boom", "an error in a Lua forward")
+  local nob = nn.Lambda { forward = function(x) return x end }
+  local mn = nn.Model { inputs = i2, outputs = nn.Dense { 2 }(nob(nn.Dense { 3 }(i2))) }
+  mn:compile { optimizer = "sgd", loss = "mse" }
+  T.raises(function() mn:train_on_batch(tensor.randn(4, 3), tensor.randn(4, 2)) end, "has no backward function", "no backward")
+  -- hostile: calling back into the running model, re-setting a layer it is running
+  local mr
+  local conv = nn.Conv2D { filters = 2, kernel = 3 }
+  local sneaky = nn.Lambda { output_shape = { 6, 6, 1 }, forward = function(x) mr:predict(x) return x end }
+  local sneaky2 = nn.Lambda { output_shape = { 6, 6, 1 }, forward = function(x) conv:forward(tensor.randn(1, 9, 9, 1)) return x end }
+  local i3 = nn.Input { 6, 6, 1 }
+  mr = nn.Model { inputs = i3, outputs = conv(sneaky(i3)) }
+  T.raises(function() mr:predict(tensor.randn(2, 6, 6, 1)) end, "already running", "a Lua layer calling its own model")
+  local mr2 = nn.Model { inputs = i3, outputs = conv(sneaky2(i3)) }
+  T.raises(function() mr2:predict(tensor.randn(2, 6, 6, 1)) end, "expected input of shape (None, 6, 6, 1)", "re-setting a running layer")
+  T.raises(function() nn.Lambda { forward = function(x) return x end, bakcward = 1 } end, "unknown option 'bakcward'", "Lambda options")
+end
+
 -- ---- bad input ----
 do
   local a, b = nn.Input { 4, 4, 3 }, nn.Input { 4, 4, 3 }
