@@ -226,3 +226,43 @@ print(plot.lines(curves, {title = "training loss per batch (running average)", x
 -- fastest at the start, which is why it is the usual first choice (and the
 -- course's). Tuned well (learning rate schedules, momentum), SGD often catches
 -- up on long runs.
+
+-- %% [markdown]
+-- ## The training step, written out
+--
+-- train_on_batch does four things in one call. On a whole model you can write
+-- them yourself, which is what a hand-written training loop (or a new idea
+-- about training) needs:
+--
+-- 1. forward the batch in training mode (the activations are kept),
+-- 2. the loss and its gradient with respect to the predictions,
+-- 3. backward through the whole model (every parameter's gradient accumulates),
+-- 4. one optimizer step on the parameters, then clear the gradients.
+--
+-- From the same initial weights, the hand-written steps give the same weights
+-- as train_on_batch.
+
+-- %%
+lunette.seed(121)
+a = small_cnn()
+a:compile{optimizer = optim.Adam{lr = 1e-3}, loss = "sparse_categorical_crossentropy"}
+b = small_cnn()
+b:_flat_params():copy(a:_flat_params())                -- the same initial weights
+loss_fn = nn.loss("sparse_categorical_crossentropy")
+opt = optim.Adam{lr = 1e-3}
+params, grads = b:parameters()
+step = 0
+for xb, yb in data.batches(x_train, y_train, {batch_size = 32}) do
+  a:train_on_batch(xb, yb)
+  local pred = b:forward(xb, {training = true})         -- 1
+  local dpred = loss_fn:backward(pred, yb)              -- 2
+  b:backward(dpred)                                     -- 3
+  opt:step(params, grads)                               -- 4
+  b:zero_grad()
+  step = step + 1
+  if step == 20 then break end
+end
+diff = (a:_flat_params() - b:_flat_params()):abs():max()
+print(string.format("after %d steps the weights differ by at most %s", step,
+                    diff < 1e-5 and "1e-5" or tostring(diff)))
+--> after 20 steps the weights differ by at most 1e-5

@@ -908,6 +908,10 @@ static int layer_backward(lua_State *L) {
 static int layer_parameters(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
+    if (!l->set_up && l->vt->init)      /* it will have parameters: an empty list would train nothing */
+        return luaL_error(L, "%s (%s): its parameters do not exist yet (the input shape is not known): "
+                          "give input_shape, call forward once, or take model:parameters()",
+                          l->name, l->vt->kind);
     lua_newtable(L);
     lua_newtable(L);
     if (lt_layer_nparams(l) == 0) return 2;

@@ -232,6 +232,11 @@ do
   T.raises(function() nn.Lambda { forward = function(x) return x end, bakcward = 1 } end, "unknown option 'bakcward'", "Lambda options")
 end
 
+-- ---- parameters before the input shape is known are an error, not an empty list ----
+T.raises(function() nn.Dense { 3 }:parameters() end, "its parameters do not exist yet", "parameters() too early")
+T.check(#nn.Dense { 3, input_shape = { 4 } }:parameters() == 2, "parameters() with input_shape")
+T.check(#nn.Flatten():parameters() == 0, "a layer without parameters has an empty list")
+
 -- ---- bad input ----
 do
   local a, b = nn.Input { 4, 4, 3 }, nn.Input { 4, 4, 3 }
