@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cblas.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -104,6 +106,38 @@ static int lunette_helptopics(lua_State *L) {       /* sorted list of documented
     return 1;
 }
 
+/* lunette.machine() → {cpu=, isa=, blas_core=, blas_config=}: what a benchmark's figures
+ * depend on (the processor, the vector instructions this build uses, OpenBLAS's kernel). */
+static int lunette_machine(lua_State *L) {
+    char cpu[256] = "unknown", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && c) {
+            snprintf(cpu, sizeof cpu, "%s", c + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    }
+    if (f) fclose(f);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, cpu);
+    lua_setfield(L, -2, "cpu");
+#if defined(__AVX512F__)
+    lua_pushstring(L, "AVX-512");
+#elif defined(__AVX2__) && defined(__FMA__)
+    lua_pushstring(L, "AVX2+FMA");
+#else
+    lua_pushstring(L, "portable");
+#endif
+    lua_setfield(L, -2, "isa");
+    lua_pushstring(L, openblas_get_corename());
+    lua_setfield(L, -2, "blas_core");
+    lua_pushstring(L, openblas_get_config());
+    lua_setfield(L, -2, "blas_config");
+    return 1;
+}
+
 static const lt_reg lunette_funcs[] = {
     {"seed", lunette_seed, "lunette.seed(n)\n\nSeeds the random generator behind rand, randn, "
      "initialisers, dropout and shuffling.\nThe same seed gives the same streams on any machine."},
@@ -115,6 +149,10 @@ static const lt_reg lunette_funcs[] = {
     {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
      "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
      "shape, not an out-of-memory kill. Sets it when n is given; returns it."},
+    {"machine", lunette_machine, "lunette.machine() → {cpu, isa, blas_core, blas_config}\n\n"
+     "The processor, the vector instructions this build of Lunette uses and the kernel\n"
+     "OpenBLAS chose (OPENBLAS_CORETYPE changes it): what speed figures depend on.\n"
+     "Example: m = lunette.machine(); print(m.cpu, m.isa, m.blas_core)"},
     {"_test_interrupt", lunette_test_interrupt, NULL},
     {"_sethelp", lunette_sethelp, NULL},
     {"_gethelp", lunette_gethelp, NULL},

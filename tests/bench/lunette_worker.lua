@@ -1,5 +1,6 @@
 -- lunette_worker.lua: the Lunette side of tests/bench/compare-pytorch (torch_worker.py is
--- the PyTorch side, same protocol). The lesson models (SPEC section 8, lessons 4 and 5),
+-- the PyTorch side, same protocol). The lesson models (SPEC section 8, lessons 4 and 5, and
+-- lesson 13's residual network: case "resnet"),
 -- Adam, sparse categorical cross-entropy, batch 32, synthetic data of the real shapes.
 -- Reads commands on stdin, answers one line each: "train CASE THREADS STEPS" and
 -- "infer CASE THREADS REPS" (ms per step / per batch of 256), "full THREADS EPOCHS"
@@ -8,7 +9,24 @@ local L = require "lunette"
 local nn, optim, tensor = L.nn, L.optim, L.tensor
 local now = lunette.clock
 
-local SHAPES = { cifar = { 32, 32, 3 }, fashion = { 28, 28, 1 } }
+local SHAPES = { cifar = { 32, 32, 3 }, fashion = { 28, 28, 1 }, resnet = { 32, 32, 3 } }
+
+-- Lesson 13's residual network (scripts/lessons/13-residual-networks.lua).
+local function block(x, filters, stride)
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, stride = stride, padding = "same" }(x)))
+  h = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, padding = "same" }(h))
+  local s = x
+  if stride ~= 1 then s = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 1, stride = stride }(x)) end
+  return nn.ReLU()(nn.Add()({ h, s }))
+end
+local function resnet14()
+  local inp = nn.Input { 32, 32, 3 }
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
+  for stage, f in ipairs { 16, 32, 64 } do h = block(block(h, f, stage == 1 and 1 or 2), f, 1) end
+  local m = nn.Model { inputs = inp, outputs = nn.Dense { 10, activation = "softmax" }(nn.GlobalAvgPool2D()(h)) }
+  m:compile { optimizer = optim.Adam { lr = 1e-3 }, loss = "sparse_categorical_crossentropy" }
+  return m
+end
 
 local function lesson_model(shape)
   local m = nn.Sequential {
@@ -27,7 +45,7 @@ end
 local function new_case(name)
   L.seed(1)
   local s = SHAPES[name]
-  local c = { model = lesson_model(s) }
+  local c = { model = name == "resnet" and resnet14() or lesson_model(s) }
   c.x = tensor.rand(32, s[1], s[2], s[3])
   c.y = (tensor.rand(32) * 10):apply(math.floor)
   c.xi = tensor.rand(256, s[1], s[2], s[3])
@@ -58,7 +76,10 @@ for line in io.lines() do
   local w = {}
   for word in line:gmatch("%S+") do w[#w + 1] = word end
   if w[1] == "quit" then break end
-  if w[1] == "full" then
+  if w[1] == "machine" then
+    local m = L.machine()
+    print(string.format("%s; %s; OpenBLAS %s", m.cpu, m.isa, m.blas_core))
+  elseif w[1] == "full" then
     print(full(tonumber(w[2]), tonumber(w[3])))
   elseif w[1] == "train" or w[1] == "infer" then
     local name, n = w[2], tonumber(w[4])

@@ -1,5 +1,5 @@
 # torch_worker.py: the PyTorch side of tests/bench/compare-pytorch. The lesson models of
-# SPEC section 8 (lessons 4 and 5) in PyTorch: Conv2d 32/64/128 3×3 stride 2 'valid' ReLU →
+# SPEC section 8 (lessons 4 and 5, and lesson 13's residual network: resnet14) in PyTorch: Conv2d 32/64/128 3×3 stride 2 'valid' ReLU →
 # Flatten → Dropout 0.2 → Linear 1024 ReLU → Dropout 0.2 → Linear 10 (softmax fused into
 # CrossEntropyLoss), Adam lr 1e-3 eps 1e-7, batch 32, synthetic data of the real shapes
 # (NCHW, as PyTorch wants). Reads commands on stdin, answers one line each (see
@@ -13,7 +13,7 @@ import time
 import torch
 import torch.nn as tnn
 
-CASES = {"cifar": (3, 32, 32), "fashion": (1, 28, 28)}
+CASES = {"cifar": (3, 32, 32), "fashion": (1, 28, 28), "resnet": (3, 32, 32)}
 
 
 def lesson_model(c, h, w):
@@ -29,11 +29,40 @@ def lesson_model(c, h, w):
         tnn.Linear(1024, 10))
 
 
+class Block(tnn.Module):
+    """Lesson 13's residual block: two 3x3 convolutions with batch normalisation (Keras's
+    momentum 0.99 is PyTorch's 0.01, epsilon 1e-3), a 1x1 stride-2 shortcut when it
+    downsamples, relu(h + shortcut)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        bn = lambda c: tnn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+        self.body = tnn.Sequential(tnn.Conv2d(cin, cout, 3, stride=stride, padding=1), bn(cout),
+                                   tnn.ReLU(), tnn.Conv2d(cout, cout, 3, padding=1), bn(cout))
+        self.short = (tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride=stride), bn(cout))
+                      if stride != 1 else tnn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.short(x))
+
+
+def resnet14():
+    """Lesson 13's model: a stem, three stages of two blocks (16, 32, 64), average pooling."""
+    layers = [tnn.Conv2d(3, 16, 3, padding=1), tnn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
+              tnn.ReLU()]
+    cin = 16
+    for stage, f in enumerate((16, 32, 64)):
+        layers += [Block(cin, f, 1 if stage == 0 else 2), Block(f, f, 1)]
+        cin = f
+    layers += [tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10)]
+    return tnn.Sequential(*layers)
+
+
 class Case:
     def __init__(self, name):
         torch.manual_seed(1)
         c, h, w = CASES[name]
-        self.model = lesson_model(c, h, w)
+        self.model = resnet14() if name == "resnet" else lesson_model(c, h, w)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
         self.loss = tnn.CrossEntropyLoss()
         self.x = torch.rand(32, c, h, w)
