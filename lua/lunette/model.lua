@@ -575,7 +575,7 @@ function methods:summary_text()
     rows[i] = r
   end
   local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
-  local ws = { 33, 26, 15, graph and 20 or nil }
+  local ws = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }   -- minimums; content widens them
   for _, r in ipairs(rows) do
     for j = 1, #ws do ws[j] = math.max(ws[j], width(r[j]) + 2) end
   end
