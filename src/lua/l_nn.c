@@ -484,7 +484,9 @@ static void push_copy(lua_State *L, int nd, const int64_t *shape, int64_t N, con
 /* Calls the layer's function fn with (self,) the given args already pushed after it; on
  * success leaves nres results. Errors become the engine's error naming the layer. */
 static lt_status call_lua(lua_State *L, lt_layer *l, int nargs, int nres) {
-    if (lua_pcall(L, nargs, nres, 0) != LUA_OK) {
+    int ok = lua_pcall(L, nargs, nres, 0) == LUA_OK;
+    running_L = L;                  /* the Lua code may have run a model from a coroutine */
+    if (!ok) {
         const char *msg = lua_tostring(L, -1);
         lt_status s = lt_seterr(LT_EARG, "%s (%s): %s", l->name, l->vt->kind,
                                 msg ? msg : "error object is not a string");
@@ -1117,15 +1119,23 @@ static int layer__gc(lua_State *L) {
 
 /* ---- networks ---- */
 
-/* A network object. Its user values: 1, a table of the layer objects it uses (its own
- * copy: the C net also holds a reference on each layer, so nothing the user does to a
- * model's layer list reaches the net); 2, the inputs of the last training forward, which
+/* A network object. Its user value: a table of the layer objects it uses (its own copy:
+ * the C net also holds a reference on each layer, so nothing the user does to a model's
+ * layer list reaches the net). It owns views of the last training forward's inputs, which
  * backward reads. The losses per output are set by set_loss (compile). */
 typedef struct {
     lt_net *net;
     lt_net_loss loss[LT_MAX_MERGE];
     int has_loss;
+    lt_tensor *fwd_in[LT_MAX_MERGE];   /* views of the last training forward's inputs */
 } LNet;
+
+static void drop_fwd_inputs(LNet *u) {
+    for (int k = 0; k < LT_MAX_MERGE; k++) {
+        lt_tensor_free(u->fwd_in[k]);
+        u->fwd_in[k] = NULL;
+    }
+}
 
 static LNet *checklnet(lua_State *L, int idx) {
     LNet *u = luaL_checkudata(L, idx, NET_MT);
@@ -1134,6 +1144,7 @@ static LNet *checklnet(lua_State *L, int idx) {
         luaL_error(L, "the model is already running (a layer's Lua code called back into its "
                    "own model)");
     running_L = L;
+    luaL_checkstack(L, 4 * LT_MAX_MERGE + 8, "model call");
     return u;
 }
 static lt_net *checknet(lua_State *L, int idx) { return checklnet(L, idx)->net; }
@@ -1142,7 +1153,7 @@ static lt_net *checknet(lua_State *L, int idx) { return checklnet(L, idx)->net; 
  * layer objects at stack index anchors. */
 static int push_net(lua_State *L, lt_net *net, int anchors) {
     if (!net) return luaL_error(L, "%s", lt_lasterror());
-    LNet *u = lua_newuserdatauv(L, sizeof *u, 2);
+    LNet *u = lua_newuserdatauv(L, sizeof *u, 1);
     memset(u, 0, sizeof *u);
     u->net = net;
     luaL_setmetatable(L, NET_MT);
@@ -1187,9 +1198,11 @@ static int nn_graph(lua_State *L) {
     running_L = L;
     lua_newtable(L);
     int anchors = lua_gettop(L);
-    lua_getfield(L, 1, "inputs");
-    lua_getfield(L, 1, "nodes");
-    lua_getfield(L, 1, "outputs");
+    /* raw reads: no Lua code runs while this holds layer pointers (the net takes its
+     * references before any Lua layer runs) */
+    lua_pushliteral(L, "inputs"); lua_rawget(L, 1);
+    lua_pushliteral(L, "nodes"); lua_rawget(L, 1);
+    lua_pushliteral(L, "outputs"); lua_rawget(L, 1);
     int ti = anchors + 1, tn = anchors + 2, to = anchors + 3;
     luaL_checktype(L, ti, LUA_TTABLE);
     luaL_checktype(L, tn, LUA_TTABLE);
@@ -1216,10 +1229,10 @@ static int nn_graph(lua_State *L) {
     for (int j = 0; j < nl; j++) {
         lua_rawgeti(L, tn, j + 1);
         luaL_checktype(L, -1, LUA_TTABLE);
-        lua_getfield(L, -1, "layer");
+        lua_pushliteral(L, "layer"); lua_rawget(L, -2);
         layers[j] = anchor_layer(L, -1, anchors);
         lua_pop(L, 1);
-        lua_getfield(L, -1, "inputs");
+        lua_pushliteral(L, "inputs"); lua_rawget(L, -2);
         luaL_checktype(L, -1, LUA_TTABLE);
         nin[j] = (int)lua_rawlen(L, -1);
         if (nin[j] < 1 || nin[j] > LT_MAX_MERGE)
@@ -1240,6 +1253,7 @@ static int nn_graph(lua_State *L) {
 static int net__gc(lua_State *L) {
     LNet *u = luaL_checkudata(L, 1, NET_MT);
     if (u->net && u->net->busy) return 0;    /* collected mid-call: cannot happen, be safe */
+    drop_fwd_inputs(u);
     lt_net_free(u->net);
     u->net = NULL;
     return 0;
@@ -1350,9 +1364,9 @@ static const lt_net_loss *losses(lua_State *L, LNet *u) {
 }
 
 /* Reads n tensors from idx (a tensor when n is 1, or a list of n), leaving them on the stack
- * (anchored there for the call). */
-static void read_tensors(lua_State *L, int idx, int n, lt_tensor **out, const char *fn,
-                         const char *what) {
+ * for the moment of reading (see read_tensors). */
+static void read_tensors_raw(lua_State *L, int idx, int n, lt_tensor **out, const char *fn,
+                             const char *what) {
     idx = lua_absindex(L, idx);
     if (lt_lua_testtensor(L, idx) || lua_type(L, idx) != LUA_TTABLE ||
         (n == 1 && lua_rawlen(L, idx) != 1)) {
@@ -1371,9 +1385,44 @@ static void read_tensors(lua_State *L, int idx, int n, lt_tensor **out, const ch
     }
 }
 
+/* A box of tensor views owned by C for one call: Lua code that runs inside the call (a Lua
+ * layer) may finalise the caller's tensor objects explicitly; the views keep the storage.
+ * The box is on the stack, so it goes with the call, however the call ends. */
+#define HOLD_MT "lunette.Hold"
+typedef struct { int n; lt_tensor *t[2 * LT_MAX_MERGE]; } Hold;
+
+static int hold__gc(lua_State *L) {
+    Hold *h = luaL_checkudata(L, 1, HOLD_MT);
+    for (int k = 0; k < h->n; k++) lt_tensor_free(h->t[k]);
+    h->n = 0;
+    return 0;
+}
+
+static Hold *hold_new(lua_State *L) {
+    Hold *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->n = 0;
+    luaL_setmetatable(L, HOLD_MT);
+    return h;
+}
+
+static lt_tensor *hold(lua_State *L, Hold *h, const lt_tensor *t) {
+    lt_tensor *v = h->n < 2 * LT_MAX_MERGE ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
+    if (!v) luaL_error(L, "out of memory");
+    return h->t[h->n++] = v;
+}
+
+/* Reads n tensors from idx (a tensor when n is 1, or a list of n) as views held in h. */
+static void read_tensors(lua_State *L, int idx, int n, lt_tensor **out, const char *fn,
+                         const char *what, Hold *h) {
+    idx = lua_absindex(L, idx);
+    read_tensors_raw(L, idx, n, out, fn, what);
+    for (int k = 0; k < n; k++) out[k] = hold(L, h, out[k]);
+}
+
 /* Reads the inputs at idx and checks them against the net, with one batch size. */
-static int64_t read_inputs(lua_State *L, lt_net *net, int idx, lt_tensor **xs, const char *fn) {
-    read_tensors(L, idx, net->ninputs, xs, fn, "input");
+static int64_t read_inputs(lua_State *L, lt_net *net, int idx, lt_tensor **xs, const char *fn,
+                           Hold *h) {
+    read_tensors(L, idx, net->ninputs, xs, fn, "input", h);
     for (int k = 0; k < net->ninputs; k++) {
         lt_lua_check(L, lt_net_check_input(net, k, xs[k]));
         if (xs[k]->shape[0] != xs[0]->shape[0])
@@ -1385,8 +1434,8 @@ static int64_t read_inputs(lua_State *L, lt_net *net, int idx, lt_tensor **xs, c
 
 /* Reads the targets at idx: one per output, each with N rows. */
 static void read_targets(lua_State *L, lt_net *net, int idx, int64_t N, lt_tensor **ys,
-                         const char *fn) {
-    read_tensors(L, idx, net->noutputs, ys, fn, "output");
+                         const char *fn, Hold *h) {
+    read_tensors(L, idx, net->noutputs, ys, fn, "output", h);
     for (int o = 0; o < net->noutputs; o++)
         if (ys[o]->ndim < 1 || ys[o]->shape[0] != N)
             luaL_error(L, "%s: x has %I samples but y%s has %I", fn, (lua_Integer)N,
@@ -1415,8 +1464,9 @@ static int net_train_on_batch(lua_State *L) {
     lt_optim *o = lt_lua_checkoptim(L, 4);
     const lt_net_loss *ls = losses(L, u);
     lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
-    int64_t N = read_inputs(L, net, 2, xs, "train_on_batch"), tn[LT_MAX_MERGE];
-    read_targets(L, net, 3, N, ys, "train_on_batch");
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "train_on_batch", h), tn[LT_MAX_MERGE];
+    read_targets(L, net, 3, N, ys, "train_on_batch", h);
     const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
     for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
     for (int k = 0; k < net->noutputs; k++) { yp[k] = ys[k]->data; tn[k] = ys[k]->numel; }
@@ -1432,7 +1482,7 @@ static int net_check_targets(lua_State *L) {
     lt_net *net = u->net;
     const lt_net_loss *ls = losses(L, u);
     lt_tensor *ys[LT_MAX_MERGE];
-    read_tensors(L, 2, net->noutputs, ys, "fit", "output");
+    read_tensors(L, 2, net->noutputs, ys, "fit", "output", hold_new(L));
     for (int o = 0; o < net->noutputs; o++) {
         int64_t K = lt_net_out_width(net, o), rows = ys[o]->shape[0] * lt_net_out_size(net, o) / K;
         lt_lua_check(L, lt_loss_check(ls[o].kind, rows, K, ys[o]->data, ys[o]->numel));
@@ -1457,8 +1507,9 @@ static int net_train_rows(lua_State *L) {
     lt_optim *o = lt_lua_checkoptim(L, 6);
     const lt_net_loss *ls = losses(L, u);
     lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
-    int64_t N = read_inputs(L, net, 2, xs, "fit");
-    read_targets(L, net, 3, N, ys, "fit");
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "fit", h);
+    read_targets(L, net, 3, N, ys, "fit", h);
     if (net->perm_n > N) luaL_error(L, "fit: shuffle order is longer than the data");
     double loss = 0;
     int64_t c = 0, t = 0;
@@ -1482,7 +1533,8 @@ static int net_predict(lua_State *L) {
     lt_net *net = checknet(L, 1);
     lua_Integer batch = luaL_optinteger(L, 3, 32);
     lt_tensor *xs[LT_MAX_MERGE], *outs[LT_MAX_MERGE];
-    int64_t N = read_inputs(L, net, 2, xs, "predict");
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "predict", h);
     lt_lua_check(L, lt_net_build(net, &lt_global_rng));
     int top = lua_gettop(L);
     for (int o = 0; o < net->noutputs; o++) outs[o] = push_node_tensor(L, net, net->outputs[o], N);
@@ -1494,23 +1546,23 @@ static int net_predict(lua_State *L) {
 /* net:forward(xs, training) → one tensor per output (one batch). A training forward keeps
  * its inputs for backward. */
 static int net_forward(lua_State *L) {
-    lt_net *net = checknet(L, 1);
+    LNet *u = checklnet(L, 1);
+    lt_net *net = u->net;
     int training = lua_toboolean(L, 3);
     lt_tensor *xs[LT_MAX_MERGE];
-    int top0 = lua_gettop(L);
-    int64_t N = read_inputs(L, net, 2, xs, "forward");
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "forward", h);
     const float *xp[LT_MAX_MERGE];
+    if (training) {                 /* backward reads these inputs: the net keeps views */
+        drop_fwd_inputs(u);
+        for (int k = 0; k < net->ninputs; k++)
+            if (!(u->fwd_in[k] = lt_tensor_reshape(xs[k], xs[k]->ndim, xs[k]->shape)))
+                return luaL_error(L, "forward: out of memory");
+        memcpy(xs, u->fwd_in, (size_t)net->ninputs * sizeof *xs);
+    }
     for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
     lt_status s = lt_net_forward(net, xp, N, training);
     if (s != LT_OK) return raise_status(L, s);
-    if (training) {                        /* anchor the inputs backward will read */
-        lua_createtable(L, net->ninputs, 0);
-        for (int k = 0; k < net->ninputs; k++) {
-            lua_pushvalue(L, top0 + 1 + k);
-            lua_rawseti(L, -2, k + 1);
-        }
-        lua_setiuservalue(L, 1, 2);
-    }
     int top = lua_gettop(L);
     for (int o = 0; o < net->noutputs; o++) {
         lt_tensor *y = push_node_tensor(L, net, net->outputs[o], N);
@@ -1525,7 +1577,7 @@ static int net_backward(lua_State *L) {
     int64_t N = net->fwd_n;
     if (N == 0) lt_lua_check(L, lt_net_backward(net, NULL, NULL));     /* raises */
     lt_tensor *dys[LT_MAX_MERGE], *dxs[LT_MAX_MERGE];
-    read_tensors(L, 2, net->noutputs, dys, "backward", "output");
+    read_tensors(L, 2, net->noutputs, dys, "backward", "output", hold_new(L));
     const float *dp[LT_MAX_MERGE];
     for (int o = 0; o < net->noutputs; o++) {
         const lt_node *d = &net->nodes[net->outputs[o]];
@@ -1581,8 +1633,9 @@ static int net_evaluate(lua_State *L) {
     lua_Integer n = luaL_optinteger(L, 5, 0);
     const lt_net_loss *ls = losses(L, u);
     lt_tensor *xs[LT_MAX_MERGE], *ys[LT_MAX_MERGE];
-    int64_t N = read_inputs(L, net, 2, xs, "evaluate");
-    read_targets(L, net, 3, N, ys, "evaluate");
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "evaluate", h);
+    read_targets(L, net, 3, N, ys, "evaluate", h);
     if (n == 0) n = N;
     if (n < 1 || n > N) luaL_error(L, "evaluate: %I rows of %I", n, (lua_Integer)N);
     double loss;
@@ -1795,6 +1848,11 @@ int luaopen_lunette_nn(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, LUALAYER_OBJECTS);
 
     lt_lua_newclass(L, LAYER_MT, layer_metas, layer_meths, "Layer:", layer__index);
+
+    luaL_newmetatable(L, HOLD_MT);
+    lua_pushcfunction(L, hold__gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
 
     luaL_newmetatable(L, NET_MT);
     lua_pushcfunction(L, net__gc); lua_setfield(L, -2, "__gc");

@@ -352,8 +352,10 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     if (N < net->cap) N = net->cap;
     if (ysize < net->ysize) ysize = net->ysize;
     size_t total = 0, scratch = 0, gmax = 1;
+    double floats = 0;                 /* the same sum in doubles: no size_t can overflow */
     for (int i = 0; i < net->n; i++) {
         const lt_node *d = &net->nodes[i];
+        floats += (double)N * (double)d->size * (double)(net->nslots + 2);
         if ((size_t)d->size > gmax) gmax = (size_t)d->size;
         if (is_input(net, i)) continue;
         lt_layer *l = d->layer;
@@ -362,6 +364,9 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
         size_t sc = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
         if (sc > scratch) scratch = sc;
     }
+    if (floats > (double)((size_t)1 << 40))
+        return lt_seterr(LT_ENOMEM, "Model: a batch of %lld needs %.3g GB of buffers",
+                         (long long)N, floats * 4 / 1e9);
     scratch = (scratch + (size_t)N - 1) / (size_t)N * (size_t)N;   /* N whole rows */
     size_t slotf = round16((size_t)N * gmax);
     total += round16(scratch) + (size_t)net->nslots * slotf +

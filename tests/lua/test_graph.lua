@@ -230,6 +230,23 @@ do
   local mr2 = nn.Model { inputs = i3, outputs = conv(sneaky2(i3)) }
   T.raises(function() mr2:predict(tensor.randn(2, 6, 6, 1)) end, "expected input of shape (None, 6, 6, 1)", "re-setting a running layer")
   T.raises(function() nn.Lambda { forward = function(x) return x end, bakcward = 1 } end, "unknown option 'bakcward'", "Lambda options")
+  -- hostile: finalising the caller's input tensor, running a model from a coroutine
+  local xin = tensor.randn(3, 4)
+  local killer = nn.Lambda { output_shape = { 4 }, forward = function(x)
+    getmetatable(xin).__gc(xin); collectgarbage(); return x end, backward = function(x, dy) return dy end }
+  local i4 = nn.Input { 4 }
+  local mk = nn.Model { inputs = i4, outputs = nn.Dense { 2 }(killer(nn.Dense { 4 }(i4))) }
+  local y = mk:forward(xin, { training = true })
+  T.check(y.shape[1] == 3, "an input finalised mid-call: the net kept its own view")
+  collectgarbage()
+  T.check(mk:backward(tensor.ones(3, 2)).shape[2] == 4, "backward after the input was finalised")
+  local other = nn.Sequential { nn.Input { 4 }, nn.Dense { 4 } }
+  local co_user = nn.Lambda { output_shape = { 4 }, forward = function(x)
+    local co = coroutine.wrap(function() return other:predict(x) end)
+    return co() end }
+  local i5 = nn.Input { 4 }
+  local mc = nn.Model { inputs = i5, outputs = co_user(co_user(i5)) }
+  T.check(mc:predict(tensor.randn(2, 4)).shape[2] == 4, "Lua layers that run models inside coroutines")
 end
 
 -- ---- parameters before the input shape is known are an error, not an empty list ----
