@@ -98,7 +98,9 @@ print(string.format("%s: training on %d images, validating on %d", DATASET,
 -- %%
 model = resnet{32, 32, 3}
 print(string.format("parameters: %d", model:count_params()))
---> parameters: 176538
+--> parameters: 176938
+
+-- %%
 model:summary()
 
 -- %%
