@@ -177,7 +177,7 @@ lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape
     }
     net->in_size = net->nodes[0].size;
     net->chain = ninputs == 1 && noutputs == 1 && outputs[0] == n - 1;
-    net->splittable = 1;
+    net->splittable = net->rowwise = 1;
     for (int j = 0; j < nlayers; j++) {
         int i = ninputs + j;
         lt_node *d = &net->nodes[i];
@@ -200,6 +200,9 @@ lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape
         }
         net->chain &= nin[j] == 1 && in[j][0] == i - 1;
         net->splittable &= splittable(layers[j]);
+        /* at inference a layer with a state commit (batch normalisation) uses its moving
+         * statistics: per sample, like the splittable ones */
+        net->rowwise &= splittable(layers[j]) || layers[j]->commit != NULL;
         int seen = 0;
         for (int m = 0; m < net->nlayers && !seen; m++) seen = net->layers[m] == layers[j];
         if (!seen) net->layers[net->nlayers++] = lt_layer_ref(layers[j]);
@@ -425,16 +428,22 @@ static const float *node_out(const lt_net *net, const float *const *xs, int p, i
     return (is_input(net, p) ? xs[p] : net->out[p]) + r0 * net->nodes[p].size;
 }
 
-static lt_status forward_node(lt_net *net, const float *const *xs, int i, int64_t r0, int64_t n) {
+/* Node i on rows r0 .. r0+n, with its cache and scratch at cache, scratch. */
+static lt_status run_node(lt_net *net, const float *const *xs, int i, int64_t r0, int64_t n,
+                          float *cache, float *scratch) {
     const lt_node *d = &net->nodes[i];
     lt_layer *l = d->layer;
     float *y = net->out[i] + r0 * d->size;
     if (d->nin == 1)
-        return l->vt->forward(l, node_out(net, xs, d->in[0], r0), y, n, cache_at(net, i, r0),
-                              scratch_at(net, r0));
+        return l->vt->forward(l, node_out(net, xs, d->in[0], r0), y, n, cache, scratch);
     const float *x[LT_MAX_MERGE];
     for (int k = 0; k < d->nin; k++) x[k] = node_out(net, xs, d->in[k], r0);
     return l->vt->forward_n(l, d->nin, x, y, n);
+}
+
+/* Node i on rows r0 .. r0+n of a batch (its cache and scratch rows from r0 on). */
+static lt_status forward_node(lt_net *net, const float *const *xs, int i, int64_t r0, int64_t n) {
+    return run_node(net, xs, i, r0, n, cache_at(net, i, r0), scratch_at(net, r0));
 }
 
 /* Forward of rows r0 .. r0+n. Training flags are set by the caller. */
@@ -448,6 +457,40 @@ static lt_status forward_rows(lt_net *net, const float *const *xs, int64_t r0, i
  * keep a chunk's input, output and the next layer's reads inside a 2 MB L2. */
 enum { CHUNK_FLOATS = 1 << 17 };
 
+/* The node before which chunked inference stops: the first Dense (its weights are better
+ * read once per batch than once per chunk), or the end. */
+static int chunk_end(const lt_net *net) {
+    int j = net->ninputs;
+    while (j < net->n && strcmp(net->nodes[j].layer->vt->kind, "Dense") != 0) j++;
+    return j;
+}
+
+/* Inference forward of any graph whose layers treat samples independently at inference,
+ * on one thread: the nodes before chunk_end run chunk by chunk (a few samples through all
+ * of them while they are in cache), the rest on the whole batch. A chunk writes its rows of
+ * every node's out[]; caches and scratch are reused from their start by every chunk
+ * (nothing reads them after an inference forward). */
+static lt_status infer_graph(lt_net *net, const float *const *xs, int64_t N) {
+    int j = chunk_end(net);
+    int64_t big = 1;
+    for (int i = 0; i < j; i++)
+        if (net->nodes[i].size > big) big = net->nodes[i].size;
+    int64_t rows = CHUNK_FLOATS / big;
+    if (j < net->ninputs + 2 || rows < 1 || rows >= N) return forward_rows(net, xs, 0, N);
+    for (int64_t r0 = 0; r0 < N; r0 += rows) {
+        int64_t n = N - r0 < rows ? N - r0 : rows;
+        for (int i = net->ninputs; i < j; i++) {
+            lt_status s = run_node(net, xs, i, r0, n, net->cache[i], net->scratch);
+            if (s != LT_OK) return s;
+        }
+    }
+    for (int i = j; i < net->n; i++) {
+        lt_status s = forward_node(net, xs, i, 0, N);
+        if (s != LT_OK) return s;
+    }
+    return LT_OK;
+}
+
 /* Inference forward of a splittable chain on one thread. The leading layers up to the
  * first Dense run chunk by chunk (a few samples through all of them, their activations
  * ping-ponging in the idle gradient slots 0 and 1 while they are in cache), so a large
@@ -457,12 +500,10 @@ enum { CHUNK_FLOATS = 1 << 17 };
  * filled: nothing reads the intermediate activations of an inference forward. Same results
  * as forward_rows: every layer here treats samples independently. */
 static lt_status infer_rows(lt_net *net, const float *x, int64_t N) {
-    int j = 1;
-    int64_t big = net->in_size;
-    while (j < net->n && strcmp(net->nodes[j].layer->vt->kind, "Dense") != 0) {
-        if (net->nodes[j].size > big) big = net->nodes[j].size;
-        j++;
-    }
+    int j = chunk_end(net);
+    int64_t big = 1;
+    for (int i = 0; i < j; i++)
+        if (net->nodes[i].size > big) big = net->nodes[i].size;
     int64_t rows = CHUNK_FLOATS / big;
     if (j < 3 || rows < 1 || rows >= N) return forward_rows(net, &x, 0, N);
     for (int64_t r0 = 0; r0 < N; r0 += rows) {
@@ -604,8 +645,9 @@ static lt_status forward(lt_net *net, const float *const *xs, int64_t N, int tra
     }
     net->fwd_n = 0;
     lt_status s = par                                           ? run_par(par, PH_FORWARD)
-                  : !training && net->splittable && net->chain ? infer_rows(net, xs[0], N)
-                                                                : forward_rows(net, xs, 0, N);
+                  : training || !net->rowwise                  ? forward_rows(net, xs, 0, N)
+                  : net->chain && net->splittable              ? infer_rows(net, xs[0], N)
+                                                               : infer_graph(net, xs, N);
     /* restored in reverse: a layer at several nodes gets back its first saved flag */
     for (int i = net->n - 1; i >= net->ninputs; i--) net->nodes[i].layer->training = net->keep[i];
     return s;

@@ -74,6 +74,7 @@ typedef struct {
     /* data-parallel steps on 2 threads (see parallel.h): every layer can run on a row
      * range; the worker's gradient block (like grads, zero between steps) and stream */
     int splittable;
+    int rowwise;                         /* every layer treats samples alone at inference */
     int *keep;                           /* per node: its layer's training flag, kept aside */
     float *g1;
     lt_rng rng1;

@@ -156,6 +156,22 @@ do
   L.threads(1)
 end
 
+-- ---- chunked inference on a graph (batch norm, skip) = one sample at a time ----
+do
+  L.threads(1)
+  local inp = nn.Input { 16, 16, 3 }
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
+  local r = nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(h))
+  local m = nn.Model { inputs = inp, outputs = nn.Dense { 5 }(nn.GlobalAvgPool2D()(nn.ReLU()(nn.Add()({ h, r })))) }
+  m:compile { optimizer = "adam", loss = "mse" }
+  m:fit(tensor.randn(40, 16, 16, 3), tensor.randn(40, 5), { epochs = 1, verbose = 0 })   -- moving statistics
+  local x = tensor.randn(100, 16, 16, 3)          -- 4,096 floats a sample: chunks of 32
+  local all = m:predict(x, { batch_size = 100 })
+  local one = tensor.zeros(100, 5)
+  for i = 1, 100 do one[i]:copy(m:predict(x[i])[1]) end
+  T.close(all, one, 1e-5, "chunked graph inference = one sample at a time")
+end
+
 -- ---- save / load round trip ----
 do
   local inp = nn.Input { 4, 4, 1 }
