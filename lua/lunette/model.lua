@@ -259,6 +259,11 @@ local function layers_view(list, cls)
         cls == "Sequential" and "build a new model, or use model:add(layer)" or "build a new model"), 2)
     end,
     __name = "lunette.LayerList",
+    __tostring = function()
+      local lines = {}
+      for i, l in ipairs(list) do lines[i] = string.format("[%d] %s", i, tostring(l)) end
+      return #lines > 0 and table.concat(lines, "\n") or "(no layers)"
+    end,
   })
 end
 
