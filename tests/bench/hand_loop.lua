@@ -20,35 +20,15 @@ local function median(t)
   return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
 end
 
-local function lesson4()
-  return nn.Sequential {
-    nn.Input { 32, 32, 3 },
-    nn.Conv2D { filters = 32, kernel = 3, stride = 2, activation = "relu" },
-    nn.Conv2D { filters = 64, kernel = 3, stride = 2, activation = "relu" },
-    nn.Conv2D { filters = 128, kernel = 3, stride = 2, activation = "relu" },
-    nn.Flatten(), nn.Dropout(0.2), nn.Dense { 1024, activation = "relu" }, nn.Dropout(0.2),
-    nn.Dense { 10, activation = "softmax" } }
-end
-
-local function block(x, filters, stride)
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, stride = stride, padding = "same" }(x)))
-  h = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, padding = "same" }(h))
-  local s = x
-  if stride ~= 1 then s = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 1, stride = stride }(x)) end
-  return nn.ReLU()(nn.Add()({ h, s }))
-end
-local function lesson13()
-  local inp = nn.Input { 32, 32, 3 }
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
-  for stage, f in ipairs { 16, 32, 64 } do h = block(block(h, f, stage == 1 and 1 or 2), f, 1) end
-  return nn.Model { inputs = inp, outputs = nn.Dense { 10, activation = "softmax" }(nn.GlobalAvgPool2D()(h)) }
-end
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local models = require "models"
+local function lesson4() return models.lesson { 32, 32, 3 } end
 
 local m = L.machine()
 print(string.format("hand-written step vs train_on_batch: batch 32, Adam, %d steps each\n%s; %s; OpenBLAS %s",
   steps, m.cpu, m.isa, m.blas_core))
 print(string.format("%-22s %3s %12s %12s %7s", "model", "thr", "train_on_b.", "hand loop", "ratio"))
-for _, case in ipairs { { "lesson 4 (Sequential)", lesson4 }, { "lesson 13 (ResNet-14)", lesson13 } } do
+for _, case in ipairs { { "lesson 4 (Sequential)", lesson4 }, { "lesson 13 (ResNet-14)", models.resnet14 } } do
   for _, t in ipairs(threads) do
     L.threads(t)
     L.seed(1)

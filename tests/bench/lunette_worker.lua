@@ -11,41 +11,20 @@ local now = lunette.clock
 
 local SHAPES = { cifar = { 32, 32, 3 }, fashion = { 28, 28, 1 }, resnet = { 32, 32, 3 } }
 
--- Lesson 13's residual network (scripts/lessons/13-residual-networks.lua).
-local function block(x, filters, stride)
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, stride = stride, padding = "same" }(x)))
-  h = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, padding = "same" }(h))
-  local s = x
-  if stride ~= 1 then s = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 1, stride = stride }(x)) end
-  return nn.ReLU()(nn.Add()({ h, s }))
-end
-local function resnet14()
-  local inp = nn.Input { 32, 32, 3 }
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
-  for stage, f in ipairs { 16, 32, 64 } do h = block(block(h, f, stage == 1 and 1 or 2), f, 1) end
-  local m = nn.Model { inputs = inp, outputs = nn.Dense { 10, activation = "softmax" }(nn.GlobalAvgPool2D()(h)) }
-  m:compile { optimizer = optim.Adam { lr = 1e-3 }, loss = "sparse_categorical_crossentropy" }
-  return m
-end
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local models = require "models"
 
-local function lesson_model(shape)
-  local m = nn.Sequential {
-    nn.Conv2D { filters = 32, kernel = 3, stride = 2, activation = "relu", input_shape = shape },
-    nn.Conv2D { filters = 64, kernel = 3, stride = 2, activation = "relu" },
-    nn.Conv2D { filters = 128, kernel = 3, stride = 2, activation = "relu" },
-    nn.Flatten(), nn.Dropout(0.2),
-    nn.Dense { 1024, activation = "relu" }, nn.Dropout(0.2),
-    nn.Dense { 10, activation = "softmax" },
-  }
+local function compiled(m)
   m:compile { optimizer = optim.Adam { lr = 1e-3 }, loss = "sparse_categorical_crossentropy",
               metrics = { "accuracy" } }
   return m
 end
+local function lesson_model(shape) return compiled(models.lesson(shape)) end
 
 local function new_case(name)
   L.seed(1)
   local s = SHAPES[name]
-  local c = { model = name == "resnet" and resnet14() or lesson_model(s) }
+  local c = { model = name == "resnet" and compiled(models.resnet14()) or lesson_model(s) }
   c.x = tensor.rand(32, s[1], s[2], s[3])
   c.y = (tensor.rand(32) * 10):apply(math.floor)
   c.xi = tensor.rand(256, s[1], s[2], s[3])

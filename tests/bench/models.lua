@@ -1,0 +1,39 @@
+-- tests/bench/models.lua: the models the benchmarks time, built one way for all of them:
+-- the lesson 4/5 model (SPEC section 8) and lesson 13's residual network (ResNet-14:
+-- scripts/lessons/13-residual-networks.lua). Used by hand_loop.lua and lunette_worker.lua.
+local L = require "lunette"
+local nn = L.nn
+local M = {}
+
+-- Conv2D 32/64/128 3×3 stride 2 ReLU → Flatten → Dropout 0.2 → Dense 1024 ReLU → Dropout 0.2
+-- → Dense 10 softmax, on a per-sample shape {H, W, C}.
+function M.lesson(shape)
+  return nn.Sequential {
+    nn.Input(shape),
+    nn.Conv2D { filters = 32, kernel = 3, stride = 2, activation = "relu" },
+    nn.Conv2D { filters = 64, kernel = 3, stride = 2, activation = "relu" },
+    nn.Conv2D { filters = 128, kernel = 3, stride = 2, activation = "relu" },
+    nn.Flatten(), nn.Dropout(0.2),
+    nn.Dense { 1024, activation = "relu" }, nn.Dropout(0.2),
+    nn.Dense { 10, activation = "softmax" },
+  }
+end
+
+local function block(x, filters, stride)
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, stride = stride, padding = "same" }(x)))
+  h = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 3, padding = "same" }(h))
+  local s = x
+  if stride ~= 1 then s = nn.BatchNorm()(nn.Conv2D { filters = filters, kernel = 1, stride = stride }(x)) end
+  return nn.ReLU()(nn.Add()({ h, s }))
+end
+
+-- A stem, three stages of two residual blocks (16, 32, 64 filters), global average pooling.
+function M.resnet14()
+  local inp = nn.Input { 32, 32, 3 }
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
+  for stage, f in ipairs { 16, 32, 64 } do h = block(block(h, f, stage == 1 and 1 or 2), f, 1) end
+  return nn.Model { inputs = inp, outputs = nn.Dense { 10, activation = "softmax" }(nn.GlobalAvgPool2D()(h)),
+                    name = "resnet14" }
+end
+
+return M
