@@ -156,6 +156,26 @@ do
   L.threads(1)
 end
 
+-- ---- callbacks, early stopping and Ctrl-C on a graph model ----
+do
+  L.seed(3)
+  local inp = nn.Input { 6 }
+  local h = nn.Dense { 8, activation = "relu" }(inp)
+  local m = nn.Model { inputs = inp, outputs = nn.Dense { 3, activation = "softmax" }(nn.Add()({ h, nn.Dense { 8 }(h) })) }
+  m:compile { optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = { "accuracy" } }
+  local x, y = tensor.randn(64, 6), (tensor.rand(64) * 3):apply(math.floor)
+  local seen = 0
+  local h1 = m:fit(x, y, { epochs = 3, batch_size = 16, verbose = 0, validation_split = 0.25,
+    callbacks = { function() seen = seen + 1 end, nn.EarlyStopping { monitor = "loss", patience = 5 } } })
+  T.check(seen == 3 and #h1.history.val_accuracy == 3, "epoch callbacks and validation on a graph model")
+  local w = m:_flat_params():clone()
+  local h2 = m:fit(x, y, { epochs = 2, batch_size = 16, verbose = 0, callbacks = { {
+    on_batch_end = function(b) if b == 2 then L._test_interrupt(true) end end } } })
+  T.check(h2.interrupted == true, "Ctrl-C stops a graph model's fit with the history so far")
+  T.check((m:_flat_params() - w):abs():max() > 0, "the steps before the interrupt were applied")
+  T.check(m:predict(x).shape[1] == 64, "the model works after the interrupt")
+end
+
 -- ---- chunked inference on a graph (batch norm, skip) = one sample at a time ----
 do
   L.threads(1)
