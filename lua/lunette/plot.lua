@@ -481,4 +481,10 @@ A histogram of a tensor's values (NaN and infinities left out and counted in the
 opts: bins (10), min, max (the range; default the data's), title, width, height.
 Example: plot.hist(model.layers[1].weight, {bins=20})]==])
 
+help(P, "plot", [==[plot: charts, images and matrices drawn as text.
+
+Every constructor returns a plot object: it prints inline (so it stays in the scrollback and in replay logs), p:view() opens the full-screen viewer, p:render(w, h, style) gives the text. Plots fit the terminal's width (lunette.columns()) unless given width= and height=.
+Curves: plot.lines, plot.history. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. Distributions: plot.bar, plot.hist. Style: plot.style.
+Example: plot.history(model:fit(x, y, {epochs=5, validation_split=0.1}))]==])
+
 return P

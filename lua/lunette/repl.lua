@@ -19,7 +19,8 @@ local function green(s) return paint("32", s) end
 local function bold(s) return paint("1", s) end
 
 local clock = L.clock
-local columns = C.columns or function() return 80 end
+local function columns() return (L.columns()) end
+local H = require "lunette.help"
 
 -- ---- output capture ----
 local real_print, real_write, stdout = print, io.write, io.stdout
@@ -379,27 +380,29 @@ local resolve
 magic_help.help = "%help [NAME] list the help topics, or show one"
 function magics.help(arg)
   if arg == "" then
+    local width = columns()
     local topics = L._helptopics()
     table.sort(topics)
-    print("Magics:")
+    local out = { "Magics:" }
     local mnames = {}
     for k in pairs(magic_help) do mnames[#mnames + 1] = k end
     table.sort(mnames)
-    for _, k in ipairs(mnames) do print("  " .. magic_help[k]) end
-    print("Help topics (help(NAME) or %help NAME):")
-    local width, line = math.max(40, math.min(columns(), 100)), "  "
+    for _, k in ipairs(mnames) do
+      for _, l in ipairs(H.fill(magic_help[k], width, "  ", string.rep(" ", 15))) do out[#out + 1] = l end
+    end
+    out[#out + 1] = "Help topics (help(NAME) or %help NAME):"
+    local line = "  "
     for _, t in ipairs(topics) do
-      if #line + #t + 2 > width then print(line) line = "  " end
+      if line ~= "  " and #line + #t > width then out[#out + 1] = line:gsub("%s+$", "") line = "  " end
       line = line .. t .. "  "
     end
-    if line ~= "  " then print(line) end
+    if line ~= "  " then out[#out + 1] = line:gsub("%s+$", "") end
+    H.page(table.concat(out, "\n"))
     return "ok"
   end
   local name = arg:gsub("^%%", "")
-  if magic_help[name] then print(magic_help[name]) return "ok" end
-  if L._gethelp(arg) then L.help(arg) return "ok" end
-  local v = resolve(arg)
-  if v ~= nil then L.help(v) else L.help(arg) end
+  if magic_help[name] then print(H.reflow(magic_help[name], columns())) return "ok" end
+  L.help(arg)
   return "ok"
 end
 
@@ -422,6 +425,8 @@ function R.cell(src)
     entry.ok = m(arg, n) == "ok"
     return
   end
+  local topic = src:match("^%s*help%s*%(%s*([%a_][%w_.]*:[%a_][%w_]*)%s*%)%s*;?%s*$")
+  if topic then src = "help(" .. P.quote(topic) .. ")" end    -- help(model:fit): not Lua
   local status, out = run_cell(src, "=In[" .. n .. "]", n, true)
   entry.ok, entry.out = status == "ok", out
 end

@@ -5,8 +5,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "lua/l_util.h"
@@ -46,6 +48,29 @@ static int lunette_clock(lua_State *L) {              /* monotonic wall-clock se
     clock_gettime(CLOCK_MONOTONIC, &ts);
     lua_pushnumber(L, (lua_Number)ts.tv_sec + 1e-9 * (lua_Number)ts.tv_nsec);
     return 1;
+}
+
+/* lunette.columns() → columns, rows, tty: the terminal's size when stdout is one; else
+ * $COLUMNS (and $LINES), else 80×24. Widths under 20 or over 1000 count as unknown (80).
+ * registry["lunette.columns"], when an integer, is a fixed width (lunette --check: the
+ * recorded outputs must not depend on the terminal the check runs in). */
+static int lunette_columns(lua_State *L) {
+    struct winsize ws;
+    long cols = 0, rows = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER) {
+        lua_pushinteger(L, 24);
+        lua_pushboolean(L, 0);
+        return 3;
+    }
+    lua_pop(L, 1);
+    int tty = isatty(STDOUT_FILENO);
+    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) { cols = ws.ws_col; rows = ws.ws_row; }
+    if (cols <= 0 && getenv("COLUMNS")) cols = strtol(getenv("COLUMNS"), NULL, 10);
+    if (rows <= 0 && getenv("LINES")) rows = strtol(getenv("LINES"), NULL, 10);
+    lua_pushinteger(L, cols >= 20 && cols <= 1000 ? cols : 80);
+    lua_pushinteger(L, rows >= 5 && rows <= 1000 ? rows : 24);
+    lua_pushboolean(L, tty);
+    return 3;
 }
 
 static int lunette_max_elements(lua_State *L) {
@@ -112,6 +137,11 @@ static const lt_reg lunette_funcs[] = {
     {"clock", lunette_clock, "lunette.clock()\n\nSeconds on a monotonic wall clock (os.clock "
      "counts CPU time, which grows twice as\nfast on two threads). Example: local t0 = "
      "lunette.clock(); model:fit(x, y); print(lunette.clock() - t0)"},
+    {"columns", lunette_columns, "lunette.columns() → columns, rows, tty\n\nThe width "
+     "Lunette formats its output for: the terminal's columns and rows when stdout is a "
+     "terminal (tty is then true), else $COLUMNS and $LINES, else 80 and 24. Help, the fit "
+     "progress line, summaries and plots all fit this width.\n"
+     "Example: local w = lunette.columns(); print(('-'):rep(w))"},
     {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
      "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
      "shape, not an out-of-memory kill. Sets it when n is given; returns it."},

@@ -94,6 +94,8 @@ int main(int argc, char **argv) {
     ui.plain = plain || check || dumb || !isatty(1);
     ui.color = !ui.plain && !(nocolor && *nocolor);
     ui.readline = !ui.plain && isatty(0);
+    ui.pager = !check && isatty(0) && isatty(1);
+    ui.fixed_columns = check ? 80 : 0;
 
     lua_State *L = luaL_newstate();
     if (!L) { fputs("lunette: cannot create the Lua state\n", stderr); return 1; }

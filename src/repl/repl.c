@@ -136,15 +136,6 @@ static int r_parse_notebook(lua_State *L) {
     return 1;
 }
 
-static int r_columns(lua_State *L) {                /* terminal width, else $COLUMNS, else 80 */
-    struct winsize ws;
-    long cols = 0;
-    if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0) cols = ws.ws_col;
-    if (cols <= 0 && getenv("COLUMNS")) cols = strtol(getenv("COLUMNS"), NULL, 10);
-    lua_pushinteger(L, cols >= 20 && cols <= 1000 ? cols : 80);
-    return 1;
-}
-
 /* Reads one line from stdin (no Readline): returns it without the newline, or nil at
  * the end of input or on Ctrl-C. */
 static char *read_plain(const char *prompt, int *cancelled);
@@ -160,7 +151,7 @@ static int r_readline(lua_State *L) {
 }
 
 static const luaL_Reg repl_funcs[] = {
-    {"parse_notebook", r_parse_notebook}, {"columns", r_columns},
+    {"parse_notebook", r_parse_notebook},
     {"readline", r_readline}, {NULL, NULL}};
 
 int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
@@ -179,6 +170,12 @@ int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
     lua_setfield(L, -2, "plain");
     lua_pushboolean(L, ui.color);
     lua_setfield(L, -2, "color");
+    lua_pushboolean(L, ui.pager);
+    lua_setfield(L, -2, "_pager_ok");
+    if (ui.fixed_columns > 0) {              /* --check: outputs as in a pipe, 80 wide */
+        lua_pushinteger(L, ui.fixed_columns);
+        lua_setfield(L, LUA_REGISTRYINDEX, "lunette.columns");
+    }
     luaL_newlib(L, repl_funcs);
     lua_setfield(L, -2, "_repl");
     lua_pop(L, 1);

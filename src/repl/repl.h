@@ -10,6 +10,8 @@ typedef struct {
     int plain;          /* ASCII only, no colour, no Readline terminal features */
     int color;          /* ANSI colours on output */
     int readline;       /* use GNU Readline for input (stdin and stdout are terminals) */
+    int pager;          /* long help may go through a pager (terminal, not --check) */
+    int fixed_columns;  /* > 0: lunette.columns() returns this (--check: 80) */
 } lt_repl_ui;
 
 /* Installs the SIGINT handler, exposes lunette.plain/lunette.color and the C helpers
