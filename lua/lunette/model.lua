@@ -82,14 +82,6 @@ local function shape_str(s)
   return "(" .. table.concat(parts, ", ") .. ")"
 end
 
--- Display width of a UTF-8 string (each code point one column).
-local function width(s) return utf8.len(s) or #s end
-local function pad(s, w, right)
-  local n = w - width(s)
-  if n <= 0 then return s end
-  return right and (string.rep(" ", n) .. s) or (s .. string.rep(" ", n))
-end
-
 -- ---- losses ----
 
 local LOSSES = {
@@ -358,55 +350,32 @@ end
 sethelp(methods.parameters, "Sequential:parameters", "model:parameters() → params, grads\n\n"
   .. "Lists of the layers' weight and bias tensors and their gradients (views).")
 
-function methods:summary_text()
+function methods:summary_text(opts)
   local info = self:_network(nil, "summary"):info()
   local ascii = nn._ascii()
   local rows = {}
   for i, l in ipairs(info.layers) do
     rows[i] = { string.format("%s (%s)", l.name, l.kind), shape_str(l.output_shape), commas(l.params + l.state) }
   end
-  local w1, w2, w3 = 33, 26, 15
-  for _, r in ipairs(rows) do
-    w1 = math.max(w1, width(r[1]) + 2); w2 = math.max(w2, width(r[2]) + 2); w3 = math.max(w3, width(r[3]) + 2)
-  end
   local out = {}
   local total, nt = info.trainable + info.nontrainable, info.nontrainable
   out[#out + 1] = string.format('Model: "%s"', self.name)
-  local function cell(s, w, right) return " " .. pad(s, w - 2, right) .. " " end
-  if ascii then
-    local tw = w1 + w2 + w3
-    out[#out + 1] = string.rep("_", tw)
-    out[#out + 1] = cell("Layer (type)", w1) .. cell("Output Shape", w2) .. cell("Param #", w3, true)
-    out[#out + 1] = string.rep("=", tw)
-    for i, r in ipairs(rows) do
-      out[#out + 1] = cell(r[1], w1) .. cell(r[2], w2) .. cell(r[3], w3, true)
-      out[#out + 1] = i < #rows and string.rep("_", tw) or string.rep("=", tw)
-    end
-  else
-    local function line(l, m, r, h)
-      return l .. string.rep(h, w1) .. m .. string.rep(h, w2) .. m .. string.rep(h, w3) .. r
-    end
-    out[#out + 1] = line("┏", "┳", "┓", "━")
-    out[#out + 1] = "┃" .. cell("Layer (type)", w1) .. "┃" .. cell("Output Shape", w2) .. "┃" .. cell("Param #", w3, true) .. "┃"
-    out[#out + 1] = line("┡", "╇", "┩", "━")
-    for i, r in ipairs(rows) do
-      out[#out + 1] = "│" .. cell(r[1], w1) .. "│" .. cell(r[2], w2) .. "│" .. cell(r[3], w3, true) .. "│"
-      if i < #rows then out[#out + 1] = line("├", "┼", "┤", "─") end
-    end
-    out[#out + 1] = line("└", "┴", "┘", "─")
-  end
+  for _, l in ipairs(require("lunette.layout").table({ "Layer (type)", "Output Shape", "Param #" }, rows,
+      { widths = { 33, 26, 15 }, right = { false, false, true }, ascii = ascii,
+        width = type(opts) == "table" and opts.width or (L.columns()) })) do out[#out + 1] = l end
   out[#out + 1] = string.format(" Total params: %s (%s)", commas(total), bytes_str(total * 4))
   out[#out + 1] = string.format(" Trainable params: %s (%s)", commas(info.trainable), bytes_str(info.trainable * 4))
   out[#out + 1] = string.format(" Non-trainable params: %s (%s)", commas(nt), bytes_str(nt * 4))
   return table.concat(out, "\n")
 end
-sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text() → string\n\nThe text summary() prints.")
+sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text([{width=n}]) → string\n\nThe text summary() prints.")
 
-function methods:summary()
-  print(self:summary_text())
+function methods:summary(opts)
+  print(self:summary_text(opts))
 end
-sethelp(methods.summary, "Sequential:summary", "model:summary()\n\nPrints the layers with their output "
-  .. "shapes and parameter counts, and the totals, in Keras's\nlayout. Computed from shapes alone: "
+sethelp(methods.summary, "Sequential:summary", "model:summary([{width=n}])\n\nPrints the layers with their output "
+  .. "shapes and parameter counts, and the totals, in Keras's\nlayout, made compact to fit the terminal "
+  .. "(or width). Computed from shapes alone: "
   .. "summarising VGG16 allocates no weights.\nExample: model:summary()")
 
 function Sequential:__tostring()
@@ -561,25 +530,7 @@ local function fmt_step(s)
   return string.format("%dus/step", math.floor(s * 1e6 + 0.5))
 end
 
-local LOG_ORDER = { "accuracy", "loss", "val_accuracy", "val_loss" }
-
-local function logs_str(logs)
-  local parts = {}
-  for _, k in ipairs(LOG_ORDER) do
-    if logs[k] ~= nil then parts[#parts + 1] = string.format("%s: %.4f", k, logs[k]) end
-  end
-  return table.concat(parts, " - ")
-end
-
-local function bar(done, total, ascii)
-  local w = 20
-  local n = total > 0 and math.floor(w * done / total) or w
-  if ascii then
-    if n >= w then return "[" .. string.rep("=", w) .. "]" end
-    return "[" .. string.rep("=", n) .. ">" .. string.rep(".", w - n - 1) .. "]"
-  end
-  return string.rep("━", n) .. string.rep("─", w - n)
-end
+local progress = require "lunette.progress"   -- the progress line, cut to the window
 
 local clock = L.clock   -- monotonic wall-clock seconds (os.clock is CPU time)
 
@@ -687,8 +638,8 @@ function methods:fit(x, y, opts)
           last_draw = clock()
           local el = clock() - t0
           local eta = el / b * (steps - b)
-          local line = string.format("%s/%d %s %s %s - %s", pad(tostring(b), #tostring(steps), true), steps,
-            bar(b, steps, ascii), fmt_time(eta), fmt_step(el / b), logs_str(logs))
+          local line = progress.line({ b = b, steps = steps, ascii = ascii, time = fmt_time(eta),
+            step = fmt_step(el / b), logs = logs }, (L.columns()))
           io.stdout:write("\r", line, "\27[K")
           io.stdout:flush()
         end
@@ -704,8 +655,8 @@ function methods:fit(x, y, opts)
       history.epoch[#history.epoch + 1] = epoch
       if dash then dash:epoch(epoch, logs)
       elseif show then
-        local line = string.format("%d/%d %s %s %s - %s", cur_batch, steps, bar(cur_batch, steps, ascii),
-          fmt_time(elapsed), fmt_step(elapsed / math.max(cur_batch, 1)), logs_str(logs))
+        local line = progress.line({ b = cur_batch, steps = steps, ascii = ascii, time = fmt_time(elapsed),
+          step = fmt_step(elapsed / math.max(cur_batch, 1)), logs = logs }, (L.columns()), true)
         if tty then io.stdout:write("\r", line, "\27[K\n") else print(line) end
         io.stdout:flush()
       end

@@ -431,8 +431,11 @@ static void cm_format(const lt_panel *q, double v, int integral, char *buf, size
 
 /* vw: widest value; cw: cell width; lw: row-label width; nshade/vx: shade characters and
  * the value's offset inside a cell (2 and 3 normally; 1 and 1 in the compact cells used
- * when the normal ones do not fit the width). */
-typedef struct { int vw, cw, lw, use_idx, nshade, vx; } cm_layout;
+ * when the normal ones do not fit the width). When even those do not fit, the tight
+ * layout: cells one column wider than the values, no shade character (the value is
+ * shown; colour still shades), rows and columns labelled by class id only, "True"
+ * above the ids and a legend "0 name, 1 name, ..." under the matrix (legend = 1). */
+typedef struct { int vw, cw, lw, use_idx, nshade, vx, legend; } cm_layout;
 
 static void cm_labels(const lt_panel *q, cm_layout *L) {
     L->use_idx = 0;
@@ -453,7 +456,7 @@ static void cm_labels(const lt_panel *q, cm_layout *L) {
 }
 
 static cm_layout cm_measure(const lt_panel *q, int avail) {
-    cm_layout L = {1, 0, 0, 0, 2, 3};
+    cm_layout L = {1, 0, 0, 0, 2, 3, 0};
     int integral = cm_integral(q);
     char buf[64];
     for (int i = 0; i < q->k; i++)
@@ -469,7 +472,33 @@ static cm_layout cm_measure(const lt_panel *q, int avail) {
         L.vx = 1;
         cm_labels(q, &L);
     }
+    if (L.lw + 2 + q->k * L.cw > avail) {        /* tight: ids only, names in a legend */
+        char nb[16];
+        L.cw = L.vw + 1;
+        L.nshade = 0;
+        L.use_idx = 1;
+        L.legend = q->classes != NULL;
+        L.lw = snprintf(nb, sizeof nb, "%d", q->k - 1);
+        if (L.cw < L.lw + 1) L.cw = L.lw + 1;
+        if (L.lw < 4) L.lw = 4;                  /* room for "True" above */
+    }
     return L;
+}
+
+/* The legend of the tight layout, "0 name, 1 name, ...", in lines of at most w columns:
+ * returns the number of lines; draws them from row y when c is not NULL. */
+static int cm_legend(lt_canvas *c, const lt_panel *q, int x, int y, int w) {
+    int lines = 0, col = 0;
+    char buf[256];
+    for (int i = 0; i < q->k; i++) {
+        snprintf(buf, sizeof buf, "%d %s%s", i, q->classes[i], i + 1 < q->k ? "," : "");
+        int n = lt_utf8_width(buf);
+        if (col > 0 && col + 1 + n > w) { lines++; col = 0; }
+        if (col > 0) col++;
+        if (c) lt_canvas_text(c, x + col, y + lines, buf, w - col, 0);
+        col += n;
+    }
+    return lines + 1;
 }
 
 static void cm_label(const lt_panel *q, int i, int with_idx, char *buf, size_t n) {
@@ -498,9 +527,10 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
     int gw = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
     int top = y;
     if (q->title) { text_center(c, x, top, gw < w ? gw : w, q->title, 0); top++; }
-    if (top + q->k + 3 > y + h) { too_small(c, x, top, w); return; }
+    int nleg = L.legend ? cm_legend(NULL, q, 0, 0, w) : 0;
+    if (top + q->k + 3 + nleg > y + h) { too_small(c, x, top, w); return; }
     int gx = x + L.lw + 2;                        /* first cell column */
-    lt_canvas_text(c, x, top, "True label", L.lw, 0);
+    lt_canvas_text(c, x, top, L.lw < 10 ? "True" : "True label", L.lw, 0);
     char buf[128];
     for (int j = 0; j < q->k; j++) {
         if (L.use_idx || !q->classes) snprintf(buf, sizeof buf, "%d", j);
@@ -516,7 +546,8 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
     static const char ashade[6] = " .:*#";
     for (int i = 0; i < q->k; i++) {
         int r = top + 2 + i;
-        cm_label(q, i, L.use_idx && q->classes, buf, sizeof buf);
+        if (L.legend) snprintf(buf, sizeof buf, "%d", i);
+        else cm_label(q, i, L.use_idx && q->classes, buf, sizeof buf);
         text_right(c, x, r, L.lw, buf, 0);
         lt_canvas_put(c, x + L.lw + 1, r, glyph(st, 0x2502, '|'), 0, 0);
         for (int j = 0; j < q->k; j++) {
@@ -538,6 +569,7 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
         }
     }
     text_center(c, gx, top + 2 + q->k, q->k * L.cw > 15 ? q->k * L.cw : 15, "Predicted label", 0);
+    if (L.legend) cm_legend(c, q, x, top + 3 + q->k, w);
 }
 
 /* ---- images ---- */
@@ -770,9 +802,11 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     } else {
         const lt_panel *q = &p->panels[0];
         if (q->kind == LT_PANEL_CONFUSION) {
-            cm_layout L = cm_measure(q, p->width > 0 ? p->width : tw);
+            int avail = p->width > 0 ? p->width : tw;
+            cm_layout L = cm_measure(q, avail);
             W = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
-            H = title + (q->title ? 1 : 0) + q->k + 3;
+            H = title + (q->title ? 1 : 0) + q->k + 3 +      /* the legend as drawn: at the */
+                (L.legend ? cm_legend(NULL, q, 0, 0, p->width > W ? p->width : W) : 0);  /* width used */
         } else if (q->kind == LT_PANEL_BARS) {
             W = tw < 80 ? tw : 80;
             H = title + (q->title ? 1 : 0) + q->nbars;
