@@ -247,6 +247,35 @@ static void too_small(lt_canvas *c, int x, int y, int w) {
 
 static int finite_f(float v) { return isfinite(v); }
 
+/* The legend of a line panel, "● name  ● name  × NaN (skipped)", laid out from column
+ * x0 in lines that end before x_end: returns the number of lines; draws them from row y
+ * when c is not NULL (items are wrapped onto further lines, never cut). */
+static int legend_layout(lt_canvas *c, const lt_panel *q, int any_nan, int x0, int x_end, int y) {
+    lt_style st = c ? c->style : LT_STYLE_ASCII;
+    int colour = st == LT_STYLE_COLOR, lx = x0, line = 0;
+    for (int s = 0; s <= q->nseries; s++) {
+        if (s == q->nseries && !any_nan) break;
+        const char *name = s < q->nseries ? q->series[s].name : "NaN (skipped)";
+        int n = 2 + lt_utf8_width(name);
+        if (lx > x0 && lx + n > x_end) { line++; lx = x0; }
+        if (c) {
+            uint32_t mk, fg;
+            if (s < q->nseries) {
+                mk = st == LT_STYLE_ASCII ? (uint32_t)amarks[s % NPAL]
+                   : st == LT_STYLE_UNICODE && q->nseries > 1 ? umarks[s % NPAL] : 0x25cf;
+                fg = colour ? palette[s % NPAL] : 0;
+            } else {
+                mk = glyph(st, 0x00d7, 'x');
+                fg = colour ? LT_RGB(214, 39, 40) : 0;
+            }
+            lt_canvas_put(c, lx, y + line, mk, fg, 0);
+            lt_canvas_text(c, lx + 2, y + line, name, x_end - lx - 2, 0);
+        }
+        lx += n + 2;
+    }
+    return line + 1;
+}
+
 static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int h,
                        const lt_cursor *cur) {
     lt_style st = c->style;
@@ -269,7 +298,8 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
     int top = y;
     if (q->title) { text_center(c, x, top, w, q->title, 0); top++; }
     if (q->ylabel) { lt_canvas_text(c, x, top, q->ylabel, w, 0); top++; }
-    int bottom_rows = 2 + (q->xlabel ? 1 : 0) + 1;    /* axis, tick labels, xlabel, legend */
+    int nleg = legend_layout(NULL, q, any_nan, x + 1, x + w, 0);   /* wrapped from the left */
+    int bottom_rows = 2 + (q->xlabel ? 1 : 0) + nleg;  /* axis, tick labels, xlabel, legend */
     int ph = y + h - bottom_rows - top;
     if (ph < 2 || w < 12) { too_small(c, x, top, w); return; }
     double t0, ts;
@@ -394,17 +424,10 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
         lt_canvas_attr(c, col, arow, 1, 1, LT_ATTR_REVERSE);
     }
 #undef XCOL
-    /* legend */
-    int lx = px0;
-    for (int s = 0; s < q->nseries && row < y + h; s++) {
-        uint32_t mk = st == LT_STYLE_ASCII ? (uint32_t)amarks[s % NPAL]
-                    : st == LT_STYLE_UNICODE && q->nseries > 1 ? umarks[s % NPAL] : 0x25cf;
-        lt_canvas_put(c, lx, row, mk, colour ? palette[s % NPAL] : 0, 0);
-        lx += 2 + lt_canvas_text(c, lx + 2, row, q->series[s].name, x + w - lx - 2, 0) + 2;
-    }
-    if (any_nan && row < y + h) {
-        lt_canvas_put(c, lx, row, glyph(st, 0x00d7, 'x'), colour ? LT_RGB(214, 39, 40) : 0, 0);
-        lt_canvas_text(c, lx + 2, row, "NaN (skipped)", x + w - lx - 2, 0);
+    /* legend: under the plot area when it fits on one line there, else from the left */
+    if (row < y + h) {
+        int one = legend_layout(NULL, q, any_nan, px0, x + w, 0) == 1;
+        legend_layout(c, q, any_nan, one ? px0 : x + 1, x + w, row);
     }
 }
 
