@@ -5,10 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/rng.h"
 #include "lua/l_util.h"
@@ -55,20 +53,9 @@ static int lunette_clock(lua_State *L) {              /* monotonic wall-clock se
  * registry["lunette.columns"], when an integer, is a fixed width (lunette --check: the
  * recorded outputs must not depend on the terminal the check runs in). */
 static int lunette_columns(lua_State *L) {
-    struct winsize ws;
-    long cols = 0, rows = 0;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER) {
-        lua_pushinteger(L, 24);
-        lua_pushboolean(L, 0);
-        return 3;
-    }
-    lua_pop(L, 1);
-    int tty = isatty(STDOUT_FILENO);
-    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) { cols = ws.ws_col; rows = ws.ws_row; }
-    if (cols <= 0 && getenv("COLUMNS")) cols = strtol(getenv("COLUMNS"), NULL, 10);
-    if (rows <= 0 && getenv("LINES")) rows = strtol(getenv("LINES"), NULL, 10);
-    lua_pushinteger(L, cols >= 20 && cols <= 1000 ? cols : 80);
-    lua_pushinteger(L, rows >= 5 && rows <= 1000 ? rows : 24);
+    int rows, tty;
+    lua_pushinteger(L, lt_lua_columns(L, &rows, &tty));
+    lua_pushinteger(L, rows);
     lua_pushboolean(L, tty);
     return 3;
 }
