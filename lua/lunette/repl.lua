@@ -90,7 +90,29 @@ local function is_interrupt(e)
 end
 R.is_interrupt = is_interrupt
 
--- Error handler: message plus the traceback cut where the REPL's own frames start.
+-- Error handler: message plus the traceback cut where the REPL's own frames start. The
+-- frames inside Lunette's own Lua files and C functions are left out (the user's lines
+-- remain) unless lunette.traceback(true); %debug shows the last error's full traceback.
+local libdir = (L.lua_dir or "") .. "/lunette/"
+local full_traceback = false
+local last_traceback                              -- every frame of the last error
+
+function L.traceback(on)
+  local was = full_traceback
+  if on ~= nil then full_traceback = on and true or false end
+  return was
+end
+L._sethelp(L.traceback, "lunette.traceback", "lunette.traceback([on]) → was\n\nWith true, "
+  .. "errors in the REPL and notebooks show every frame of their traceback, including "
+  .. "Lunette's own Lua files and C functions; by default those are hidden and only the lines "
+  .. "of your code are listed (%debug shows the full traceback of the last error). Returns "
+  .. "the previous setting.\nExample: lunette.traceback(true)")
+
+local function internal(line)
+  return line:find(libdir, 1, true) or line:find("lunette/[%w_]+%.lua:") or line:find("^%s*%[C%]:")
+    or line:find("^%s*%(%.%.%.tail calls%.%.%.%)")
+end
+
 local function handler(e)
   if is_interrupt(e) then return INTERRUPT end
   local msg
@@ -104,13 +126,15 @@ local function handler(e)
       msg = "(error object is a " .. type(e) .. " value)"
     end
   end
-  local lines = {}
+  local all, lines = {}, {}
   for line in debug.traceback("", 2):gmatch("[^\n]+") do
     if line:find("in function 'xpcall'", 1, true) or line:find("lunette/repl.lua", 1, true) then break end
     if not line:find("^stack traceback:") and not line:find("^%s*%[C%]: in %?$") then
-      lines[#lines + 1] = line
+      all[#all + 1] = line
+      if full_traceback or not internal(line) then lines[#lines + 1] = line end
     end
   end
+  last_traceback = { msg = msg, tb = all }
   if #lines > 12 then
     local n = #lines
     for i = 11, n - 1 do lines[i] = nil end
@@ -120,17 +144,26 @@ local function handler(e)
   return { msg = msg, tb = lines }
 end
 
--- Compiles src, trying `return src` first so expressions show their value.
+-- Compiles src, trying `return src` first so expressions show their value. A line
+-- "stmts; expr" shows expr's value (IPython) -- when the part after the last ';' is an
+-- expression on its own, so a ';' inside a block or a string is never split -- and a
+-- trailing ';' shows nothing.
 local function compile(src, name)
-  local f = load("return " .. src, name, "t")
+  -- an expression runs as "pack it, then return it": not a tail call, so an error raised
+  -- in the call still has the user's line in its position and traceback
+  local function expr(stmts, e)
+    if not load("return " .. e, "=", "t") then return nil end
+    return load(stmts .. " local __v = table.pack(" .. e .. "\n) return table.unpack(__v, 1, __v.n)", name, "t")
+  end
+  local f = expr("", src)
   if f then return f, true end
-  local g, err = load(src, name, "t")
-  if g then return g, false end
-  local p = src:find(";[^;]*$")          -- "x = 1; x": statements, then an expression
-  if p then
-    local h = load(src:sub(1, p) .. " return " .. src:sub(p + 1), name, "t")
+  local p = src:find(";[^;]*$")
+  if p and not src:find(";%s*$") then
+    local h = expr(src:sub(1, p), src:sub(p + 1))
     if h then return h, true end
   end
+  local g, err = load(src, name, "t")
+  if g then return g, false end
   return nil, false, err
 end
 
@@ -162,14 +195,59 @@ local function values_text(res)
   return table.concat(parts, multi and "\n" or ", ")
 end
 
+-- "name = f(...)" whose call returned nil, message (as nn.load and io.open do): runs it
+-- as an assignment that also prints "-- f: message", so the failure is not silent.
+-- Returns the function to run, or nil when src is not such an assignment.
+local function nil_assignment(src, name)
+  local target, rhs = src:match("^%s*([%a_][%w_]*[%w_.]*)%s*=%s*(.-)%s*;?%s*$")
+  if not target or rhs:find("^=") then return nil end
+  local fname = rhs:match("^([%a_][%w_.:]*)%s*[(\"'{]")
+  if not fname then return nil end
+  local fr = load("return " .. rhs, name, "t")
+  local fa = load(target .. " = ...", name, "t")
+  if not fr or not fa then return nil end
+  return function(...)
+    local r = table.pack(fr(...))
+    fa(r[1])
+    if r[1] == nil and type(r[2]) == "string" then
+      local m = r[2]
+      if m:sub(1, #fname + 1) ~= fname .. ":" then m = fname .. ": " .. m end
+      print("-- " .. m)
+    end
+  end
+end
+
+-- A value's text cut to a screenful in the REPL on a terminal (numpy and IPython elide
+-- too): the first lines, then how many more there are and where the whole value is.
+local function screenful(text, n)
+  if not L._pager_ok then return text end
+  local _, rows = L.columns()
+  local keep = math.max(rows - 6, 8)
+  local count = select(2, text:gsub("\n", "")) + 1
+  if count <= keep + 2 then return text end
+  local cut = 0
+  for _ = 1, keep do cut = text:find("\n", cut + 1, true) end
+  return text:sub(1, cut) .. string.format("... %d more lines (%d in all): Out[%d] holds the "
+    .. "whole value; print(Out[%d]) shows it", count - keep, count, n, n)
+end
+R.screenful = screenful
+
 -- Runs one cell's code with its output captured and shown; returns status, output text
 -- (including the value shown as Out[n]) and, on error, the error info.
 local function run_cell(src, name, n, show, args)
   local status, res
   local out = capturing(show, function()
-    status, res = exec(src, name, args)
+    local na = nil_assignment(src, name)
+    if na then
+      local r = table.pack(xpcall(na, handler, table.unpack(args or {}, 1, args and args.n or 0)))
+      if r[1] then status, res = "ok", { n = 0 }
+      elseif r[2] == INTERRUPT then status = "interrupted"
+      else status, res = "error", r[2] end
+    else
+      status, res = exec(src, name, args)
+    end
     if status == "ok" and res.n > 0 then
-      local text = values_text(res)
+      local text = screenful(values_text(res), n)
       if last_char ~= "\n" then emit("\n") end
       if show then   -- a multi-line value starts on its own line (IPython), so plots line up
         file_write(stdout, red("Out[" .. n .. "]:") .. (text:find("\n", 1, true) and "\n" or " "))
@@ -377,6 +455,18 @@ end
 -- Resolves "a.b.c" by raw look-ups only (never runs user code).
 local resolve
 
+magic_help.debug = "%debug [on|off] show the last error's full traceback (with on/off: always, or not)"
+function magics.debug(arg)
+  if arg == "on" or arg == "off" then
+    L.traceback(arg == "on")
+    print("full tracebacks " .. arg)
+    return "ok"
+  end
+  if not last_traceback then print("no error yet") return "ok" end
+  show_error(last_traceback)
+  return "ok"
+end
+
 magic_help.help = "%help [NAME] list the help topics, or show one"
 function magics.help(arg)
   if arg == "" then
@@ -507,7 +597,8 @@ function R.complete(text)
   end
   local out = {}
   for k in pairs(names) do
-    if k:sub(1, #partial) == partial and not (sep == "" and k:match("^__")) then
+    if k:sub(1, #partial) == partial and not (sep == "" and k:match("^__"))
+        and (partial:sub(1, 1) == "_" or k:sub(1, 1) ~= "_") then   -- private unless asked
       out[#out + 1] = prefix .. sep .. k
     end
   end
