@@ -86,14 +86,15 @@ int main(int argc, char **argv) {
     }
     /* Output style: plain off a terminal, on TERM=dumb, with --plain, and with --check
      * (recorded outputs are plain text, so a check must not depend on the terminal);
-     * colour only when not plain and NO_COLOR is unset or empty; Readline only on a
-     * terminal. */
+     * colour only when not plain and NO_COLOR is unset or empty. Readline whenever stdin
+     * and stdout are terminals, whatever the style: TERM=dumb, NO_COLOR and --plain
+     * change what is drawn, not whether the line can be edited. */
     const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
     int dumb = !term || !*term || strcmp(term, "dumb") == 0;
     lt_repl_ui ui;
     ui.plain = plain || check || dumb || !isatty(1);
     ui.color = !ui.plain && !(nocolor && *nocolor);
-    ui.readline = !ui.plain && isatty(0);
+    ui.readline = !check && isatty(0) && isatty(1);
     ui.pager = !check && isatty(0) && isatty(1);
     ui.fixed_columns = check ? 80 : 0;
 

@@ -429,6 +429,11 @@ void lt_repl_loop(lua_State *L) {
         rl_filename_quote_characters = " ";
         rl_variable_bind("show-all-if-ambiguous", "on");   /* list at once, as IPython does;
                                                               ~/.inputrc may override it */
+        if (ui.plain) {                     /* plain: editing, but no escape sequences */
+            rl_variable_bind("enable-bracketed-paste", "off");
+            rl_variable_bind("colored-stats", "off");
+            rl_variable_bind("colored-completion-prefix", "off");
+        }
         history_open();
     }
     char *buf = NULL;
