@@ -720,6 +720,15 @@ function R.notebook(path, opts)
   local cells = C.parse_notebook(text)
   local width = math.min(columns(), 80)
   local failed, compared, code_cells = 0, 0, 0
+  local total = 0
+  for _, cell in ipairs(cells) do if cell.kind ~= "markdown" then total = total + 1 end end
+  -- --check on a terminal: a status line says which cell runs (erased before any output)
+  local status_line = opts.check and L._stdout_tty
+  local function show_status(s)
+    if not status_line then return end
+    file_write(stdout, "\r\27[K" .. H.cut(s, width - 1))
+    stdout:flush()
+  end
   local status_code = 0
   for _, cell in ipairs(cells) do
     if cell.kind == "markdown" then
@@ -745,7 +754,9 @@ function R.notebook(path, opts)
       end
       R.n = n + 1
       local chunk = string.rep("\n", cell.source_line - 1) .. cell.source
+      show_status(string.format("checking cell %d/%d (%s:%d)...", code_cells, total, path:match("[^/]*$"), cell.line))
       local status, out, info = run_cell(chunk, "@" .. path, n, not opts.check, opts.args)
+      if status_line then file_write(stdout, "\r\27[K") end
       R.session[#R.session + 1] = { n = n, src = cell.source, out = out, ok = status == "ok" }
       if status == "interrupted" then return 130 end
       local where = string.format("cell %d (%s:%d)", code_cells, path, cell.line)

@@ -172,6 +172,8 @@ int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
     lua_setfield(L, -2, "color");
     lua_pushboolean(L, ui.pager);
     lua_setfield(L, -2, "_pager_ok");
+    lua_pushboolean(L, isatty(1));
+    lua_setfield(L, -2, "_stdout_tty");
     if (ui.fixed_columns > 0) {              /* --check: outputs as in a pipe, 80 wide */
         lua_pushinteger(L, ui.fixed_columns);
         lua_setfield(L, LUA_REGISTRYINDEX, "lunette.columns");
