@@ -6,12 +6,26 @@
 
 #include <curses.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <wchar.h>
 
 static SCREEN *screen;
 static int use_colour, atexit_done;
+static struct sigaction saved_winch;          /* the SIGWINCH action before the screen */
+static struct sigaction curses_winch;         /* ncurses' own, caught after the first newterm */
+static int have_curses_winch;
+
+/* Makes curses' size match the terminal's (after SIGWINCH, whoever caught it). */
+static void follow_size(void) {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+        (ws.ws_row != LINES || ws.ws_col != COLS))
+        resize_term(ws.ws_row, ws.ws_col);
+}
 
 static void restore_at_exit(void) { lt_screen_end(); }
 
@@ -20,7 +34,21 @@ lt_status lt_screen_begin(int raw_keys) {
     const char *lc = setlocale(LC_CTYPE, NULL);
     if (!lc || strcmp(lc, "C") == 0 || strcmp(lc, "POSIX") == 0) setlocale(LC_CTYPE, "");
     fflush(stdout);
+    /* ncurses installs its SIGWINCH handler (which turns a resize into KEY_RESIZE) only
+     * when none is set, and only at its first newterm; Readline's handler, from the REPL,
+     * would hide resizes from it. So the first screen starts from SIG_DFL and ncurses'
+     * handler is kept to be put back for every later screen. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGWINCH, have_curses_winch ? &curses_winch : &dfl, &saved_winch);
     screen = newterm(NULL, stdout, stdin);
+    if (screen && !have_curses_winch) {
+        sigaction(SIGWINCH, NULL, &curses_winch);
+        have_curses_winch = curses_winch.sa_handler != SIG_DFL;
+    }
+    if (!screen) sigaction(SIGWINCH, &saved_winch, NULL);
     if (!screen) return lt_seterr(LT_EIO, "plot: cannot open the terminal (TERM=%s)",
                                   getenv("TERM") ? getenv("TERM") : "unset");
     set_term(screen);
@@ -101,6 +129,7 @@ int lt_screen_key(int timeout_ms) {
     case KEY_UP: return LT_KEY_UP;
     case KEY_DOWN: return LT_KEY_DOWN;
     case KEY_RESIZE:
+        follow_size();
         clearok(curscr, TRUE);                    /* the next refresh repaints everything */
         return LT_KEY_RESIZE;
     case 'q': case 'Q': case 27: case 3: return LT_KEY_QUIT;
@@ -114,10 +143,19 @@ void lt_screen_end(void) {
     endwin();                                     /* leaves the alternate screen (rmcup) */
     delscreen(screen);
     screen = NULL;
+    sigaction(SIGWINCH, &saved_winch, NULL);      /* Readline's handler, if it had one */
     fflush(stdout);
 }
 
 /* ---- viewer ---- */
+
+/* Cuts UTF-8 s after w code points (the width lt_utf8_width counts). */
+static void utf8_cut(char *s, int w) {
+    int n = 0;
+    for (char *p = s; *p; p++) {
+        if (((unsigned char)*p & 0xC0) != 0x80 && n++ == w) { *p = 0; return; }
+    }
+}
 
 lt_status lt_view(const lt_plot *p, lt_style style) {
     lt_status s = lt_screen_begin(1);
@@ -135,8 +173,13 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
             lt_screen_draw(c, 0, 0);
             lt_canvas_free(c);
             lt_plot_describe(p, &cur, desc, sizeof desc);
-            snprintf(status, sizeof status, " %s   [arrows] move  [tab] next  [q] quit ", desc);
-            if ((int)strlen(status) > w) status[w] = 0;
+            /* the value first; the key hints shorten, then go, when the window is narrow */
+            static const char *hints[] = {"   [arrows] move  [tab] next  [q] quit ", "   [q] quit ", " "};
+            for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
+                snprintf(status, sizeof status, " %s%s", desc, hints[i]);
+                if (lt_utf8_width(status) <= w) break;
+            }
+            if (lt_utf8_width(status) > w) utf8_cut(status, w);
             lt_screen_text(0, h - 1, status, 1);
             wredrawln(stdscr, h - 1, 1);   /* repaint the status line whole, not as a diff */
         }

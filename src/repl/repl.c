@@ -245,6 +245,7 @@ static char *read_rl(const char *prompt, int *cancelled) {
     rl_have = 0;
     rl_result = NULL;
     got_sigint = 0;
+    if (rl_outstream) rl_resize_terminal(); /* the window may have changed in a full screen */
     rl_callback_handler_install(prompt, on_line);
     while (!rl_have) {
         if (got_sigint) {                   /* Ctrl-C at the prompt: drop the line */
