@@ -396,7 +396,11 @@ static const lt_reg plot_meths[] = {
     {"view", plot_m_view, "p:view()\n\nShows the plot in the full-screen viewer: arrow keys move "
      "the cursor (a point of a\ncurve, a confusion-matrix cell, an image of a grid, a pixel) and "
      "the status line\nshows its value; Tab goes to the next panel; the window follows resizes; "
-     "q (or\nEsc, Ctrl-C) returns with the terminal restored. Without a terminal (stdout or "
+     "q (or\nEsc, Ctrl-C) returns with the terminal restored. A grid of images (images, "
+     "featuremaps,\nfilters) is laid out for the window: thumbnails as big as fit, at least "
+     "16 pixels\nacross, on pages when they do not all fit (n/p or PgDn/PgUp turn them); "
+     "Enter (or z)\nzooms the selected image to the whole window, arrows then read its "
+     "pixels, Enter\ngoes back. Without a terminal (stdout or "
      "stdin\nnot a tty, --plain, TERM=dumb) it prints the plot inline instead.\n"
      "Example: plot.confusion(cm, {classes=ds.classes}):view()"},
     {"render", plot_m_render, "p:render([width, height [, style]])\n\nThe plot as text at the "

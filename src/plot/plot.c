@@ -846,6 +846,35 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     if (p->npanels == 1 && p->panels[0].kind == LT_PANEL_CONFUSION && *w < W) *w = W;
 }
 
+void lt_plot_grid_layout(const lt_plot *p, lt_style st, int w, int h, int *cols, int *per_page) {
+    int n = p->npanels, mw = 1, mh = 1;
+    *cols = p->cols < 1 ? 1 : p->cols;
+    *per_page = n;
+    if (!all_images(p) || n < 2) return;
+    for (int i = 0; i < n; i++) {
+        if (p->panels[i].iw > mw) mw = p->panels[i].iw;
+        if (p->panels[i].ih > mh) mh = p->panels[i].ih;
+    }
+    double pxw = st == LT_STYLE_COLOR ? 1 : 2, pxh = st == LT_STYLE_COLOR ? 0.5 : 1;
+    int H = h - (p->title ? 1 : 0), tl = 1;
+    double best = 0;
+    for (int c = 1; c <= n; c++) {               /* every panel on one screen */
+        int rows = (n + c - 1) / c;
+        int cw = (w - (c - 1)) / c, ch = (H - (rows - 1)) / rows - tl;
+        if (cw < 1 || ch < 1) continue;
+        double sc = fmin(cw / (mw * pxw), ch / (mh * pxh));
+        if (sc >= 1) sc = fmin(floor(sc), 8);
+        if (sc > best) { best = sc; *cols = c; }
+    }
+    double smin = (mw < 16 ? mw : 16) / (double)mw;   /* at least 16 pixels across */
+    if (best >= smin) return;
+    int tw = (int)ceil(mw * smin * pxw), th = (int)ceil(mh * smin * pxh);
+    int c = (w + 1) / (tw + 1), r = (H + 1) / (th + tl + 1);
+    *cols = c < 1 ? 1 : c;
+    *per_page = (r < 1 ? 1 : r) * *cols;
+    if (*per_page > n) *per_page = n;
+}
+
 lt_canvas *lt_plot_render(const lt_plot *p, int w, int h, lt_style style, const lt_cursor *cur) {
     lt_canvas *c = lt_canvas_new(w, h, style);
     if (!c) return NULL;

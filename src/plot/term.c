@@ -157,26 +157,68 @@ static void utf8_cut(char *s, int w) {
     }
 }
 
+/* A plot of several images is shown as a grid sized to the window
+ * (lt_plot_grid_layout): arrows move from image to image, n/p (PgDn/PgUp) turn pages,
+ * Enter or z zooms the selected image to the whole window (arrows then move over its
+ * pixels) and back. Other plots are drawn whole with a cursor on their values. */
+static int image_grid(const lt_plot *p) {
+    if (p->npanels < 2) return 0;
+    for (int i = 0; i < p->npanels; i++)
+        if (p->panels[i].kind != LT_PANEL_IMAGE) return 0;
+    return 1;
+}
+
 lt_status lt_view(const lt_plot *p, lt_style style) {
     lt_status s = lt_screen_begin(1);
     if (s != LT_OK) return s;
-    lt_cursor cur;
+    lt_cursor cur, pix = {0, 0, 0};
     lt_plot_cursor_init(p, &cur);
-    char desc[512], status[700];
+    int grid = image_grid(p), zoom = 0, sel = 0;
+    char desc[512], status[700], where[96];
     for (;;) {
-        int w, h;
+        int w, h, cols = p->cols, per = p->npanels, first = 0;
         lt_screen_size(&w, &h);
         erase();
+        lt_plot view = *p;                       /* what this screen shows of p */
+        lt_cursor vc = cur;
+        where[0] = 0;
+        if (grid) {
+            lt_plot_grid_layout(p, style, w, h - 1, &cols, &per);
+            if (zoom) {
+                view.panels = p->panels + sel;
+                view.npanels = 1;
+                view.cols = 1;
+                vc = pix;
+                snprintf(where, sizeof where, "image %d/%d (zoomed)  ", sel + 1, p->npanels);
+            } else {
+                first = sel / per * per;
+                view.panels = p->panels + first;
+                view.npanels = p->npanels - first < per ? p->npanels - first : per;
+                view.cols = cols;
+                vc.panel = sel - first;
+                if (per < p->npanels)
+                    snprintf(where, sizeof where, "page %d/%d  ", first / per + 1,
+                             (p->npanels + per - 1) / per);
+            }
+        }
         if (w >= 4 && h >= 3) {
-            lt_canvas *c = lt_plot_render(p, w, h - 1, style, &cur);
+            lt_canvas *c = lt_plot_render(&view, w, h - 1, style, &vc);
             if (!c) break;
             lt_screen_draw(c, 0, 0);
             lt_canvas_free(c);
-            lt_plot_describe(p, &cur, desc, sizeof desc);
+            lt_plot_describe(&view, &vc, desc, sizeof desc);
+            if (grid && !zoom) {                  /* numbered over all pages */
+                const lt_panel *q = &p->panels[sel];
+                snprintf(desc, sizeof desc, "image %d of %d: %s (%dx%dx%d)", sel + 1, p->npanels,
+                         q->title ? q->title : "", q->ih, q->iw, q->ic);
+            }
             /* the value first; the key hints shorten, then go, when the window is narrow */
-            static const char *hints[] = {"   [arrows] move  [tab] next  [q] quit ", "   [q] quit ", " "};
-            for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
-                snprintf(status, sizeof status, " %s%s", desc, hints[i]);
+            const char *hints[4] = {"   [arrows] move  [tab] next  [q] quit ", "   [q] quit ", " ", NULL};
+            if (grid && zoom) hints[0] = "   [arrows] pixel  [enter] back  [q] quit ";
+            else if (grid && per < p->npanels) hints[0] = "   [arrows] move  [n/p] page  [enter] zoom  [q] quit ";
+            else if (grid) hints[0] = "   [arrows] move  [enter] zoom  [q] quit ";
+            for (int i = 0; hints[i]; i++) {
+                snprintf(status, sizeof status, " %s%s%s", where, desc, hints[i]);
                 if (lt_utf8_width(status) <= w) break;
             }
             if (lt_utf8_width(status) > w) utf8_cut(status, w);
@@ -186,6 +228,34 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
         refresh();
         int k = lt_screen_key(-1);
         if (k == LT_KEY_QUIT || k == LT_KEY_NONE) break;   /* NONE when blocking: stdin closed */
+        if (grid && (k == '\r' || k == '\n' || k == 'z' || k == KEY_ENTER)) {
+            zoom = !zoom;
+            pix.panel = pix.i = pix.j = 0;
+            continue;
+        }
+        if (grid && zoom) {                       /* arrows over the zoomed image's pixels */
+            lt_plot one = *p;
+            one.panels = p->panels + sel;
+            one.npanels = 1;
+            one.cols = 1;
+            if (k == LT_KEY_LEFT) lt_plot_cursor_move(&one, &pix, LT_MOVE_LEFT);
+            else if (k == LT_KEY_RIGHT) lt_plot_cursor_move(&one, &pix, LT_MOVE_RIGHT);
+            else if (k == LT_KEY_UP) lt_plot_cursor_move(&one, &pix, LT_MOVE_UP);
+            else if (k == LT_KEY_DOWN) lt_plot_cursor_move(&one, &pix, LT_MOVE_DOWN);
+            continue;
+        }
+        if (grid) {
+            int n = p->npanels;
+            if (k == LT_KEY_LEFT && sel > 0) sel--;
+            else if ((k == LT_KEY_RIGHT || k == '\t') && sel + 1 < n) sel++;
+            else if (k == LT_KEY_UP && sel - cols >= 0) sel -= cols;
+            else if (k == LT_KEY_DOWN && sel + cols < n) sel += cols;
+            else if ((k == 'n' || k == KEY_NPAGE || k == ' ') && sel / per < (n - 1) / per)
+                sel = (sel / per + 1) * per;
+            else if ((k == 'p' || k == KEY_PPAGE) && sel >= per) sel = (sel / per - 1) * per;
+            cur.panel = sel;
+            continue;
+        }
         if (k == LT_KEY_LEFT) lt_plot_cursor_move(p, &cur, LT_MOVE_LEFT);
         else if (k == LT_KEY_RIGHT) lt_plot_cursor_move(p, &cur, LT_MOVE_RIGHT);
         else if (k == LT_KEY_UP) lt_plot_cursor_move(p, &cur, LT_MOVE_UP);
