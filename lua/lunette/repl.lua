@@ -608,24 +608,38 @@ end
 
 -- ---- notebooks ----
 
+-- A markdown cell's text laid out in width columns: paragraphs refilled, "# titles" in
+-- bold, list items filled with a hanging indent (their indented continuation lines
+-- joined in), other indented lines, tables and ``` blocks kept as written (broken at a
+-- space with a deeper indent only when wider than the window).
 local function wrap(text, width)
-  local out, para = {}, {}
+  local out, para, hang = {}, {}, ""
   local function flush()
     if #para == 0 then return end
-    local line = ""
-    for w in table.concat(para, " "):gmatch("%S+") do
-      if line ~= "" and #line + 1 + #w > width then out[#out + 1] = line; line = w
-      else line = line == "" and w or line .. " " .. w end
-    end
-    out[#out + 1] = line
-    para = {}
+    local first = table.concat(para, " ")
+    local lead = first:match("^%s*") or ""
+    for _, l in ipairs(H.fill(first:sub(#lead + 1), width, lead, hang)) do out[#out + 1] = l end
+    para, hang = {}, ""
   end
+  local function verbatim(line)
+    if H.width(line) <= width then out[#out + 1] = line return end
+    local ind = line:match("^%s*")
+    for _, l in ipairs(H.fill(line:sub(#ind + 1), width, ind, ind .. "    ")) do out[#out + 1] = l end
+  end
+  local fence = false
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
-    if line:match("^%s*$") then flush(); out[#out + 1] = ""
-    elseif line:match("^#") then flush(); out[#out + 1] = bold(line:gsub("^#+%s*", ""))
-    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") or line:match("^%s")
-        or line:match("^```") or line:match("^|") then
-      flush(); out[#out + 1] = line
+    if line:match("^```") then flush(); fence = not fence; out[#out + 1] = line
+    elseif fence or line:match("^|") then verbatim(line)
+    elseif line:match("^%s*$") then flush(); out[#out + 1] = ""
+    elseif line:match("^#") then flush(); out[#out + 1] = bold((line:gsub("^#+%s*", "")))
+    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") then
+      flush()
+      local marker = line:match("^(%s*[-*+] )") or line:match("^(%s*%d+[.)] )")
+      hang = string.rep(" ", #marker)
+      para[1] = line
+    elseif #para > 0 and hang ~= "" and line:match("^%s") then   -- an item's continuation
+      para[#para + 1] = (line:gsub("^%s+", ""))
+    elseif line:match("^%s") then flush(); verbatim(line)
     else para[#para + 1] = line end
   end
   flush()

@@ -40,4 +40,22 @@ T.check(R.screenful("a\nb\nc", 3) == "a\nb\nc", "short values untouched")
 L._pager_ok = saved
 T.check(L._gethelp("lunette.traceback") ~= nil and L.traceback() == false, "lunette.traceback documented, off")
 
+-- markdown cells fit the window: list items hang, long indented lines break at a space
+local md = "# Title\n\nSome prose that is long enough to need more than one line here.\n\n"
+  .. "- positions inside tensors are 1-based, like Lua tables: t:get(1, 1) is the\n"
+  .. "  top-left element and t[1] is the first row\n"
+  .. "  out[1][2] = 10*1 + 10*0 + 0*-1 + 10*1 + 10*0 + 0*-1 + 10*1 + 10*0 = 30\n"
+local w = R.wrap(md, 40)
+local widest, lines = 0, {}
+for l in (w .. "\n"):gmatch("([^\n]*)\n") do widest = math.max(widest, utf8.len(l)); lines[#lines + 1] = l end
+T.check(widest <= 40, "markdown at 40 columns: no wider line (" .. widest .. ")")
+T.check(lines[1] == "Title" and lines[3]:find("^Some prose"), "title and prose")
+local item, at = {}, nil
+for i = 1, #lines do if lines[i]:find("^%- ") then at = i end end
+for i = at or #lines + 1, #lines do item[#item + 1] = lines[i] end
+T.check(at == 6 and #item >= 3, "the list item starts a line")
+for i = 2, #item do T.check(item[i]:find("^  %S") ~= nil, "item line hangs by 2: " .. item[i]) end
+T.check(table.concat(item, " "):gsub("%s+", " ") == ("- positions inside tensors are 1-based, like Lua tables: "
+  .. "t:get(1, 1) is the top-left element and t[1] is the first row out[1][2] = 10*1 + 10*0 + 0*-1 + "
+  .. "10*1 + 10*0 + 0*-1 + 10*1 + 10*0 = 30"), "its words, all kept")
 T.done()
