@@ -56,8 +56,18 @@ function M.line(p, width, final)
     if dwidth(s) <= room then return s end
   end
   if final then                                      -- the epoch's line: wrap, drop nothing
-    local h = head(5, true)
-    if dwidth(h) > room then h = head(nil, true) end
+    local h, best = head(nil, true), -1               -- the bar that keeps most metrics on line 1
+    for bw = 20, 5, -1 do
+      local hb, n = head(bw, true), 0
+      if dwidth(hb) <= room then
+        local w = dwidth(hb)
+        for _, m in ipairs(ms) do
+          if w + 3 + dwidth(m) > room then break end
+          w, n = w + 3 + dwidth(m), n + 1
+        end
+        if n > best then h, best = hb, n end
+      end
+    end
     local lines, cur = {}, h
     for _, m in ipairs(ms) do
       if dwidth(cur) + 3 + dwidth(m) <= room then cur = cur .. " - " .. m
