@@ -344,11 +344,22 @@ function magics.run(arg)
   local args = table.pack(table.unpack(words, 2))
   local src, err = read_file(path)
   if not src then show_error({ msg = err, tb = {} }) return "error" end
-  if src:find("^%-%- %%%%") or src:find("\n%-%- %%%%") then
+  if R.is_notebook(src) then
     local code = R.notebook(path, { args = args })
     return code == 0 and "ok" or (code == 130 and "interrupted" or "error")
   end
-  local f, lerr = load(src, "@" .. path, "t")
+  return R.script(path, src, args)
+end
+
+-- R.is_notebook(src): the file has "-- %%" cell markers.
+function R.is_notebook(src)
+  return src:find("^%-%- %%%%") ~= nil or src:find("\n%-%- %%%%") ~= nil
+end
+
+-- R.script(path, src, args): runs a plain Lua file as lua5.4 would (only what it prints;
+-- an error shows its message and traceback). Returns "ok", "error" or "interrupted".
+function R.script(path, src, args)
+  local f, lerr = load((src:gsub("^#![^\n]*", "")), "@" .. path, "t")
   if not f then show_error({ msg = lerr, tb = {} }) return "error" end
   local res = table.pack(xpcall(f, handler, table.unpack(args, 1, args.n)))
   if res[1] then return "ok" end
@@ -804,12 +815,22 @@ function R.notebook(path, opts)
   return status_code
 end
 
--- R.run_file(path, check, step): `lunette FILE.lua`, with the global arg as `...`.
+-- R.run_file(path, check, step): `lunette FILE.lua`, with the global arg as `...`. A file
+-- with "-- %%" cells replays as a notebook; a plain Lua file runs as a script (as
+-- `lua5.4 FILE` would: its own output only), except under --check and --step, where it
+-- is one cell.
 function R.run_file(path, check, step)
   local a, args = rawget(_G, "arg"), { n = 0 }
   if type(a) == "table" then
     for i = 1, #a do args[i] = a[i] end
     args.n = #a
+  end
+  if not check and not step then           -- a plain script runs as a script, unechoed
+    local src = read_file(path)
+    if src and not R.is_notebook(src) then
+      local st = R.script(path, src, args)
+      return st == "ok" and 0 or (st == "interrupted" and 130 or 1)
+    end
   end
   return R.notebook(path, { check = check, step = step, args = args })
 end

@@ -19,7 +19,7 @@
 static const char *usage =
     "usage: lunette [options] [FILE.lua [-- ARGS]]\n"
     "  (no FILE)     start the REPL\n"
-    "  FILE.lua      replay a notebook\n"
+    "  FILE.lua      run a Lua script, or replay a notebook (a file with -- %% cells)\n"
     "  -i            stay in the REPL after the notebook\n"
     "  -e CODE       run CODE (after FILE, if any)\n"
     "  --step        pause before each cell\n"
