@@ -766,11 +766,13 @@ function R.notebook(path, opts)
       if opts.step then
         if cell.title ~= "" then file_write(stdout, bold("-- " .. cell.title) .. "\n") end
         echo_source(cell.source, n)
-        file_write(stdout, "-- Enter runs this cell, q stops: ")
-        stdout:flush()
-        local answer = C.readline and C.readline("") or io.read("l")
-        if answer == nil or answer:match("^%s*q") then
-          if answer == nil then file_write(stdout, "\n") end
+        -- one key on a terminal (q needs no Enter); the cell's output starts on a new line
+        local ask, answer, raw = "-- Enter runs this cell, q stops: "
+        if C.key then answer, raw = C.key(ask)
+        else file_write(stdout, ask); stdout:flush(); answer = io.read("l") end
+        if raw then file_write(stdout, L._stdout_tty and "\r\27[K" or "\n") end
+        if answer == nil or answer:match("^%s*[qQ]") then
+          if answer == nil or raw then file_write(stdout, "\n") end
           return status_code
         end
       elseif not opts.check then

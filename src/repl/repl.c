@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,9 +151,38 @@ static int r_readline(lua_State *L) {
     return 1;
 }
 
+/* _repl.key([prompt]) → key, true: prints prompt, then one key pressed on the terminal, without waiting for Enter
+ * and without echo (key nil at the end of input or on Ctrl-C); when stdin is not a
+ * terminal, a line (read and echoed as _repl.readline does). */
+static int r_key(lua_State *L) {
+    const char *prompt = luaL_optstring(L, 1, "");
+    struct termios old, raw;
+    if (!isatty(0) || tcgetattr(0, &old) != 0) return r_readline(L);
+    raw = old;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    tcsetattr(0, TCSANOW, &raw);           /* before the prompt: a key typed at once counts */
+    fputs(prompt, stdout);
+    fflush(stdout);
+    unsigned char c;
+    ssize_t n;
+    do n = read(0, &c, 1); while (n < 0 && errno == EINTR && !got_sigint);
+    tcsetattr(0, TCSANOW, &old);
+    got_sigint = 0;
+    if (n != 1 || c == 3 || c == 4) {          /* end of input, Ctrl-C, Ctrl-D */
+        lua_pushnil(L);
+        lua_pushboolean(L, 1);
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)&c, 1);
+    lua_pushboolean(L, 1);                     /* read as a key: nothing was echoed */
+    return 2;
+}
+
 static const luaL_Reg repl_funcs[] = {
     {"parse_notebook", r_parse_notebook},
-    {"readline", r_readline}, {NULL, NULL}};
+    {"readline", r_readline}, {"key", r_key}, {NULL, NULL}};
 
 int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
     gL = L;
