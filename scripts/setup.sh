@@ -38,6 +38,24 @@ lt_install_missing() {
     } || { echo "lunette: apt-get install failed" >&2; exit 1; }
 }
 
+# The stamp of the last successful package check and build: its mtime is when that build
+# started, its content the settings it used. lt_up_to_date is true when the binary is
+# there and nothing the build reads (src/, CMakeLists.txt, tests/, this file) changed
+# since; scripts/run then skips the package check and the build (0.02 s instead of 1-5 s).
+STAMP="$BUILD_DIR/.lunette-built"
+lt_settings() { printf '%s|%s|%s\n' "$BUILD_TYPE" "${LUNETTE_CMAKE_ARGS:-}" "${LUNETTE_EXTRA_PACKAGES:-}"; }
+
+lt_up_to_date() {
+    [ -x "$BUILD_DIR/lunette" ] && [ -f "$STAMP" ] || return 1
+    [ "$(cat "$STAMP")" = "$(lt_settings)" ] || return 1
+    [ -z "$(find "$ROOT/src" "$ROOT/tests" "$ROOT/CMakeLists.txt" "$ROOT/scripts/setup.sh" \
+        -newer "$STAMP" -print -quit 2>/dev/null)" ]
+}
+
+# Around lt_install_missing + lt_build: the stamp is written only when both succeeded.
+lt_build_begin() { mkdir -p "$BUILD_DIR" && lt_settings > "$BUILD_DIR/.lunette-building"; }
+lt_build_end() { mv -f "$BUILD_DIR/.lunette-building" "$STAMP"; }
+
 lt_build() {
     local jobs; jobs=$(nproc 2>/dev/null || echo 2)
     if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then

@@ -27,6 +27,34 @@ end
 
 local LOG_KEYS = { "loss", "accuracy", "val_loss", "val_accuracy" }
 
+-- Items laid into lines of at most w - 1 columns, each line starting with a space and
+-- items separated by two spaces: a narrow window wraps the header, never cuts it.
+local function flow(items, w, out)
+  out = out or {}
+  local line = ""
+  for _, it in ipairs(items) do
+    if it ~= "" then
+      if line ~= "" and utf8.len(line) + 2 + utf8.len(it) > w - 2 then
+        out[#out + 1] = " " .. line
+        line = it
+      else
+        line = line == "" and it or line .. "  " .. it
+      end
+    end
+  end
+  if line ~= "" then out[#out + 1] = " " .. line end
+  return out
+end
+M._flow = flow
+
+local function log_items(logs, keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    if type(logs[k]) == "number" then out[#out + 1] = string.format("%s %.4f", k, logs[k]) end
+  end
+  return out
+end
+
 function M.start(opts)
   opts = opts or {}
   local d = setmetatable({
@@ -72,28 +100,40 @@ function D:plot(w, h)
   return P._new { cols = #panels, panels = panels, width = w, height = h }
 end
 
-function D:draw()
-  if not self.live then return end
-  local w, h = P._screen_size()
+-- D:frame(w, h) → the header lines and the plot (or nil) of the screen at w×h, and the
+-- plot's height: what draw shows, as data (tested without a terminal).
+function D:frame(w, h)
   local now = L.clock()
   local total = self.epochs * self.steps
   local elapsed = now - self.t0
   local eta = self.done > 0 and elapsed / self.done * (total - self.done) or 0
   local frac = total > 0 and self.done / total or 0
-  local barw = math.max(10, math.min(40, w - 50))
+  local barw = math.max(5, math.min(40, w - 50))
   local fill = math.floor(frac * barw + 0.5)
-  local lines = {
-    string.format(" Training: epoch %d/%d  batch %d/%d  elapsed %s  ETA %s   [q] stop early ",
-      self.cur_epoch, self.epochs, self.cur_step, self.steps, clock(elapsed), self.done > 0 and clock(eta) or "-"),
-    string.format(" [%s%s] %3d%%   %s", string.rep("#", fill), string.rep(".", barw - fill),
-      math.floor(frac * 100 + 0.5), fmt_logs(self.logs, LOG_KEYS)),
-    self.last_epoch_logs and string.format(" epoch %d: %s", self.last_epoch_logs.epoch,
-      fmt_logs(self.last_epoch_logs, LOG_KEYS)) or "",
-  }
+  local lines = flow({ string.format("Training: epoch %d/%d", self.cur_epoch, self.epochs),
+    string.format("batch %d/%d", self.cur_step, self.steps), "elapsed " .. clock(elapsed),
+    "ETA " .. (self.done > 0 and clock(eta) or "-"), "[q] stop early" }, w)
+  local progress = { string.format("[%s%s] %3d%%", string.rep("#", fill), string.rep(".", barw - fill),
+    math.floor(frac * 100 + 0.5)) }
+  for _, it in ipairs(log_items(self.logs, LOG_KEYS)) do progress[#progress + 1] = it end
+  flow(progress, w, lines)
+  if self.last_epoch_logs then
+    local e = log_items(self.last_epoch_logs, LOG_KEYS)
+    table.insert(e, 1, "epoch " .. self.last_epoch_logs.epoch .. ":")
+    flow(e, w, lines)
+  else
+    lines[#lines + 1] = ""
+  end
   local ph = h - #lines - 1
-  local p = ph >= 6 and w >= 20 and self:plot(w, ph) or nil
+  return lines, ph >= 6 and w >= 20 and self:plot(w, ph) or nil, ph
+end
+
+function D:draw()
+  if not self.live then return end
+  local w, h = P._screen_size()
+  local lines, p, ph = self:frame(w, h)
   P._screen_draw(lines, p, 0, #lines + 1, w, ph)
-  self.last_draw = now
+  self.last_draw = L.clock()
 end
 
 -- Reads pending keys: true when q was pressed; redraws on resize.

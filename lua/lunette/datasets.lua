@@ -187,14 +187,22 @@ data.load = doc(function(name, opts)
   local out = load_idx(find_idx(dir), SETS.fashion_mnist)
   if not opts.sample and not opts.quiet then
     local n, m = out.x_train.shape[1], out.x_test.shape[1]
+    local text
     if set == SETS.fashion_mnist then
-      print(string.format("data.load: the full Fashion-MNIST was not found; using the embedded "
-        .. "sample (%d train + %d test images).\n  Get the full set with: %s", n, m, get_command(set)))
+      text = string.format("data.load: the full Fashion-MNIST was not found; using the embedded "
+        .. "sample (%d train + %d test images). Get the full set with:", n, m)
     else
-      print(string.format("data.load: %s was not found; using the embedded Fashion-MNIST sample "
-        .. "instead\n  (28x28x1 grey images, %d train + %d test, classes: clothing).\n"
-        .. "  Get %s with: %s", set.title, n, m, set.title, get_command(set)))
+      text = string.format("data.load: %s was not found; using the embedded Fashion-MNIST sample "
+        .. "instead (28x28x1 grey images, %d train + %d test, classes: clothing). Get %s with:",
+        set.title, n, m, set.title)
     end
+    -- the notice fits the window; the command stays whole on its own line (to copy it)
+    local lines = require("lunette.help").fill(text, (L.columns()) - 1, "", "  ")
+    local cmd, note = get_command(set):match("^(.-)%s%s+(%(.*)$")
+    lines[#lines + 1] = "  " .. (cmd or get_command(set))
+    for _, l in ipairs(note and require("lunette.help").fill((note:gsub("%s+", " ")), (L.columns()) - 1,
+        "  ", "  ") or {}) do lines[#lines + 1] = l end
+    print(table.concat(lines, "\n"))
   end
   local r = found(out, dir, true)
   r.name = "Fashion-MNIST sample"

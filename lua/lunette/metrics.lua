@@ -54,4 +54,9 @@ class ids; y_pred may be NxK scores (argmax).
 opts: classes (names, one per class), k (the class count; default from classes or labels).
 Example: print(metrics.classification_report(ds.y_test, model:predict(ds.x_test), {classes=ds.classes}))]==])
 
+L._sethelp(M, "metrics", [==[metrics: scoring predictions against 0-based class ids.
+
+metrics.accuracy(y_true, y_pred), metrics.confusion_matrix(y_true, y_pred, k), metrics.classification_report(y_true, y_pred, opts). Predictions may be class ids or N×K scores (the argmax is taken).
+Example: plot.confusion(metrics.confusion_matrix(ds.y_test, model:predict(ds.x_test), 10))]==])
+
 return M

@@ -82,14 +82,6 @@ local function shape_str(s)
   return "(" .. table.concat(parts, ", ") .. ")"
 end
 
--- Display width of a UTF-8 string (each code point one column).
-local function width(s) return utf8.len(s) or #s end
-local function pad(s, w, right)
-  local n = w - width(s)
-  if n <= 0 then return s end
-  return right and (string.rep(" ", n) .. s) or (s .. string.rep(" ", n))
-end
-
 -- ---- losses ----
 
 local LOSSES = {
@@ -563,7 +555,7 @@ local function node_labels(info)
   return labels
 end
 
-function methods:summary_text()
+function methods:summary_text(opts)
   local info = self:_network(nil, "summary"):info()
   local ascii = nn._ascii()
   local graph = getmetatable(self) == Model
@@ -579,59 +571,27 @@ function methods:summary_text()
     end
     rows[i] = r
   end
-  local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
-  local ws = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }   -- minimums; content widens them
-  for _, r in ipairs(rows) do
-    for j = 1, #ws do ws[j] = math.max(ws[j], width(r[j]) + 2) end
-  end
   local out = {}
   local total, nt = info.trainable + info.nontrainable, info.nontrainable
   out[#out + 1] = string.format('Model: "%s"', self.name)
-  local function cell(s, w, right) return " " .. pad(s, w - 2, right) .. " " end
-  local function row(r, sep, l, rgt)
-    local parts = {}
-    for j = 1, #ws do parts[j] = cell(r[j], ws[j], j == 3) end
-    return (l or "") .. table.concat(parts, sep) .. (rgt or "")
-  end
-  if ascii then
-    local tw = 0
-    for j = 1, #ws do tw = tw + ws[j] end
-    out[#out + 1] = string.rep("_", tw)
-    out[#out + 1] = row(heads, "")
-    out[#out + 1] = string.rep("=", tw)
-    for i, r in ipairs(rows) do
-      out[#out + 1] = row(r, "")
-      out[#out + 1] = i < #rows and string.rep("_", tw) or string.rep("=", tw)
-    end
-  else
-    local function line(l, m, r, h)
-      local parts = {}
-      for j = 1, #ws do parts[j] = string.rep(h, ws[j]) end
-      return l .. table.concat(parts, m) .. r
-    end
-    out[#out + 1] = line("┏", "┳", "┓", "━")
-    out[#out + 1] = row(heads, "┃", "┃", "┃")
-    out[#out + 1] = line("┡", "╇", "┩", "━")
-    for i, r in ipairs(rows) do
-      out[#out + 1] = row(r, "│", "│", "│")
-      if i < #rows then out[#out + 1] = line("├", "┼", "┤", "─") end
-    end
-    out[#out + 1] = line("└", "┴", "┘", "─")
-  end
+  local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
+  for _, l in ipairs(require("lunette.layout").table(heads, rows,
+      { widths = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }, right = { false, false, true, false },
+        ascii = ascii, width = type(opts) == "table" and opts.width or (L.columns()) })) do out[#out + 1] = l end
   out[#out + 1] = string.format(" Total params: %s (%s)", commas(total), bytes_str(total * 4))
   out[#out + 1] = string.format(" Trainable params: %s (%s)", commas(info.trainable), bytes_str(info.trainable * 4))
   out[#out + 1] = string.format(" Non-trainable params: %s (%s)", commas(nt), bytes_str(nt * 4))
   return table.concat(out, "\n")
 end
-sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text() → string\n\nThe text summary() prints.")
+sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text([{width=n}]) → string\n\nThe text summary() prints.")
 
-function methods:summary()
-  print(self:summary_text())
+function methods:summary(opts)
+  print(self:summary_text(opts))
 end
-sethelp(methods.summary, "Sequential:summary", "model:summary()\n\nPrints the layers with their output "
-  .. "shapes and parameter counts, and the totals, in Keras's\nlayout (a graph model adds the "
-  .. "'Connected to' column). Computed from shapes alone:\nsummarising VGG16 allocates no weights.\n"
-  .. "Example: model:summary()")
+sethelp(methods.summary, "Sequential:summary", "model:summary([{width=n}])\n\nPrints the layers with their output "
+  .. "shapes and parameter counts, and the totals, in Keras's\nlayout (a graph model adds the 'Connected to' "
+  .. "column), made compact to fit the terminal\n(or width). Computed from shapes alone: "
+  .. "summarising VGG16 allocates no weights.\nExample: model:summary()")
 
 local function model_tostring(self)
   local ok, s = pcall(methods.summary_text, self)
@@ -877,25 +837,7 @@ local function fmt_step(s)
   return string.format("%dus/step", math.floor(s * 1e6 + 0.5))
 end
 
-local LOG_ORDER = { "accuracy", "loss", "val_accuracy", "val_loss" }
-
-local function logs_str(logs)
-  local parts = {}
-  for _, k in ipairs(LOG_ORDER) do
-    if logs[k] ~= nil then parts[#parts + 1] = string.format("%s: %.4f", k, logs[k]) end
-  end
-  return table.concat(parts, " - ")
-end
-
-local function bar(done, total, ascii)
-  local w = 20
-  local n = total > 0 and math.floor(w * done / total) or w
-  if ascii then
-    if n >= w then return "[" .. string.rep("=", w) .. "]" end
-    return "[" .. string.rep("=", n) .. ">" .. string.rep(".", w - n - 1) .. "]"
-  end
-  return string.rep("━", n) .. string.rep("─", w - n)
-end
+local progress = require "lunette.progress"   -- the progress line, cut to the window
 
 local clock = L.clock   -- monotonic wall-clock seconds (os.clock is CPU time)
 
@@ -1011,8 +953,8 @@ function methods:fit(x, y, opts)
           last_draw = clock()
           local el = clock() - t0
           local eta = el / b * (steps - b)
-          local line = string.format("%s/%d %s %s %s - %s", pad(tostring(b), #tostring(steps), true), steps,
-            bar(b, steps, ascii), fmt_time(eta), fmt_step(el / b), logs_str(logs))
+          local line = progress.line({ b = b, steps = steps, ascii = ascii, time = fmt_time(eta),
+            step = fmt_step(el / b), logs = logs }, (L.columns()))
           io.stdout:write("\r", line, "\27[K")
           io.stdout:flush()
         end
@@ -1028,8 +970,8 @@ function methods:fit(x, y, opts)
       history.epoch[#history.epoch + 1] = epoch
       if dash then dash:epoch(epoch, logs)
       elseif show then
-        local line = string.format("%d/%d %s %s %s - %s", cur_batch, steps, bar(cur_batch, steps, ascii),
-          fmt_time(elapsed), fmt_step(elapsed / math.max(cur_batch, 1)), logs_str(logs))
+        local line = progress.line({ b = cur_batch, steps = steps, ascii = ascii, time = fmt_time(elapsed),
+          step = fmt_step(elapsed / math.max(cur_batch, 1)), logs = logs }, (L.columns()), true)
         if tty then io.stdout:write("\r", line, "\27[K\n") else print(line) end
         io.stdout:flush()
       end

@@ -501,7 +501,7 @@ function P.model(model, opts)
   opts = opts or {}
   for k in pairs(opts) do if k ~= "width" then error("plot.model: unknown option '" .. tostring(k) .. "'", 2) end end
   local ascii = L.nn._ascii()
-  local width = opts.width or 80
+  local width = opts.width or L.columns()
   local down, gap, from = ascii and "|" or "│", ascii and ":" or "┊", ascii and "<-" or "◄─"
   local outputs = {}
   for _, o in ipairs(info.outputs) do outputs[o] = true end
@@ -535,11 +535,17 @@ function P.model(model, opts)
   end
   return table.concat(lines, "\n")
 end
-help(P.model, "plot.model", [==[plot.model(model [, {width=80}]) → string
+help(P.model, "plot.model", [==[plot.model(model [, {width=n}]) → string
 The model's graph as text: one line per node in the order the model runs them
 ([i] name (kind) output shape), a vertical bar where a node reads the one above
 it, and '◄─ [j] name' for its other inputs (skip connections, merges); the outputs
-are marked. Plain ASCII with --plain or in pipes.
+are marked; a line longer than the width (the terminal's) puts the inputs on the next.
+Plain ASCII with --plain or in pipes.
 Example: print(plot.model(model))]==])
+help(P, "plot", [==[plot: charts, images and matrices drawn as text.
+
+Every constructor returns a plot object: it prints inline (so it stays in the scrollback and in replay logs), p:view() opens the full-screen viewer, p:render(w, h, style) gives the text. Plots fit the terminal's width (lunette.columns()) unless given width= and height=.
+Curves: plot.lines, plot.history. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. Distributions: plot.bar, plot.hist. Graphs: plot.model. Style: plot.style.
+Example: plot.history(model:fit(x, y, {epochs=5, validation_split=0.1}))]==])
 
 return P

@@ -2,28 +2,30 @@
 -- submodules are in place; each Lua-side area is a module of its own, required here.
 local L = require "lunette"
 
--- help(obj): prints the help text of any documented function, object or module.
-local function help(obj)
-  if obj == nil then
-    print("help(obj) shows the help of a Lunette function, layer or module; %help lists topics.")
-    return
-  end
-  local text, name = L._gethelp(obj)
-  if not text and type(obj) ~= "string" then
-    local mt = getmetatable(obj)
-    local tname = type(mt) == "table" and rawget(mt, "__name")
-    if tname then text, name = L._gethelp(tname) end
-  end
-  if not text then
-    print("no help for " .. tostring(obj) .. " (%help lists the topics)")
-    return
-  end
-  print(text)
-end
+-- help(obj): prints the help of any documented function, object or module, reflowed to
+-- the terminal's width (lunette/help.lua).
+local H = require "lunette.help"
+local help = H.help
 L.help = help
 L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, layer, object or "
-  .. "module: signature, arguments,\ndefaults and an example. help('nn.Conv2D') also works.\n"
+  .. "module: signature, arguments, defaults and an example, reflowed to the terminal's width "
+  .. "(lunette.columns()); text longer than the screen goes through a pager ($PAGER, else "
+  .. "less -R) in the REPL on a terminal. A value gets the help of its class: help(model) is "
+  .. "nn.Sequential's, help(x) of a tensor describes tensors (never their data). Names work "
+  .. "too, in either spelling: help('nn.Conv2D'), help('Sequential:fit'), help('model.fit').\n"
   .. "Example: help(tensor.conv2d)")
+L._sethelp(nil, "lunette.Tensor", "Tensor (a tensor value)\n\nA float32 n-d array, channels-last "
+  .. "(N×H×W×C), with 1-based positions. Fields and methods: t.shape (a table), t:dim(), t:numel(), t[i] "
+  .. "(a view along the first dimension), get/set, reshape, permute, transpose, slice, clone, "
+  .. "copy, fill, totable; arithmetic with numbers and broadcasting tensors; sum, mean, max, "
+  .. "min, std, argmax along a dimension. A tensor prints as its shape and values, elided "
+  .. "past a size. See help(tensor) for the constructors.\n"
+  .. "Example: x = tensor.randn(2, 3); x:sum(2)")
+L._sethelp(L, "lunette", "lunette: a terminal notebook for CNNs.\n\n"
+  .. "Modules (also globals in the REPL): tensor, nn, optim, data, plot, metrics; see "
+  .. "help(nn) and so on. Functions: lunette.seed, lunette.threads, lunette.clock, "
+  .. "lunette.columns, lunette.max_elements, lunette.interrupted, help, pprint.\n"
+  .. "Example: help(plot)")
 
 -- L._error(msg): raises msg at the first caller outside Lunette's own Lua files, so a
 -- message carries the position of the user's code instead of a library line. The

@@ -19,7 +19,8 @@ local function green(s) return paint("32", s) end
 local function bold(s) return paint("1", s) end
 
 local clock = L.clock
-local columns = C.columns or function() return 80 end
+local function columns() return (L.columns()) end
+local H = require "lunette.help"
 
 -- ---- output capture ----
 local real_print, real_write, stdout = print, io.write, io.stdout
@@ -89,7 +90,29 @@ local function is_interrupt(e)
 end
 R.is_interrupt = is_interrupt
 
--- Error handler: message plus the traceback cut where the REPL's own frames start.
+-- Error handler: message plus the traceback cut where the REPL's own frames start. The
+-- frames inside Lunette's own Lua files and C functions are left out (the user's lines
+-- remain) unless lunette.traceback(true); %debug shows the last error's full traceback.
+local libdir = (L.lua_dir or "") .. "/lunette/"
+local full_traceback = false
+local last_traceback                              -- every frame of the last error
+
+function L.traceback(on)
+  local was = full_traceback
+  if on ~= nil then full_traceback = on and true or false end
+  return was
+end
+L._sethelp(L.traceback, "lunette.traceback", "lunette.traceback([on]) → was\n\nWith true, "
+  .. "errors in the REPL and notebooks show every frame of their traceback, including "
+  .. "Lunette's own Lua files and C functions; by default those are hidden and only the lines "
+  .. "of your code are listed (%debug shows the full traceback of the last error). Returns "
+  .. "the previous setting.\nExample: lunette.traceback(true)")
+
+local function internal(line)
+  return line:find(libdir, 1, true) or line:find("lunette/[%w_]+%.lua:") or line:find("^%s*%[C%]:")
+    or line:find("^%s*%(%.%.%.tail calls%.%.%.%)")
+end
+
 local function handler(e)
   if is_interrupt(e) then return INTERRUPT end
   local msg
@@ -103,13 +126,15 @@ local function handler(e)
       msg = "(error object is a " .. type(e) .. " value)"
     end
   end
-  local lines = {}
+  local all, lines = {}, {}
   for line in debug.traceback("", 2):gmatch("[^\n]+") do
     if line:find("in function 'xpcall'", 1, true) or line:find("lunette/repl.lua", 1, true) then break end
     if not line:find("^stack traceback:") and not line:find("^%s*%[C%]: in %?$") then
-      lines[#lines + 1] = line
+      all[#all + 1] = line
+      if full_traceback or not internal(line) then lines[#lines + 1] = line end
     end
   end
+  last_traceback = { msg = msg, tb = all }
   if #lines > 12 then
     local n = #lines
     for i = 11, n - 1 do lines[i] = nil end
@@ -119,17 +144,26 @@ local function handler(e)
   return { msg = msg, tb = lines }
 end
 
--- Compiles src, trying `return src` first so expressions show their value.
+-- Compiles src, trying `return src` first so expressions show their value. A line
+-- "stmts; expr" shows expr's value (IPython) -- when the part after the last ';' is an
+-- expression on its own, so a ';' inside a block or a string is never split -- and a
+-- trailing ';' shows nothing.
 local function compile(src, name)
-  local f = load("return " .. src, name, "t")
+  -- an expression runs as "pack it, then return it": not a tail call, so an error raised
+  -- in the call still has the user's line in its position and traceback
+  local function expr(stmts, e)
+    if not load("return " .. e, "=", "t") then return nil end
+    return load(stmts .. " local __v = table.pack(" .. e .. "\n) return table.unpack(__v, 1, __v.n)", name, "t")
+  end
+  local f = expr("", src)
   if f then return f, true end
-  local g, err = load(src, name, "t")
-  if g then return g, false end
-  local p = src:find(";[^;]*$")          -- "x = 1; x": statements, then an expression
-  if p then
-    local h = load(src:sub(1, p) .. " return " .. src:sub(p + 1), name, "t")
+  local p = src:find(";[^;]*$")
+  if p and not src:find(";%s*$") then
+    local h = expr(src:sub(1, p), src:sub(p + 1))
     if h then return h, true end
   end
+  local g, err = load(src, name, "t")
+  if g then return g, false end
   return nil, false, err
 end
 
@@ -161,14 +195,59 @@ local function values_text(res)
   return table.concat(parts, multi and "\n" or ", ")
 end
 
+-- "name = f(...)" whose call returned nil, message (as nn.load and io.open do): runs it
+-- as an assignment that also prints "-- f: message", so the failure is not silent.
+-- Returns the function to run, or nil when src is not such an assignment.
+local function nil_assignment(src, name)
+  local target, rhs = src:match("^%s*([%a_][%w_]*[%w_.]*)%s*=%s*(.-)%s*;?%s*$")
+  if not target or rhs:find("^=") then return nil end
+  local fname = rhs:match("^([%a_][%w_.:]*)%s*[(\"'{]")
+  if not fname then return nil end
+  local fr = load("return " .. rhs, name, "t")
+  local fa = load(target .. " = ...", name, "t")
+  if not fr or not fa then return nil end
+  return function(...)
+    local r = table.pack(fr(...))
+    fa(r[1])
+    if r[1] == nil and type(r[2]) == "string" then
+      local m = r[2]
+      if m:sub(1, #fname + 1) ~= fname .. ":" then m = fname .. ": " .. m end
+      print("-- " .. m)
+    end
+  end
+end
+
+-- A value's text cut to a screenful in the REPL on a terminal (numpy and IPython elide
+-- too): the first lines, then how many more there are and where the whole value is.
+local function screenful(text, n)
+  if not L._pager_ok then return text end
+  local _, rows = L.columns()
+  local keep = math.max(rows - 6, 8)
+  local count = select(2, text:gsub("\n", "")) + 1
+  if count <= keep + 2 then return text end
+  local cut = 0
+  for _ = 1, keep do cut = text:find("\n", cut + 1, true) end
+  return text:sub(1, cut) .. string.format("... %d more lines (%d in all): Out[%d] holds the "
+    .. "whole value; print(Out[%d]) shows it", count - keep, count, n, n)
+end
+R.screenful = screenful
+
 -- Runs one cell's code with its output captured and shown; returns status, output text
 -- (including the value shown as Out[n]) and, on error, the error info.
 local function run_cell(src, name, n, show, args)
   local status, res
   local out = capturing(show, function()
-    status, res = exec(src, name, args)
+    local na = nil_assignment(src, name)
+    if na then
+      local r = table.pack(xpcall(na, handler, table.unpack(args or {}, 1, args and args.n or 0)))
+      if r[1] then status, res = "ok", { n = 0 }
+      elseif r[2] == INTERRUPT then status = "interrupted"
+      else status, res = "error", r[2] end
+    else
+      status, res = exec(src, name, args)
+    end
     if status == "ok" and res.n > 0 then
-      local text = values_text(res)
+      local text = screenful(values_text(res), n)
       if last_char ~= "\n" then emit("\n") end
       if show then   -- a multi-line value starts on its own line (IPython), so plots line up
         file_write(stdout, red("Out[" .. n .. "]:") .. (text:find("\n", 1, true) and "\n" or " "))
@@ -265,11 +344,22 @@ function magics.run(arg)
   local args = table.pack(table.unpack(words, 2))
   local src, err = read_file(path)
   if not src then show_error({ msg = err, tb = {} }) return "error" end
-  if src:find("^%-%- %%%%") or src:find("\n%-%- %%%%") then
+  if R.is_notebook(src) then
     local code = R.notebook(path, { args = args })
     return code == 0 and "ok" or (code == 130 and "interrupted" or "error")
   end
-  local f, lerr = load(src, "@" .. path, "t")
+  return R.script(path, src, args)
+end
+
+-- R.is_notebook(src): the file has "-- %%" cell markers.
+function R.is_notebook(src)
+  return src:find("^%-%- %%%%") ~= nil or src:find("\n%-%- %%%%") ~= nil
+end
+
+-- R.script(path, src, args): runs a plain Lua file as lua5.4 would (only what it prints;
+-- an error shows its message and traceback). Returns "ok", "error" or "interrupted".
+function R.script(path, src, args)
+  local f, lerr = load((src:gsub("^#![^\n]*", "")), "@" .. path, "t")
   if not f then show_error({ msg = lerr, tb = {} }) return "error" end
   local res = table.pack(xpcall(f, handler, table.unpack(args, 1, args.n)))
   if res[1] then return "ok" end
@@ -376,30 +466,44 @@ end
 -- Resolves "a.b.c" by raw look-ups only (never runs user code).
 local resolve
 
+magic_help.debug = "%debug [on|off] show the last error's full traceback (with on/off: always, or not)"
+function magics.debug(arg)
+  if arg == "on" or arg == "off" then
+    L.traceback(arg == "on")
+    print("full tracebacks " .. arg)
+    return "ok"
+  end
+  if not last_traceback then print("no error yet") return "ok" end
+  show_error(last_traceback)
+  return "ok"
+end
+
 magic_help.help = "%help [NAME] list the help topics, or show one"
 function magics.help(arg)
   if arg == "" then
+    local width = columns()
     local topics = L._helptopics()
     table.sort(topics)
-    print("Magics:")
+    local out = { "Magics:" }
     local mnames = {}
     for k in pairs(magic_help) do mnames[#mnames + 1] = k end
     table.sort(mnames)
-    for _, k in ipairs(mnames) do print("  " .. magic_help[k]) end
-    print("Help topics (help(NAME) or %help NAME):")
-    local width, line = math.max(40, math.min(columns(), 100)), "  "
+    for _, k in ipairs(mnames) do
+      for _, l in ipairs(H.fill(magic_help[k], width, "  ", string.rep(" ", 15))) do out[#out + 1] = l end
+    end
+    out[#out + 1] = "Help topics (help(NAME) or %help NAME):"
+    local line = "  "
     for _, t in ipairs(topics) do
-      if #line + #t + 2 > width then print(line) line = "  " end
+      if line ~= "  " and #line + #t > width then out[#out + 1] = line:gsub("%s+$", "") line = "  " end
       line = line .. t .. "  "
     end
-    if line ~= "  " then print(line) end
+    if line ~= "  " then out[#out + 1] = line:gsub("%s+$", "") end
+    H.page(table.concat(out, "\n"))
     return "ok"
   end
   local name = arg:gsub("^%%", "")
-  if magic_help[name] then print(magic_help[name]) return "ok" end
-  if L._gethelp(arg) then L.help(arg) return "ok" end
-  local v = resolve(arg)
-  if v ~= nil then L.help(v) else L.help(arg) end
+  if magic_help[name] then print(H.reflow(magic_help[name], columns())) return "ok" end
+  L.help(arg)
   return "ok"
 end
 
@@ -422,6 +526,8 @@ function R.cell(src)
     entry.ok = m(arg, n) == "ok"
     return
   end
+  local topic = src:match("^%s*help%s*%(%s*([%a_][%w_.]*:[%a_][%w_]*)%s*%)%s*;?%s*$")
+  if topic then src = "help(" .. P.quote(topic) .. ")" end    -- help(model:fit): not Lua
   local status, out = run_cell(src, "=In[" .. n .. "]", n, true)
   entry.ok, entry.out = status == "ok", out
 end
@@ -502,7 +608,8 @@ function R.complete(text)
   end
   local out = {}
   for k in pairs(names) do
-    if k:sub(1, #partial) == partial and not (sep == "" and k:match("^__")) then
+    if k:sub(1, #partial) == partial and not (sep == "" and k:match("^__"))
+        and (partial:sub(1, 1) == "_" or k:sub(1, 1) ~= "_") then   -- private unless asked
       out[#out + 1] = prefix .. sep .. k
     end
   end
@@ -512,24 +619,38 @@ end
 
 -- ---- notebooks ----
 
+-- A markdown cell's text laid out in width columns: paragraphs refilled, "# titles" in
+-- bold, list items filled with a hanging indent (their indented continuation lines
+-- joined in), other indented lines, tables and ``` blocks kept as written (broken at a
+-- space with a deeper indent only when wider than the window).
 local function wrap(text, width)
-  local out, para = {}, {}
+  local out, para, hang = {}, {}, ""
   local function flush()
     if #para == 0 then return end
-    local line = ""
-    for w in table.concat(para, " "):gmatch("%S+") do
-      if line ~= "" and #line + 1 + #w > width then out[#out + 1] = line; line = w
-      else line = line == "" and w or line .. " " .. w end
-    end
-    out[#out + 1] = line
-    para = {}
+    local first = table.concat(para, " ")
+    local lead = first:match("^%s*") or ""
+    for _, l in ipairs(H.fill(first:sub(#lead + 1), width, lead, hang)) do out[#out + 1] = l end
+    para, hang = {}, ""
   end
+  local function verbatim(line)
+    if H.width(line) <= width then out[#out + 1] = line return end
+    local ind = line:match("^%s*")
+    for _, l in ipairs(H.fill(line:sub(#ind + 1), width, ind, ind .. "    ")) do out[#out + 1] = l end
+  end
+  local fence = false
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
-    if line:match("^%s*$") then flush(); out[#out + 1] = ""
-    elseif line:match("^#") then flush(); out[#out + 1] = bold(line:gsub("^#+%s*", ""))
-    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") or line:match("^%s")
-        or line:match("^```") or line:match("^|") then
-      flush(); out[#out + 1] = line
+    if line:match("^```") then flush(); fence = not fence; out[#out + 1] = line
+    elseif fence or line:match("^|") then verbatim(line)
+    elseif line:match("^%s*$") then flush(); out[#out + 1] = ""
+    elseif line:match("^#") then flush(); out[#out + 1] = bold((line:gsub("^#+%s*", "")))
+    elseif line:match("^%s*[-*+] ") or line:match("^%s*%d+[.)] ") then
+      flush()
+      local marker = line:match("^(%s*[-*+] )") or line:match("^(%s*%d+[.)] )")
+      hang = string.rep(" ", #marker)
+      para[1] = line
+    elseif #para > 0 and hang ~= "" and line:match("^%s") then   -- an item's continuation
+      para[#para + 1] = (line:gsub("^%s+", ""))
+    elseif line:match("^%s") then flush(); verbatim(line)
     else para[#para + 1] = line end
   end
   flush()
@@ -624,6 +745,15 @@ function R.notebook(path, opts)
   local cells = C.parse_notebook(text)
   local width = math.min(columns(), 80)
   local failed, compared, code_cells = 0, 0, 0
+  local total = 0
+  for _, cell in ipairs(cells) do if cell.kind ~= "markdown" then total = total + 1 end end
+  -- --check on a terminal: a status line says which cell runs (erased before any output)
+  local status_line = opts.check and L._stdout_tty
+  local function show_status(s)
+    if not status_line then return end
+    file_write(stdout, "\r\27[K" .. H.cut(s, width - 1))
+    stdout:flush()
+  end
   local status_code = 0
   for _, cell in ipairs(cells) do
     if cell.kind == "markdown" then
@@ -636,11 +766,13 @@ function R.notebook(path, opts)
       if opts.step then
         if cell.title ~= "" then file_write(stdout, bold("-- " .. cell.title) .. "\n") end
         echo_source(cell.source, n)
-        file_write(stdout, "-- Enter runs this cell, q stops: ")
-        stdout:flush()
-        local answer = C.readline and C.readline("") or io.read("l")
-        if answer == nil or answer:match("^%s*q") then
-          if answer == nil then file_write(stdout, "\n") end
+        -- one key on a terminal (q needs no Enter); the cell's output starts on a new line
+        local ask, answer, raw = "-- Enter runs this cell, q stops: "
+        if C.key then answer, raw = C.key(ask)
+        else file_write(stdout, ask); stdout:flush(); answer = io.read("l") end
+        if raw then file_write(stdout, L._stdout_tty and "\r\27[K" or "\n") end
+        if answer == nil or answer:match("^%s*[qQ]") then
+          if answer == nil or raw then file_write(stdout, "\n") end
           return status_code
         end
       elseif not opts.check then
@@ -649,7 +781,9 @@ function R.notebook(path, opts)
       end
       R.n = n + 1
       local chunk = string.rep("\n", cell.source_line - 1) .. cell.source
+      show_status(string.format("checking cell %d/%d (%s:%d)...", code_cells, total, path:match("[^/]*$"), cell.line))
       local status, out, info = run_cell(chunk, "@" .. path, n, not opts.check, opts.args)
+      if status_line then file_write(stdout, "\r\27[K") end
       R.session[#R.session + 1] = { n = n, src = cell.source, out = out, ok = status == "ok" }
       if status == "interrupted" then return 130 end
       local where = string.format("cell %d (%s:%d)", code_cells, path, cell.line)
@@ -683,12 +817,22 @@ function R.notebook(path, opts)
   return status_code
 end
 
--- R.run_file(path, check, step): `lunette FILE.lua`, with the global arg as `...`.
+-- R.run_file(path, check, step): `lunette FILE.lua`, with the global arg as `...`. A file
+-- with "-- %%" cells replays as a notebook; a plain Lua file runs as a script (as
+-- `lua5.4 FILE` would: its own output only), except under --check and --step, where it
+-- is one cell.
 function R.run_file(path, check, step)
   local a, args = rawget(_G, "arg"), { n = 0 }
   if type(a) == "table" then
     for i = 1, #a do args[i] = a[i] end
     args.n = #a
+  end
+  if not check and not step then           -- a plain script runs as a script, unechoed
+    local src = read_file(path)
+    if src and not R.is_notebook(src) then
+      local st = R.script(path, src, args)
+      return st == "ok" and 0 or (st == "interrupted" and 130 or 1)
+    end
   end
   return R.notebook(path, { check = check, step = step, args = args })
 end

@@ -552,63 +552,108 @@ static int fmt_value(char *buf, size_t size, float v, fmt_mode mode) {
 
 typedef struct {
     const lt_tensor *t;
-    int elide, width;
+    int elide, width;       /* width: of the widest value shown */
+    int linewidth, col;     /* wrap rows past linewidth; col: the current output column */
     fmt_mode mode;
     strbuf *b;
 } fmt_ctx;
 
-static void fmt_rec(fmt_ctx *c, int dim, int64_t off, int indent) {
+static void out_str(fmt_ctx *c, const char *s) {
+    sb_str(c->b, s);
+    const char *nl = strrchr(s, '\n');
+    c->col = nl ? (int)strlen(nl + 1) : c->col + (int)strlen(s);
+}
+
+static void out_pad(fmt_ctx *c, int n) {
+    for (int k = 0; k < n; k++) out_str(c, " ");
+}
+
+/* Calls fn on each element the text shows (the ends of elided dimensions only). */
+static void visit_shown(const fmt_ctx *c, int dim, int64_t off, void (*fn)(void *, float), void *ud) {
     const lt_tensor *t = c->t;
     int64_t n = t->shape[dim], inner = 1;
     for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];
-    sb_str(c->b, "[");
+    for (int64_t i = 0; i < n; i++) {
+        if (c->elide && n > 2 * PRINT_EDGE && i == PRINT_EDGE) i = n - PRINT_EDGE;
+        if (dim == t->ndim - 1) fn(ud, t->data[off + i]);
+        else visit_shown(c, dim + 1, off + i * inner, fn, ud);
+    }
+}
+
+typedef struct { fmt_mode mode; float amax, amin; int width; } fmt_scan;
+
+static void scan_mode(void *ud, float v) {
+    fmt_scan *s = ud;
+    float a = fabsf(v);
+    if (!isfinite(v)) return;
+    if (v != floorf(v) || a >= 1e7f) s->mode = FMT_FIXED;
+    if (a > s->amax) s->amax = a;
+    if (a > 0 && a < s->amin) s->amin = a;
+}
+
+static void scan_width(void *ud, float v) {
+    fmt_scan *s = ud;
+    char buf[48];
+    int w = fmt_value(buf, sizeof buf, v, s->mode);
+    if (w > s->width) s->width = w;
+}
+
+static void fmt_rec(fmt_ctx *c, int dim, int64_t off, int indent) {
+    const lt_tensor *t = c->t;
+    int64_t n = t->shape[dim], inner = 1;
+    int last = dim == t->ndim - 1;
+    for (int i = dim + 1; i < t->ndim; i++) inner *= t->shape[i];
+    out_str(c, "[");
     for (int64_t i = 0; i < n; i++) {
         if (c->elide && n > 2 * PRINT_EDGE && i == PRINT_EDGE) {
-            if (dim == t->ndim - 1) sb_str(c->b, "..., ");
-            else {
-                sb_str(c->b, "...,\n");
-                for (int k = 0; k < indent + 1; k++) sb_str(c->b, " ");
+            if (last) {
+                out_str(c, "...,");
+                if (c->col + 1 + c->width + 1 > c->linewidth) { out_str(c, "\n"); out_pad(c, indent + 1); }
+                else out_str(c, " ");
+            } else {
+                out_str(c, "...,\n");
+                out_pad(c, indent + 1);
             }
             i = n - PRINT_EDGE;
         }
-        if (dim == t->ndim - 1) {
+        if (last) {
             char v[48], p[64];
             fmt_value(v, sizeof v, t->data[off + i], c->mode);
             snprintf(p, sizeof p, "%*s", c->width, v);
-            sb_str(c->b, p);
+            out_str(c, p);
         } else {
             fmt_rec(c, dim + 1, off + i * inner, indent + 1);
         }
         if (i + 1 < n) {
-            if (dim == t->ndim - 1) sb_str(c->b, ", ");
-            else {
-                sb_str(c->b, ",");
-                for (int k = dim; k < t->ndim - 1; k++) sb_str(c->b, "\n");
-                for (int k = 0; k < indent + 1; k++) sb_str(c->b, " ");
+            if (last) {
+                out_str(c, ",");
+                /* the next value, and its "," or the closing brackets, must fit the line */
+                int next = 1 + c->width + (i + 2 < n ? 1 : dim + 1);
+                if (c->col + next > c->linewidth) { out_str(c, "\n"); out_pad(c, indent + 1); }
+                else out_str(c, " ");
+            } else {
+                out_str(c, ",");
+                for (int k = dim; k < t->ndim - 1; k++) out_str(c, "\n");
+                out_pad(c, indent + 1);
             }
         }
     }
-    sb_str(c->b, "]");
+    out_str(c, "]");
 }
 
-char *lt_tensor_format(const lt_tensor *t) {
+char *lt_tensor_format(const lt_tensor *t) { return lt_tensor_format_width(t, 75); }
+
+char *lt_tensor_format_width(const lt_tensor *t, int width) {
     strbuf b = {0};
     char sh[160];
-    fmt_ctx c = {t, t->numel > PRINT_THRESHOLD, 1, FMT_INT, &b};
-    float amax = 0, amin = INFINITY;
-    for (int64_t i = 0; i < t->numel; i++) {
-        float v = t->data[i], a = fabsf(v);
-        if (!isfinite(v)) continue;
-        if (v != floorf(v) || a >= 1e7f) c.mode = FMT_FIXED;
-        if (a > amax) amax = a;
-        if (a > 0 && a < amin) amin = a;
-    }
-    if (c.mode == FMT_FIXED && (amax >= 1e5f || amin < 1e-4f)) c.mode = FMT_SCI;
-    for (int64_t i = 0; i < t->numel; i++) {   /* align columns on the widest value */
-        char v[48];
-        int w = fmt_value(v, sizeof v, t->data[i], c.mode);
-        if (w > c.width) c.width = w;
-    }
+    fmt_ctx c = {t, t->numel > PRINT_THRESHOLD, 1, width < 20 ? 20 : width, 0, FMT_INT, &b};
+    fmt_scan sc = {FMT_INT, 0, INFINITY, 1};
+    if (t->ndim > 0 && t->numel > 0) visit_shown(&c, 0, 0, scan_mode, &sc);
+    else if (t->ndim == 0) scan_mode(&sc, t->data[0]);
+    if (sc.mode == FMT_FIXED && (sc.amax >= 1e5f || sc.amin < 1e-4f)) sc.mode = FMT_SCI;
+    if (t->ndim > 0 && t->numel > 0) visit_shown(&c, 0, 0, scan_width, &sc);   /* align columns */
+    c.mode = sc.mode;
+    c.width = sc.width;
     sb_str(&b, "tensor(");
     sb_str(&b, lt_shape_str(t->ndim, t->shape, sh, sizeof sh));
     sb_str(&b, ")\n");

@@ -105,7 +105,11 @@ lt_tensor *lt_tensor_randn(int ndim, const int64_t *shape);  /* N(0,1) */
 
 /* ---- printing ---- */
 /* numpy-style text: "tensor(2x3)\n[[1, 2, 3],\n [4, 5, 6]]"; elides the middle of any
- * dimension past `edge`*2 items when numel > threshold. Returns a malloc'd string. */
+ * dimension past `edge`*2 items when numel > threshold. Returns a malloc'd string.
+ * Only the elements shown are read (the format and column width come from them), so a
+ * 150M-element tensor prints at once. lt_tensor_format_width wraps rows longer than
+ * `width` columns (numpy's linewidth) onto indented lines; lt_tensor_format uses 75. */
 char *lt_tensor_format(const lt_tensor *t);
+char *lt_tensor_format_width(const lt_tensor *t, int width);
 
 #endif

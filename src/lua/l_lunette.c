@@ -50,6 +50,18 @@ static int lunette_clock(lua_State *L) {              /* monotonic wall-clock se
     return 1;
 }
 
+/* lunette.columns() → columns, rows, tty: the terminal's size when stdout is one; else
+ * $COLUMNS (and $LINES), else 80×24. Widths under 20 or over 1000 count as unknown (80).
+ * registry["lunette.columns"], when an integer, is a fixed width (lunette --check: the
+ * recorded outputs must not depend on the terminal the check runs in). */
+static int lunette_columns(lua_State *L) {
+    int rows, tty;
+    lua_pushinteger(L, lt_lua_columns(L, &rows, &tty));
+    lua_pushinteger(L, rows);
+    lua_pushboolean(L, tty);
+    return 3;
+}
+
 static int lunette_max_elements(lua_State *L) {
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
@@ -146,6 +158,11 @@ static const lt_reg lunette_funcs[] = {
     {"clock", lunette_clock, "lunette.clock()\n\nSeconds on a monotonic wall clock (os.clock "
      "counts CPU time, which grows twice as\nfast on two threads). Example: local t0 = "
      "lunette.clock(); model:fit(x, y); print(lunette.clock() - t0)"},
+    {"columns", lunette_columns, "lunette.columns() → columns, rows, tty\n\nThe width "
+     "Lunette formats its output for: the terminal's columns and rows when stdout is a "
+     "terminal (tty is then true), else $COLUMNS and $LINES, else 80 and 24. Help, the fit "
+     "progress line, summaries and plots all fit this width.\n"
+     "Example: local w = lunette.columns(); print(('-'):rep(w))"},
     {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
      "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
      "shape, not an out-of-memory kill. Sets it when n is given; returns it."},

@@ -191,10 +191,21 @@ static int plot_new(lua_State *L) {
 
 /* ---- rendering ---- */
 
+/* The size inline plots fit: the terminal's (lt_term_size), or the fixed width a
+ * --check run sets (registry "lunette.columns", see lunette.columns). */
+static void inline_size(lua_State *L, int *tw, int *th) {
+    lt_term_size(tw, th);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER) {
+        *tw = (int)lua_tointeger(L, -1);
+        *th = 24;
+    }
+    lua_pop(L, 1);
+}
+
 /* Renders p at w×h (0: its own size for the terminal) in style st; pushes the string. */
 static int push_render(lua_State *L, lt_plot *p, int w, int h, lt_style st, int truecolor) {
     int tw, th, pw, ph;
-    lt_term_size(&tw, &th);
+    inline_size(L, &tw, &th);
     lt_plot_size(p, st, tw, th, &pw, &ph);
     if (w <= 0) w = pw;
     if (h <= 0) h = ph;
@@ -231,7 +242,7 @@ static int plot_m_render(lua_State *L) {
 static int plot_m_size(lua_State *L) {
     lt_plot *p = checkplot(L, 1);
     int tw, th, w, h;
-    lt_term_size(&tw, &th);
+    inline_size(L, &tw, &th);
     lt_plot_size(p, current_style(L, NULL), tw, th, &w, &h);
     lua_pushinteger(L, w);
     lua_pushinteger(L, h);
@@ -319,7 +330,7 @@ static int screen_key(lua_State *L) {            /* → "q", "resize", a key, or
 
 static int plot_term_size(lua_State *L) {        /* the terminal's columns, rows */
     int w, h;
-    lt_term_size(&w, &h);
+    inline_size(L, &w, &h);
     lua_pushinteger(L, w);
     lua_pushinteger(L, h);
     return 2;
@@ -385,7 +396,11 @@ static const lt_reg plot_meths[] = {
     {"view", plot_m_view, "p:view()\n\nShows the plot in the full-screen viewer: arrow keys move "
      "the cursor (a point of a\ncurve, a confusion-matrix cell, an image of a grid, a pixel) and "
      "the status line\nshows its value; Tab goes to the next panel; the window follows resizes; "
-     "q (or\nEsc, Ctrl-C) returns with the terminal restored. Without a terminal (stdout or "
+     "q (or\nEsc, Ctrl-C) returns with the terminal restored. A grid of images (images, "
+     "featuremaps,\nfilters) is laid out for the window: thumbnails as big as fit, at least "
+     "16 pixels\nacross, on pages when they do not all fit (n/p or PgDn/PgUp turn them); "
+     "Enter (or z)\nzooms the selected image to the whole window, arrows then read its "
+     "pixels, Enter\ngoes back. Without a terminal (stdout or "
      "stdin\nnot a tty, --plain, TERM=dumb) it prints the plot inline instead.\n"
      "Example: plot.confusion(cm, {classes=ds.classes}):view()"},
     {"render", plot_m_render, "p:render([width, height [, style]])\n\nThe plot as text at the "

@@ -481,7 +481,8 @@ static int tensor__len(lua_State *L) {
 }
 
 static int tensor__tostring(lua_State *L) {
-    char *s = lt_tensor_format(lt_lua_checktensor(L, 1));
+    /* rows wrap at numpy's 75 columns in an 80-column window, 5 less than the width */
+    char *s = lt_tensor_format_width(lt_lua_checktensor(L, 1), lt_lua_columns(L, NULL, NULL) - 5);
     if (!s) return luaL_error(L, "%s", lt_lasterror());
     lua_pushstring(L, s);
     free(s);

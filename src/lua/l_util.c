@@ -1,7 +1,10 @@
 /* l_util.c: shared helpers for the bindings (see l_util.h). */
 #include "lua/l_util.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 /* Registry table: help texts by qualified name, and qualified names by value. */
 #define HELP_KEY "lunette.help"
@@ -205,4 +208,23 @@ const char *lt_lua_optfield_str(lua_State *L, int idx, const char *key, const ch
     const char *s = lua_tostring(L, -1);   /* stays alive: the options table holds it */
     lua_pop(L, 1);
     return s;
+}
+
+int lt_lua_columns(lua_State *L, int *rows, int *tty) {
+    struct winsize ws;
+    long c = 0, r = 0;
+    int is_tty = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER) {
+        c = (long)lua_tointeger(L, -1);
+        r = 24;
+    } else {
+        is_tty = isatty(STDOUT_FILENO);
+        if (is_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) { c = ws.ws_col; r = ws.ws_row; }
+        if (c <= 0 && getenv("COLUMNS")) c = strtol(getenv("COLUMNS"), NULL, 10);
+        if (r <= 0 && getenv("LINES")) r = strtol(getenv("LINES"), NULL, 10);
+    }
+    lua_pop(L, 1);
+    if (rows) *rows = r >= 5 && r <= 1000 ? (int)r : 24;
+    if (tty) *tty = is_tty;
+    return c >= 20 && c <= 1000 ? (int)c : 80;
 }

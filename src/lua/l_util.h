@@ -34,6 +34,10 @@ void lt_lua_newclass(lua_State *L, const char *name, const luaL_Reg *metas,
                      const lt_reg *methods, const char *prefix, lua_CFunction index);
 /* Records help text for the value at index idx under `name` (for objects, methods
  * and functions defined in Lua, see lunette._sethelp). */
+/* The width output is formatted for: the terminal's columns (rows in *rows, *tty = 1)
+ * when stdout is one, else $COLUMNS/$LINES, else 80×24; registry["lunette.columns"]
+ * fixes it (--check). rows and tty may be NULL. */
+int lt_lua_columns(lua_State *L, int *rows, int *tty);
 void lt_lua_sethelp(lua_State *L, int idx, const char *name, const char *help);
 
 /* Pushes a new userdata owning t (or raises lt_lasterror() when t is NULL). */

@@ -247,6 +247,35 @@ static void too_small(lt_canvas *c, int x, int y, int w) {
 
 static int finite_f(float v) { return isfinite(v); }
 
+/* The legend of a line panel, "● name  ● name  × NaN (skipped)", laid out from column
+ * x0 in lines that end before x_end: returns the number of lines; draws them from row y
+ * when c is not NULL (items are wrapped onto further lines, never cut). */
+static int legend_layout(lt_canvas *c, const lt_panel *q, int any_nan, int x0, int x_end, int y) {
+    lt_style st = c ? c->style : LT_STYLE_ASCII;
+    int colour = st == LT_STYLE_COLOR, lx = x0, line = 0;
+    for (int s = 0; s <= q->nseries; s++) {
+        if (s == q->nseries && !any_nan) break;
+        const char *name = s < q->nseries ? q->series[s].name : "NaN (skipped)";
+        int n = 2 + lt_utf8_width(name);
+        if (lx > x0 && lx + n > x_end) { line++; lx = x0; }
+        if (c) {
+            uint32_t mk, fg;
+            if (s < q->nseries) {
+                mk = st == LT_STYLE_ASCII ? (uint32_t)amarks[s % NPAL]
+                   : st == LT_STYLE_UNICODE && q->nseries > 1 ? umarks[s % NPAL] : 0x25cf;
+                fg = colour ? palette[s % NPAL] : 0;
+            } else {
+                mk = glyph(st, 0x00d7, 'x');
+                fg = colour ? LT_RGB(214, 39, 40) : 0;
+            }
+            lt_canvas_put(c, lx, y + line, mk, fg, 0);
+            lt_canvas_text(c, lx + 2, y + line, name, x_end - lx - 2, 0);
+        }
+        lx += n + 2;
+    }
+    return line + 1;
+}
+
 static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int h,
                        const lt_cursor *cur) {
     lt_style st = c->style;
@@ -269,7 +298,8 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
     int top = y;
     if (q->title) { text_center(c, x, top, w, q->title, 0); top++; }
     if (q->ylabel) { lt_canvas_text(c, x, top, q->ylabel, w, 0); top++; }
-    int bottom_rows = 2 + (q->xlabel ? 1 : 0) + 1;    /* axis, tick labels, xlabel, legend */
+    int nleg = legend_layout(NULL, q, any_nan, x + 1, x + w, 0);   /* wrapped from the left */
+    int bottom_rows = 2 + (q->xlabel ? 1 : 0) + nleg;  /* axis, tick labels, xlabel, legend */
     int ph = y + h - bottom_rows - top;
     if (ph < 2 || w < 12) { too_small(c, x, top, w); return; }
     double t0, ts;
@@ -394,17 +424,10 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
         lt_canvas_attr(c, col, arow, 1, 1, LT_ATTR_REVERSE);
     }
 #undef XCOL
-    /* legend */
-    int lx = px0;
-    for (int s = 0; s < q->nseries && row < y + h; s++) {
-        uint32_t mk = st == LT_STYLE_ASCII ? (uint32_t)amarks[s % NPAL]
-                    : st == LT_STYLE_UNICODE && q->nseries > 1 ? umarks[s % NPAL] : 0x25cf;
-        lt_canvas_put(c, lx, row, mk, colour ? palette[s % NPAL] : 0, 0);
-        lx += 2 + lt_canvas_text(c, lx + 2, row, q->series[s].name, x + w - lx - 2, 0) + 2;
-    }
-    if (any_nan && row < y + h) {
-        lt_canvas_put(c, lx, row, glyph(st, 0x00d7, 'x'), colour ? LT_RGB(214, 39, 40) : 0, 0);
-        lt_canvas_text(c, lx + 2, row, "NaN (skipped)", x + w - lx - 2, 0);
+    /* legend: under the plot area when it fits on one line there, else from the left */
+    if (row < y + h) {
+        int one = legend_layout(NULL, q, any_nan, px0, x + w, 0) == 1;
+        legend_layout(c, q, any_nan, one ? px0 : x + 1, x + w, row);
     }
 }
 
@@ -431,8 +454,11 @@ static void cm_format(const lt_panel *q, double v, int integral, char *buf, size
 
 /* vw: widest value; cw: cell width; lw: row-label width; nshade/vx: shade characters and
  * the value's offset inside a cell (2 and 3 normally; 1 and 1 in the compact cells used
- * when the normal ones do not fit the width). */
-typedef struct { int vw, cw, lw, use_idx, nshade, vx; } cm_layout;
+ * when the normal ones do not fit the width). When even those do not fit, the tight
+ * layout: cells one column wider than the values, no shade character (the value is
+ * shown; colour still shades), rows and columns labelled by class id only, "True"
+ * above the ids and a legend "0 name, 1 name, ..." under the matrix (legend = 1). */
+typedef struct { int vw, cw, lw, use_idx, nshade, vx, legend; } cm_layout;
 
 static void cm_labels(const lt_panel *q, cm_layout *L) {
     L->use_idx = 0;
@@ -453,7 +479,7 @@ static void cm_labels(const lt_panel *q, cm_layout *L) {
 }
 
 static cm_layout cm_measure(const lt_panel *q, int avail) {
-    cm_layout L = {1, 0, 0, 0, 2, 3};
+    cm_layout L = {1, 0, 0, 0, 2, 3, 0};
     int integral = cm_integral(q);
     char buf[64];
     for (int i = 0; i < q->k; i++)
@@ -469,7 +495,33 @@ static cm_layout cm_measure(const lt_panel *q, int avail) {
         L.vx = 1;
         cm_labels(q, &L);
     }
+    if (L.lw + 2 + q->k * L.cw > avail) {        /* tight: ids only, names in a legend */
+        char nb[16];
+        L.cw = L.vw + 1;
+        L.nshade = 0;
+        L.use_idx = 1;
+        L.legend = q->classes != NULL;
+        L.lw = snprintf(nb, sizeof nb, "%d", q->k - 1);
+        if (L.cw < L.lw + 1) L.cw = L.lw + 1;
+        if (L.lw < 4) L.lw = 4;                  /* room for "True" above */
+    }
     return L;
+}
+
+/* The legend of the tight layout, "0 name, 1 name, ...", in lines of at most w columns:
+ * returns the number of lines; draws them from row y when c is not NULL. */
+static int cm_legend(lt_canvas *c, const lt_panel *q, int x, int y, int w) {
+    int lines = 0, col = 0;
+    char buf[256];
+    for (int i = 0; i < q->k; i++) {
+        snprintf(buf, sizeof buf, "%d %s%s", i, q->classes[i], i + 1 < q->k ? "," : "");
+        int n = lt_utf8_width(buf);
+        if (col > 0 && col + 1 + n > w) { lines++; col = 0; }
+        if (col > 0) col++;
+        if (c) lt_canvas_text(c, x + col, y + lines, buf, w - col, 0);
+        col += n;
+    }
+    return lines + 1;
 }
 
 static void cm_label(const lt_panel *q, int i, int with_idx, char *buf, size_t n) {
@@ -498,9 +550,10 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
     int gw = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
     int top = y;
     if (q->title) { text_center(c, x, top, gw < w ? gw : w, q->title, 0); top++; }
-    if (top + q->k + 3 > y + h) { too_small(c, x, top, w); return; }
+    int nleg = L.legend ? cm_legend(NULL, q, 0, 0, w) : 0;
+    if (top + q->k + 3 + nleg > y + h) { too_small(c, x, top, w); return; }
     int gx = x + L.lw + 2;                        /* first cell column */
-    lt_canvas_text(c, x, top, "True label", L.lw, 0);
+    lt_canvas_text(c, x, top, L.lw < 10 ? "True" : "True label", L.lw, 0);
     char buf[128];
     for (int j = 0; j < q->k; j++) {
         if (L.use_idx || !q->classes) snprintf(buf, sizeof buf, "%d", j);
@@ -516,7 +569,8 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
     static const char ashade[6] = " .:*#";
     for (int i = 0; i < q->k; i++) {
         int r = top + 2 + i;
-        cm_label(q, i, L.use_idx && q->classes, buf, sizeof buf);
+        if (L.legend) snprintf(buf, sizeof buf, "%d", i);
+        else cm_label(q, i, L.use_idx && q->classes, buf, sizeof buf);
         text_right(c, x, r, L.lw, buf, 0);
         lt_canvas_put(c, x + L.lw + 1, r, glyph(st, 0x2502, '|'), 0, 0);
         for (int j = 0; j < q->k; j++) {
@@ -538,6 +592,7 @@ static void draw_confusion(lt_canvas *c, const lt_panel *q, int x, int y, int w,
         }
     }
     text_center(c, gx, top + 2 + q->k, q->k * L.cw > 15 ? q->k * L.cw : 15, "Predicted label", 0);
+    if (L.legend) cm_legend(c, q, x, top + 3 + q->k, w);
 }
 
 /* ---- images ---- */
@@ -770,9 +825,11 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     } else {
         const lt_panel *q = &p->panels[0];
         if (q->kind == LT_PANEL_CONFUSION) {
-            cm_layout L = cm_measure(q, p->width > 0 ? p->width : tw);
+            int avail = p->width > 0 ? p->width : tw;
+            cm_layout L = cm_measure(q, avail);
             W = L.lw + 2 + (q->k * L.cw > 15 ? q->k * L.cw : 15);
-            H = title + (q->title ? 1 : 0) + q->k + 3;
+            H = title + (q->title ? 1 : 0) + q->k + 3 +      /* the legend as drawn: at the */
+                (L.legend ? cm_legend(NULL, q, 0, 0, p->width > W ? p->width : W) : 0);  /* width used */
         } else if (q->kind == LT_PANEL_BARS) {
             W = tw < 80 ? tw : 80;
             H = title + (q->title ? 1 : 0) + q->nbars;
@@ -787,6 +844,35 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
     *h = p->height > 0 ? p->height : H;
     /* A matrix narrower than its compact cells would drop columns: every cell is shown. */
     if (p->npanels == 1 && p->panels[0].kind == LT_PANEL_CONFUSION && *w < W) *w = W;
+}
+
+void lt_plot_grid_layout(const lt_plot *p, lt_style st, int w, int h, int *cols, int *per_page) {
+    int n = p->npanels, mw = 1, mh = 1;
+    *cols = p->cols < 1 ? 1 : p->cols;
+    *per_page = n;
+    if (!all_images(p) || n < 2) return;
+    for (int i = 0; i < n; i++) {
+        if (p->panels[i].iw > mw) mw = p->panels[i].iw;
+        if (p->panels[i].ih > mh) mh = p->panels[i].ih;
+    }
+    double pxw = st == LT_STYLE_COLOR ? 1 : 2, pxh = st == LT_STYLE_COLOR ? 0.5 : 1;
+    int H = h - (p->title ? 1 : 0), tl = 1;
+    double best = 0;
+    for (int c = 1; c <= n; c++) {               /* every panel on one screen */
+        int rows = (n + c - 1) / c;
+        int cw = (w - (c - 1)) / c, ch = (H - (rows - 1)) / rows - tl;
+        if (cw < 1 || ch < 1) continue;
+        double sc = fmin(cw / (mw * pxw), ch / (mh * pxh));
+        if (sc >= 1) sc = fmin(floor(sc), 8);
+        if (sc > best) { best = sc; *cols = c; }
+    }
+    double smin = (mw < 16 ? mw : 16) / (double)mw;   /* at least 16 pixels across */
+    if (best >= smin) return;
+    int tw = (int)ceil(mw * smin * pxw), th = (int)ceil(mh * smin * pxh);
+    int c = (w + 1) / (tw + 1), r = (H + 1) / (th + tl + 1);
+    *cols = c < 1 ? 1 : c;
+    *per_page = (r < 1 ? 1 : r) * *cols;
+    if (*per_page > n) *per_page = n;
 }
 
 lt_canvas *lt_plot_render(const lt_plot *p, int w, int h, lt_style style, const lt_cursor *cur) {

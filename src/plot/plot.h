@@ -84,6 +84,12 @@ void lt_plot_size(const lt_plot *p, lt_style style, int term_w, int term_h, int 
  * NULL on a bad size, with lt_lasterror() set. */
 lt_canvas *lt_plot_render(const lt_plot *p, int w, int h, lt_style style, const lt_cursor *cur);
 
+/* The viewer's grid for a plot of several images shown in w×h cells (a plot of another
+ * kind keeps its own cols and one page): *cols panels per row, *per_page panels per
+ * screen. The thumbnails are the biggest with which every panel fits (up to 8× the
+ * pixels); when that would make them smaller than 16 pixels across (or the image's own
+ * width), they keep that size and the panels go on pages of *per_page. */
+void lt_plot_grid_layout(const lt_plot *p, lt_style st, int w, int h, int *cols, int *per_page);
 /* Cursor helpers for the viewer: a valid starting cursor, a move, and a one-line
  * description of the value under it written into buf. */
 void lt_plot_cursor_init(const lt_plot *p, lt_cursor *cur);

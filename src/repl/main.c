@@ -19,7 +19,7 @@
 static const char *usage =
     "usage: lunette [options] [FILE.lua [-- ARGS]]\n"
     "  (no FILE)     start the REPL\n"
-    "  FILE.lua      replay a notebook\n"
+    "  FILE.lua      run a Lua script, or replay a notebook (a file with -- %% cells)\n"
     "  -i            stay in the REPL after the notebook\n"
     "  -e CODE       run CODE (after FILE, if any)\n"
     "  --step        pause before each cell\n"
@@ -86,14 +86,17 @@ int main(int argc, char **argv) {
     }
     /* Output style: plain off a terminal, on TERM=dumb, with --plain, and with --check
      * (recorded outputs are plain text, so a check must not depend on the terminal);
-     * colour only when not plain and NO_COLOR is unset or empty; Readline only on a
-     * terminal. */
+     * colour only when not plain and NO_COLOR is unset or empty. Readline whenever stdin
+     * and stdout are terminals, whatever the style: TERM=dumb, NO_COLOR and --plain
+     * change what is drawn, not whether the line can be edited. */
     const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
     int dumb = !term || !*term || strcmp(term, "dumb") == 0;
     lt_repl_ui ui;
     ui.plain = plain || check || dumb || !isatty(1);
     ui.color = !ui.plain && !(nocolor && *nocolor);
-    ui.readline = !ui.plain && isatty(0);
+    ui.readline = !check && isatty(0) && isatty(1);
+    ui.pager = !check && isatty(0) && isatty(1);
+    ui.fixed_columns = check ? 80 : 0;
 
     lua_State *L = luaL_newstate();
     if (!L) { fputs("lunette: cannot create the Lua state\n", stderr); return 1; }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,15 +137,6 @@ static int r_parse_notebook(lua_State *L) {
     return 1;
 }
 
-static int r_columns(lua_State *L) {                /* terminal width, else $COLUMNS, else 80 */
-    struct winsize ws;
-    long cols = 0;
-    if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0) cols = ws.ws_col;
-    if (cols <= 0 && getenv("COLUMNS")) cols = strtol(getenv("COLUMNS"), NULL, 10);
-    lua_pushinteger(L, cols >= 20 && cols <= 1000 ? cols : 80);
-    return 1;
-}
-
 /* Reads one line from stdin (no Readline): returns it without the newline, or nil at
  * the end of input or on Ctrl-C. */
 static char *read_plain(const char *prompt, int *cancelled);
@@ -159,9 +151,38 @@ static int r_readline(lua_State *L) {
     return 1;
 }
 
+/* _repl.key([prompt]) → key, true: prints prompt, then one key pressed on the terminal, without waiting for Enter
+ * and without echo (key nil at the end of input or on Ctrl-C); when stdin is not a
+ * terminal, a line (read and echoed as _repl.readline does). */
+static int r_key(lua_State *L) {
+    const char *prompt = luaL_optstring(L, 1, "");
+    struct termios old, raw;
+    if (!isatty(0) || tcgetattr(0, &old) != 0) return r_readline(L);
+    raw = old;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    tcsetattr(0, TCSANOW, &raw);           /* before the prompt: a key typed at once counts */
+    fputs(prompt, stdout);
+    fflush(stdout);
+    unsigned char c;
+    ssize_t n;
+    do n = read(0, &c, 1); while (n < 0 && errno == EINTR && !got_sigint);
+    tcsetattr(0, TCSANOW, &old);
+    got_sigint = 0;
+    if (n != 1 || c == 3 || c == 4) {          /* end of input, Ctrl-C, Ctrl-D */
+        lua_pushnil(L);
+        lua_pushboolean(L, 1);
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)&c, 1);
+    lua_pushboolean(L, 1);                     /* read as a key: nothing was echoed */
+    return 2;
+}
+
 static const luaL_Reg repl_funcs[] = {
-    {"parse_notebook", r_parse_notebook}, {"columns", r_columns},
-    {"readline", r_readline}, {NULL, NULL}};
+    {"parse_notebook", r_parse_notebook},
+    {"readline", r_readline}, {"key", r_key}, {NULL, NULL}};
 
 int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
     gL = L;
@@ -179,6 +200,14 @@ int lt_repl_open(lua_State *L, const lt_repl_ui *u) {
     lua_setfield(L, -2, "plain");
     lua_pushboolean(L, ui.color);
     lua_setfield(L, -2, "color");
+    lua_pushboolean(L, ui.pager);
+    lua_setfield(L, -2, "_pager_ok");
+    lua_pushboolean(L, isatty(1));
+    lua_setfield(L, -2, "_stdout_tty");
+    if (ui.fixed_columns > 0) {              /* --check: outputs as in a pipe, 80 wide */
+        lua_pushinteger(L, ui.fixed_columns);
+        lua_setfield(L, LUA_REGISTRYINDEX, "lunette.columns");
+    }
     luaL_newlib(L, repl_funcs);
     lua_setfield(L, -2, "_repl");
     lua_pop(L, 1);
@@ -246,6 +275,7 @@ static char *read_rl(const char *prompt, int *cancelled) {
     rl_have = 0;
     rl_result = NULL;
     got_sigint = 0;
+    if (rl_outstream) rl_resize_terminal(); /* the window may have changed in a full screen */
     rl_callback_handler_install(prompt, on_line);
     while (!rl_have) {
         if (got_sigint) {                   /* Ctrl-C at the prompt: drop the line */
@@ -432,6 +462,11 @@ void lt_repl_loop(lua_State *L) {
         rl_filename_quote_characters = " ";
         rl_variable_bind("show-all-if-ambiguous", "on");   /* list at once, as IPython does;
                                                               ~/.inputrc may override it */
+        if (ui.plain) {                     /* plain: editing, but no escape sequences */
+            rl_variable_bind("enable-bracketed-paste", "off");
+            rl_variable_bind("colored-stats", "off");
+            rl_variable_bind("colored-completion-prefix", "off");
+        }
         history_open();
     }
     char *buf = NULL;

@@ -7,9 +7,12 @@
 #include <lua.h>
 
 typedef struct {
-    int plain;          /* ASCII only, no colour, no Readline terminal features */
+    int plain;          /* ASCII only, no colour, no escape sequences from Readline */
     int color;          /* ANSI colours on output */
-    int readline;       /* use GNU Readline for input (stdin and stdout are terminals) */
+    int readline;       /* use GNU Readline for input (stdin and stdout are terminals,
+                           in any style) */
+    int pager;          /* long help may go through a pager (terminal, not --check) */
+    int fixed_columns;  /* > 0: lunette.columns() returns this (--check: 80) */
 } lt_repl_ui;
 
 /* Installs the SIGINT handler, exposes lunette.plain/lunette.color and the C helpers

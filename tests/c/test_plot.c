@@ -298,7 +298,35 @@ static void test_cursor(void) {
     lt_plot_free(p);
 }
 
+/* The viewer's grid (lt_plot_grid_layout): 16 feature maps of 26x26 in a 120x39 window
+ * cannot all be 16 pixels across in the colourless styles (2 columns a pixel), so they
+ * go on pages of 3x2 at that size; in colour (1 column, half a row a pixel) they fit on
+ * one screen; 4 small 6x6 images get the biggest thumbnails with every one shown. */
+static void test_grid_layout(void) {
+    lt_plot *p = lt_plot_new("maps");
+    float px[26 * 26];
+    for (int i = 0; i < 26 * 26; i++) px[i] = (float)(i % 7) / 6.0f;
+    for (int i = 0; i < 16; i++) lt_plot_add_image(p, "m", px, 26, 26, 1);
+    p->cols = 2;
+    int cols, per;
+    lt_plot_grid_layout(p, LT_STYLE_UNICODE, 120, 39, &cols, &per);
+    CHECK(cols == 3 && per == 6, "16 maps at 120x39 (unicode): pages of 3x2");
+    lt_plot_grid_layout(p, LT_STYLE_UNICODE, 240, 70, &cols, &per);
+    CHECK(per == 16 && cols >= 4, "16 maps at 240x70: all on one screen");
+    lt_plot_grid_layout(p, LT_STYLE_COLOR, 120, 39, &cols, &per);
+    CHECK(per == 16 && cols * 16 <= 120, "16 maps at 120x39 (colour): one screen, >= 16 px across");
+    lt_plot_grid_layout(p, LT_STYLE_UNICODE, 60, 19, &cols, &per);
+    CHECK(cols == 1 && per == 1, "16 maps at 60x19: one map a page");
+    lt_plot_free(p);
+    p = lt_plot_new(NULL);
+    for (int i = 0; i < 4; i++) lt_plot_add_image(p, "x", px, 6, 6, 1);
+    lt_plot_grid_layout(p, LT_STYLE_UNICODE, 80, 39, &cols, &per);
+    CHECK(cols == 2 && per == 4, "4 small images at 80x39: 2x2, all shown");
+    lt_plot_free(p);
+}
+
 int main(void) {
+    test_grid_layout();
     test_goldens();
     test_ticks();
     test_awkward_series();

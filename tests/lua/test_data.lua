@@ -127,9 +127,9 @@ print = real_print
 data._roots = roots
 T.check(f1.sample and c1.sample and q.sample and f1.x_train.shape[1] == 5000, "fallback to the sample")
 T.check(#printed == 2, "a notice per fallback, none when quiet")
-T.check((printed[1] or ""):find("the full Fashion-MNIST was not found; using the embedded sample (5000 train + 1000 test images)", 1, true)
+T.check((printed[1] or ""):gsub("%s+", " "):find("the full Fashion-MNIST was not found; using the embedded sample (5000 train + 1000 test images)", 1, true)
   and printed[1]:find("apt-get install dataset-fashion-mnist", 1, true), "fashion notice and command")
-T.check((printed[2] or ""):find("CIFAR-10 was not found; using the embedded Fashion-MNIST sample", 1, true)
+T.check((printed[2] or ""):gsub("%s+", " "):find("CIFAR-10 was not found; using the embedded Fashion-MNIST sample", 1, true)
   and printed[2]:find("get-cifar10", 1, true), "cifar notice names get-cifar10")
 data._roots = function() return {} end
 T.raises(function() data.load("cifar10", { fallback = false }) end, "data.load: CIFAR-10 not found")

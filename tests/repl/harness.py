@@ -56,6 +56,7 @@ class Session:
         if e.get("TERM") == "dumb":
             e["TERM"] = "xterm"
         e["INPUTRC"] = "/dev/null"           # the user's inputrc must not change the keys
+        e.setdefault("PAGER", "cat")         # long help is paged: through cat, it stays in self.out
         if env:
             e.update(env)
         self.pid, self.fd = pty.fork()

@@ -86,7 +86,11 @@ plain = write("plain.lua", "local a = 1\r\nprint(a + 1)\r\n--> 2")
 status, out, err = run(["--check", plain])
 check(status == 0 and "1 code cell, 1 compared, all match" in out, "no markers, CRLF, no final newline", out + err)
 status, out, err = run([plain])
-check("In [1]: local a = 1\n   ...: print(a + 1)\n2\n" in out, "the single cell replayed", out)
+check(status == 0 and out == "2\n", "without markers: runs as a script (its output only)", out + err)
+script = write("script.lua", "#!/usr/bin/env lunette\nprint(select('#', ...), ...)\nerror('bad')\n")
+status, out, err = run([script, "--", "a", "b"])
+check(status == 1 and out.startswith("2\ta\tb\n") and "script.lua:3: bad" in out and "In [" not in out,
+      "a script: args as ..., an error exits 1 with its line", out + err)
 
 # a missing file
 status, out, err = run([os.path.join(tmp, "missing.lua")])
