@@ -1,6 +1,8 @@
 /* dropout.c: inverted dropout (Srivastava et al. 2014, as Keras): in training each
  * element is zeroed with probability `rate` and the survivors scaled by 1/(1-rate), so
- * inference is the identity. The mask (0 or the scale) is cached for backward. */
+ * inference is the identity. The mask (0 or the scale) is cached for backward; an identity
+ * forward marks its cache instead (IDENTITY below), so backward follows what the forward
+ * did, whatever the mode flag says by then. */
 #include "nn/layer.h"
 #include "nn/parallel.h"
 
@@ -12,9 +14,17 @@ typedef struct {
     float rate;
 } dropout_layer;
 
-/* Whether forward applies (and backward uses) a mask. Decided from the mode, not stored by
- * forward: two data-parallel threads run forward on the same layer at once. */
+/* Whether forward applies a mask. Decided from the mode, not stored in the layer: two
+ * data-parallel threads run forward on the same layer at once. */
 static int masking(const lt_layer *l) { return l->training && ((const dropout_layer *)l)->rate > 0; }
+
+/* What an identity forward writes in the first element of its rows' cache. A mask value is
+ * 0 or 1/(1-rate) ≥ 1, never negative, so backward tells the two forwards apart from the
+ * cache of its own rows (each thread's rows have their own cache range). Not the mode flag:
+ * a net restores its layers' flags once the forward is done (a layer built in Lua is in
+ * inference mode outside fit), and a backward that read the flag then passed the gradient
+ * through dropped units, unscaled (issue 19). */
+#define IDENTITY (-1.0f)
 
 static lt_status dropout_setup(lt_layer *l, int nd, const int64_t *in) {
     l->out_nd = nd;
@@ -31,6 +41,7 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
     int64_t n = N * l->in_size;
     if (!masking(l)) {
         memcpy(y, x, (size_t)n * sizeof(float));
+        if (n > 0) cache[0] = IDENTITY;
         return LT_OK;
     }
     /* two 32-bit uniforms per 64-bit draw: dropped when u < rate·2³² */
@@ -54,7 +65,7 @@ static void dropout_backward(lt_layer *l, const float *x, const float *y, float 
     (void)x; (void)y; (void)scratch;
     if (!dx) return;
     int64_t n = N * l->in_size;
-    if (!masking(l)) memcpy(dx, dy, (size_t)n * sizeof(float));
+    if (n > 0 && cache[0] == IDENTITY) memcpy(dx, dy, (size_t)n * sizeof(float));
     else for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * cache[i];
 }
 
