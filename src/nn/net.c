@@ -637,20 +637,29 @@ static lt_status run_par(par_job *j, int phase) {
 
 /* ---- forward / train ---- */
 
-static lt_status forward(lt_net *net, const float *const *xs, int64_t N, int training,
-                         par_job *par) {
+/* The mode of the net's layers for one call: set before its forward, restored after its
+ * backward (a layer's backward may depend on the mode its forward ran in: a convolution
+ * builds the columns an inference forward skipped). Restored in reverse: a layer at
+ * several nodes gets back its first saved flag. */
+static void set_modes(lt_net *net, int training) {
     for (int i = net->ninputs; i < net->n; i++) {
         net->keep[i] = net->nodes[i].layer->training;
         net->nodes[i].layer->training = training;
     }
-    net->fwd_n = 0;
-    lt_status s = par                                           ? run_par(par, PH_FORWARD)
-                  : training || !net->rowwise                  ? forward_rows(net, xs, 0, N)
-                  : net->chain && net->splittable              ? infer_rows(net, xs[0], N)
-                                                               : infer_graph(net, xs, N);
-    /* restored in reverse: a layer at several nodes gets back its first saved flag */
+}
+
+static void restore_modes(lt_net *net) {
     for (int i = net->n - 1; i >= net->ninputs; i--) net->nodes[i].layer->training = net->keep[i];
-    return s;
+}
+
+/* Forward in the mode set_modes set. */
+static lt_status forward(lt_net *net, const float *const *xs, int64_t N, int training,
+                         par_job *par) {
+    net->fwd_n = 0;
+    return par                                           ? run_par(par, PH_FORWARD)
+           : training || !net->rowwise                  ? forward_rows(net, xs, 0, N)
+           : net->chain && net->splittable              ? infer_rows(net, xs[0], N)
+                                                        : infer_graph(net, xs, N);
 }
 
 static void par_begin(lt_net *net, par_job *job, const float *const *xs, int64_t N, int train) {
@@ -685,7 +694,9 @@ lt_status lt_net_forward(lt_net *net, const float *const *xs, int64_t N, int tra
     par_job job;
     int par = use_par(net, N, 0);
     if (par) par_begin(net, &job, xs, N, training);
+    set_modes(net, training);
     s = forward(net, xs, N, training, par ? &job : NULL);
+    restore_modes(net);
     if (par) lt_blas_threads(0);
     if (s == LT_OK && training) {
         commit_state(net);    /* a training forward outside a step (Keras) */
@@ -724,7 +735,9 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
     if (par) par_begin(net, &job, net->fwd_x, N, 0);
     int64_t n0 = par ? job.n0 : N;
     for (int o = 0; o < net->noutputs; o++) to_slot(net, o, dys[o], N, n0);
+    set_modes(net, 1);                   /* the mode of the training forward it follows */
     s = backward_par(net, net->fwd_x, N, par ? &job : NULL);
+    restore_modes(net);
     if (par && net->nparams > 0) run_par(&job, PH_MERGE_GRADS);
     if (par) lt_blas_threads(0);
     for (int k = 0; dxs && k < net->ninputs && s == LT_OK; k++) {
@@ -857,7 +870,9 @@ lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *y
     par_job job;
     int par = use_par(net, N, 1);
     if (par) par_begin(net, &job, xs, N, 0);
+    set_modes(net, 1);
     s = train_step(net, xs, ys, N, loss, opt, lossv, correct, total, par ? &job : NULL);
+    restore_modes(net);
     if (par) lt_blas_threads(0);
     net->fwd_n = 0;                      /* the step consumed the forward */
     leave(net);

