@@ -58,7 +58,8 @@ end
 
 function resnet(input_shape)
   local inp = nn.Input(input_shape)
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D{filters = 16, kernel = 3, padding = "same"}(inp)))
+  local stem = nn.Conv2D{filters = 16, kernel = 3, stride = 2, padding = "same"}
+  local h = nn.ReLU()(nn.BatchNorm()(stem(inp)))
   for stage, filters in ipairs{16, 32, 64} do
     h = residual_block(h, filters, stage == 1 and 1 or 2)
     h = residual_block(h, filters, 1)
@@ -89,9 +90,11 @@ print(string.format("%s: training on %d images, validating on %d", DATASET,
 -- %% [markdown]
 -- ## The model
 --
--- A stem convolution, three stages of two residual blocks (16, 32 and 64
--- filters; the second and third stages start at stride 2), global average
--- pooling and the softmax: 14 weight layers. The summary's "Connected to"
+-- A stem convolution that halves the image (as ResNet's own stem does, to
+-- spend the computation where the maps are small: 16x16 here), three stages
+-- of two residual blocks (16, 32 and 64 filters; the second and third stages
+-- start at stride 2: 16x16, 8x8, 4x4), global average pooling and the
+-- softmax: 14 weight layers. The summary's "Connected to"
 -- column shows the graph: each add reads the block's last batch
 -- normalisation and its shortcut.
 

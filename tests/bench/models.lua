@@ -27,10 +27,11 @@ local function block(x, filters, stride)
   return nn.ReLU()(nn.Add()({ h, s }))
 end
 
--- A stem, three stages of two residual blocks (16, 32, 64 filters), global average pooling.
+-- A stem at stride 2, three stages of two residual blocks (16, 32, 64 filters on 16×16,
+-- 8×8, 4×4), global average pooling.
 function M.resnet14()
   local inp = nn.Input { 32, 32, 3 }
-  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, padding = "same" }(inp)))
+  local h = nn.ReLU()(nn.BatchNorm()(nn.Conv2D { filters = 16, kernel = 3, stride = 2, padding = "same" }(inp)))
   for stage, f in ipairs { 16, 32, 64 } do h = block(block(h, f, stage == 1 and 1 or 2), f, 1) end
   return nn.Model { inputs = inp, outputs = nn.Dense { 10, activation = "softmax" }(nn.GlobalAvgPool2D()(h)),
                     name = "resnet14" }

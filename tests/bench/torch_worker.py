@@ -1,5 +1,6 @@
 # torch_worker.py: the PyTorch side of tests/bench/compare-pytorch. The lesson models of
-# SPEC section 8 (lessons 4 and 5, and lesson 13's residual network: resnet14) in PyTorch: Conv2d 32/64/128 3×3 stride 2 'valid' ReLU →
+# SPEC section 8 (lessons 4 and 5; lesson 13's residual network is resnet14) in PyTorch:
+# Conv2d 32/64/128 3×3 stride 2 'valid' ReLU →
 # Flatten → Dropout 0.2 → Linear 1024 ReLU → Dropout 0.2 → Linear 10 (softmax fused into
 # CrossEntropyLoss), Adam lr 1e-3 eps 1e-7, batch 32, synthetic data of the real shapes
 # (NCHW, as PyTorch wants). Reads commands on stdin, answers one line each (see
@@ -47,8 +48,9 @@ class Block(tnn.Module):
 
 
 def resnet14():
-    """Lesson 13's model: a stem, three stages of two blocks (16, 32, 64), average pooling."""
-    layers = [tnn.Conv2d(3, 16, 3, padding=1), tnn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
+    """Lesson 13's model: a stem at stride 2, three stages of two blocks (16, 32, 64),
+    average pooling."""
+    layers = [tnn.Conv2d(3, 16, 3, stride=2, padding=1), tnn.BatchNorm2d(16, eps=1e-3, momentum=0.01),
               tnn.ReLU()]
     cin = 16
     for stage, f in enumerate((16, 32, 64)):
