@@ -521,7 +521,10 @@ static const float *lua_result(lua_State *L, lt_layer *l, int idx, const char *w
 /* Runs fn(self?, args...) for the layer: pushes the function and self, then the caller's
  * pushes follow. Returns the stack top to restore, or -1 (error set). */
 static int begin_call(lua_State *L, lt_layer *l, const char *fn) {
-    if (!L) { lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind); return -1; }
+    if (!L) {
+        lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind);
+        return -1;
+    }
     int top = lua_gettop(L);
     if (!lua_checkstack(L, 12) || !push_lua_fn(L, l, fn)) {
         lua_settop(L, top);
@@ -610,7 +613,8 @@ static lt_status lual_setup(lt_layer *l, int nd, const int64_t *in) {
     /* infer the output shape: output_shape(input_shape) when it is a function, else a
      * forward on one sample of zeros (a layer with weights must say: they do not exist yet) */
     lua_State *L = running_L;
-    if (!L) return lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind);
+    if (!L)
+        return lt_seterr(LT_EARG, "%s (%s): a Lua layer runs only from Lua", l->name, l->vt->kind);
     int top = lua_gettop(L);
     lt_status s = LT_OK;
     if (!lua_checkstack(L, 12) || !push_lua_fn(L, l, "_output_shape")) {
@@ -623,11 +627,14 @@ static lt_status lual_setup(lt_layer *l, int nd, const int64_t *in) {
         s = call_lua(L, l, 1, 1);
         int n = s == LT_OK && lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
         if (s == LT_OK && (n < 1 || n > LT_MAX_DIMS))
-            s = lt_seterr(LT_EARG, "%s (%s): output_shape must return a shape {d, ...}", l->name, l->vt->kind);
+            s = lt_seterr(LT_EARG, "%s (%s): output_shape must return a shape {d, ...}", l->name,
+                          l->vt->kind);
         for (int i = 0; s == LT_OK && i < n; i++) {
             lua_rawgeti(L, -1, i + 1);
             lua_Integer v = lua_tointeger(L, -1);
-            if (v < 1) s = lt_seterr(LT_EARG, "%s (%s): output_shape entry %d must be a positive integer", l->name, l->vt->kind, i + 1);
+            if (v < 1)
+                s = lt_seterr(LT_EARG, "%s (%s): output_shape entry %d must be a positive integer",
+                              l->name, l->vt->kind, i + 1);
             l->out_shape[i] = v;
             lua_pop(L, 1);
         }
@@ -694,7 +701,8 @@ static int declared_param(lua_State *L, const char *fn, const char *k, int64_t *
         if (t->ndim < 1 || t->ndim > 4) luaL_error(L, "%s: %s must have 1 to 4 dimensions", fn, k);
         nd = t->ndim;
         memcpy(shape, t->shape, (size_t)nd * 8);
-        if (!(*init = malloc((size_t)t->numel * sizeof(float)))) luaL_error(L, "%s: out of memory", fn);
+        if (!(*init = malloc((size_t)t->numel * sizeof(float))))
+            luaL_error(L, "%s: out of memory", fn);
         memcpy(*init, t->data, (size_t)t->numel * sizeof(float));
     } else {
         nd = read_shape(L, fn, -1, k, shape);
@@ -724,7 +732,8 @@ static int lua_layer_ctor(lua_State *L, int with_self) {
     if (lua_getfield(L, 1, "forward") != LUA_TFUNCTION)
         return luaL_error(L, "%s: 'forward' must be a function", fn);
     int tb = lua_getfield(L, 1, "backward");
-    if (tb != LUA_TNIL && tb != LUA_TFUNCTION) return luaL_error(L, "%s: 'backward' must be a function", fn);
+    if (tb != LUA_TNIL && tb != LUA_TFUNCTION)
+        return luaL_error(L, "%s: 'backward' must be a function", fn);
     lua_pop(L, 2);
     LLayer *u = newlayer_box(L, with_self ? "Layer" : "Lambda");
     int box = lua_gettop(L);
@@ -910,8 +919,10 @@ static int layer_backward(lua_State *L) {
 static int layer_parameters(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
-    if (!l->set_up && l->vt->init)      /* it will have parameters: an empty list would train nothing */
-        return luaL_error(L, "%s (%s): its parameters do not exist yet (the input shape is not known): "
+    /* it will have parameters: an empty list would train nothing */
+    if (!l->set_up && l->vt->init)
+        return luaL_error(L, "%s (%s): its parameters do not exist yet (the input shape is not "
+                          "known): "
                           "give input_shape, call forward once, or take model:parameters()",
                           l->name, l->vt->kind);
     lua_newtable(L);
@@ -974,7 +985,8 @@ static int layer_out_shape(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     int n = (int)lua_rawlen(L, 2), nd[LT_MAX_MERGE];
     int64_t shape[LT_MAX_MERGE][LT_MAX_DIMS] = {{0}};
-    if (n < 1 || n > LT_MAX_MERGE) return luaL_error(L, "%s: takes 1 to %d inputs", l->name, LT_MAX_MERGE);
+    if (n < 1 || n > LT_MAX_MERGE)
+        return luaL_error(L, "%s: takes 1 to %d inputs", l->name, LT_MAX_MERGE);
     for (int k = 0; k < n; k++) {
         lua_rawgeti(L, 2, k + 1);
         nd[k] = read_shape(L, l->vt->kind, -1, "shape", shape[k]);
@@ -1280,7 +1292,10 @@ static int net_info(lua_State *L) {
         lua_pushinteger(L, l && first ? lt_layer_nparams(l) : 0); lua_setfield(L, -2, "params");
         lua_pushinteger(L, l && first ? l->nstate : 0); lua_setfield(L, -2, "state");
         lua_createtable(L, d->nin, 0);
-        for (int k = 0; k < d->nin; k++) { lua_pushinteger(L, d->in[k] + 1); lua_rawseti(L, -2, k + 1); }
+        for (int k = 0; k < d->nin; k++) {
+            lua_pushinteger(L, d->in[k] + 1);
+            lua_rawseti(L, -2, k + 1);
+        }
         lua_setfield(L, -2, "inputs");
         lua_rawseti(L, -2, i + 1);
     }
@@ -1293,7 +1308,10 @@ static int net_info(lua_State *L) {
     lua_setfield(L, -2, "nodes");
     for (int m = 0; m < net->nlayers; m++) state += net->layers[m]->nstate;
     lua_createtable(L, net->noutputs, 0);
-    for (int o = 0; o < net->noutputs; o++) { lua_pushinteger(L, net->outputs[o] + 1); lua_rawseti(L, -2, o + 1); }
+    for (int o = 0; o < net->noutputs; o++) {
+        lua_pushinteger(L, net->outputs[o] + 1);
+        lua_rawseti(L, -2, o + 1);
+    }
     lua_setfield(L, -2, "outputs");
     lua_pushinteger(L, net->ninputs); lua_setfield(L, -2, "ninputs");
     lua_pushinteger(L, net->nparams); lua_setfield(L, -2, "trainable");
@@ -1755,8 +1773,9 @@ static const lt_reg nn_funcs[] = {
     {"Tanh", nn_tanh, "nn.Tanh()\n\ntanh(x)." LAYER_COMMON "\nExample: nn.Tanh()"},
     {"Softmax", nn_softmax, "nn.Softmax()\n\nSoftmax over the last axis." LAYER_COMMON
      "\nExample: nn.Softmax()"},
-    {"Add", nn_add, "nn.Add()\n\nMerge layer: the elementwise sum of its inputs (same shapes). Call it on a "
-     "list of\nsymbolic tensors in a graph model (Keras Add).\nExample: y = nn.Add()({x, "
+    {"Add", nn_add, "nn.Add()\n\nMerge layer: the elementwise sum of its inputs (same shapes). "
+     "Call it on a list of\nsymbolic tensors in a graph model (Keras Add).\n"
+     "Example: y = nn.Add()({x, "
      "shortcut})"},
     {"Subtract", nn_subtract, "nn.Subtract()\n\nMerge layer: the first input minus the second "
      "(same shapes).\nExample: d = nn.Subtract()({a, b})"},
@@ -1770,7 +1789,8 @@ static const lt_reg nn_funcs[] = {
     {"Concatenate", nn_concatenate, "nn.Concatenate{axis=-1}\n\nMerge layer: joins its inputs "
      "along axis (-1: the last, the channels; or 1..rank\ncounting the batch axis as 0, as "
      "Keras); the other sizes must agree.\nExample: y = nn.Concatenate{axis=-1}({a, b})"},
-    {"Lambda", nn_lambda, "nn.Lambda{forward=fn(x) → y, backward=fn(x, dy) → dx, output_shape}\n\n"
+    {"Lambda", nn_lambda,
+     "nn.Lambda{forward=fn(x) → y, backward=fn(x, dy) → dx, output_shape}\n\n"
      "A layer without parameters written in Lua (Keras Lambda): forward maps a batch to a\n"
      "batch; backward (needed to train through it) returns the gradient w.r.t. x. The\n"
      "output shape is found by running forward on one sample, or given (a shape, or a\n"
@@ -1778,14 +1798,17 @@ static const lt_reg nn_funcs[] = {
      "on one thread. A saved model needs the layer again at load (nn.load's custom_objects)."
      LAYER_COMMON "\nExample: sq = nn.Lambda{forward=function(x) return x * x end,\n"
      "                       backward=function(x, dy) return dy * x * 2 end}"},
-    {"Layer", nn_layer, "nn.Layer{weight=, bias=, forward=fn(self, x) → y, backward=fn(self, x, dy) → dx, dw, db,\n"
-     "         output_shape}\n\nA layer with parameters written in Lua (Keras's subclassing, "
+    {"Layer", nn_layer,
+     "nn.Layer{weight=, bias=, forward=fn(self, x) → y,\n"
+     "         backward=fn(self, x, dy) → dx, dw, db, output_shape}\n\n"
+     "A layer with parameters written in Lua (Keras's subclassing, "
      "Torch7's Lua modules).\nweight and bias are shapes (glorot-uniform weight, zero bias) or "
      "tensors of initial\nvalues; forward and backward read self.weight and self.bias, and "
      "backward returns the\ngradients w.r.t. x, the weight and the bias (nil for none), which "
      "accumulate like a\nbuilt-in layer's. The optimizer updates the weights and save stores "
      "them. output_shape\n(a shape or a function of the input shape) is required with a weight."
-     LAYER_COMMON "\nExample: nn.Layer{weight={4, 3}, bias={3}, output_shape=function(s) return {3} end,\n"
+     LAYER_COMMON
+     "\nExample: nn.Layer{weight={4, 3}, bias={3}, output_shape=function(s) return {3} end,\n"
      "  forward=function(self, x) return x:matmul(self.weight) + self.bias end,\n"
      "  backward=function(self, x, dy) return dy:matmul(self.weight:transpose(1, 2)),\n"
      "    x:transpose(1, 2):matmul(dy), dy:sum(1) end}"},

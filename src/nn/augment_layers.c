@@ -50,8 +50,8 @@ static void aug_backward(lt_layer *l, const float *x, const float *y, float *dy,
                              cache);
 }
 
-#define AUG_VT(kind) {kind, aug_setup, NULL, aug_cache, NULL, aug_forward, aug_backward, NULL, NULL, \
-                    0, NULL, NULL, NULL}
+#define AUG_VT(kind) {kind, aug_setup, NULL, aug_cache, NULL, aug_forward, aug_backward, NULL, \
+                     NULL, 0, NULL, NULL, NULL}
 static const lt_layer_vt aug_vts[4] = {AUG_VT("RandomFlip"), AUG_VT("RandomRotation"),
                                        AUG_VT("RandomZoom"), AUG_VT("RandomTranslation")};
 static const char *const aug_names[4] = {"random_flip", "random_rotation", "random_zoom",

@@ -375,7 +375,8 @@ static lt_status reserve(lt_net *net, int64_t N, int64_t ysize) {
     total += round16(scratch) + (size_t)net->nslots * slotf +
              round16((size_t)(N * in_floats(net))) + round16((size_t)(N * ysize));
     float *mem = NULL;
-    float **out = calloc((size_t)net->n, sizeof *out), **cache = calloc((size_t)net->n, sizeof *cache);
+    float **out = calloc((size_t)net->n, sizeof *out);
+    float **cache = calloc((size_t)net->n, sizeof *cache);
     if (!out || !cache || posix_memalign((void **)&mem, 64, total * sizeof(float)) != 0) {
         free(out);
         free(cache);
@@ -533,7 +534,8 @@ static void backward_rows(lt_net *net, const float *const *xs, int64_t r0, int64
         if (d->gslot < 0) continue;
         lt_layer *l = d->layer;
         float *dy = slot(net, d->gslot) + go, *dx[LT_MAX_MERGE];
-        for (int k = 0; k < d->nin; k++) dx[k] = d->dxslot[k] < 0 ? NULL : slot(net, d->dxslot[k]) + go;
+        for (int k = 0; k < d->nin; k++)
+            dx[k] = d->dxslot[k] < 0 ? NULL : slot(net, d->dxslot[k]) + go;
         if (d->nin == 1) {
             l->vt->backward(l, node_out(net, xs, d->in[0], r0), net->out[i] + r0 * d->size, dy,
                             dx[0], n, cache_at(net, i, r0), scratch_at(net, r0));
@@ -952,7 +954,8 @@ lt_status lt_net_predict(lt_net *net, const lt_tensor *const *xs, int64_t batch,
         if ((s = lt_net_forward(net, xp, n, 0)) != LT_OK) return s;
         for (int o = 0; o < net->noutputs; o++) {
             int64_t osz = lt_net_out_size(net, o);
-            memcpy(outs[o]->data + i * osz, lt_net_output(net, o), (size_t)(n * osz) * sizeof(float));
+            memcpy(outs[o]->data + i * osz, lt_net_output(net, o),
+                   (size_t)(n * osz) * sizeof(float));
         }
     }
     return LT_OK;

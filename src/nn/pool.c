@@ -122,13 +122,17 @@ static void pool_backward(lt_layer *l, const float *x, const float *y, float *dy
 }
 
 static const lt_layer_vt maxpool2d_vt = {"MaxPool2D", pool_setup, NULL, pool_cache, NULL,
-                                         pool_forward, pool_backward, NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
+                                         pool_forward, pool_backward, NULL, NULL,
+                                         LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 static const lt_layer_vt avgpool2d_vt = {"AvgPool2D", pool_setup, NULL, pool_cache, NULL,
-                                         pool_forward, pool_backward, NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
+                                         pool_forward, pool_backward, NULL, NULL,
+                                         LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 static const lt_layer_vt maxpool1d_vt = {"MaxPool1D", pool_setup, NULL, pool_cache, NULL,
-                                         pool_forward, pool_backward, NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
+                                         pool_forward, pool_backward, NULL, NULL,
+                                         LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 static const lt_layer_vt avgpool1d_vt = {"AvgPool1D", pool_setup, NULL, pool_cache, NULL,
-                                         pool_forward, pool_backward, NULL, NULL, LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
+                                         pool_forward, pool_backward, NULL, NULL,
+                                         LT_LAYER_SPLITTABLE, NULL, NULL, NULL};
 
 lt_layer *lt_pool_new(int dims, int is_max, int64_t size, int64_t stride, lt_padding pad) {
     const lt_layer_vt *vt = dims == 2 ? (is_max ? &maxpool2d_vt : &avgpool2d_vt)
