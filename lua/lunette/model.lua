@@ -259,16 +259,18 @@ local function layers_view(list, cls)
   })
 end
 
--- Keras-style unique names within the model: conv2d, conv2d_1, ...
-local function assign_name(list, layer)
+-- Keras-style unique names within the model: conv2d, conv2d_1, ... `names` is the model's
+-- record ({used = {name = true}, next = {base = i}}), so naming n layers costs O(n).
+local function new_names() return { used = {}, next = {} } end
+local function assign_name(names, layer)
   local cfg = layer:config()
-  if cfg.name then return end                      -- the user named it
+  if cfg.name then names.used[layer.name] = true; return end   -- the user named it
   local base = layer._base_name or layer.name
   layer._base_name = base
-  local used = {}
-  for _, l in ipairs(list) do if l ~= layer then used[l.name] = true end end
-  local name, i = base, 0
-  while used[name] do i = i + 1; name = base .. "_" .. i end
+  local i = names.next[base] or 0
+  local name = i == 0 and base or base .. "_" .. i
+  while names.used[name] do i = i + 1; name = base .. "_" .. i end
+  names.used[name], names.next[base] = true, i + 1
   layer.name = name
   -- the name is not the user's: keep it out of the saved config's "name" marker
   layer._auto_name = true
@@ -408,11 +410,10 @@ function nn.Model(opts)
     if not s._layer then error(string.format("nn.Model: outputs[%d] is an nn.Input, not a layer's output", i), 2) end
   end
   local spec, order = trace(ins, outs)
-  local list = {}
+  local list, seen, names = {}, {}, new_names()
   for _, s in ipairs(order) do
-    local l, dup = s._layer, false
-    for _, m in ipairs(list) do dup = dup or rawequal(m, l) end
-    if not dup then list[#list + 1] = l; assign_name(list, l) end
+    local l = s._layer
+    if not seen[l] then seen[l] = true; list[#list + 1] = l; assign_name(names, l) end
   end
   local self = setmetatable({ name = opts.name or "functional", _list = list, _spec = spec,
     _multi_in = multi_in, _multi_out = multi_out, _nin = #ins, _nout = #outs }, Model)
@@ -448,38 +449,46 @@ function methods:add(layer)
     local cfg = layer:config()
     if cfg.input_shape then self._shapes = { cfg.input_shape } end
   end
-  for _, l in ipairs(self._list) do
-    if rawequal(l, layer) then error("Sequential:add: this layer is already in the model", 2) end
-  end
+  if self._in[layer] then error("Sequential:add: this layer is already in the model", 2) end
   self._list[#self._list + 1] = layer
-  assign_name(self._list, layer)
+  self._in[layer] = true
+  assign_name(self._names, layer)
   self._net = nil
-  -- with the input shape known, set the layers up now (nothing is allocated): they then
-  -- refuse a standalone forward of another shape instead of re-setting themselves up. A
-  -- model that does not fit together yet reports that where it is used (summary, fit).
-  if self._shapes then
+  if not self._building then self:_setup() end
+  return self
+end
+
+-- With the input shape known, set the layers up now (nothing is allocated): they then
+-- refuse a standalone forward of another shape instead of re-setting themselves up. A
+-- model that does not fit together yet reports that where it is used (summary, fit).
+function methods:_setup()
+  if self._shapes and #self._list > 0 then
     local ok, net = pcall(nn._net, self._list, self._shapes[1])
     if ok then self._net = net; self:_set_loss() end
   end
-  return self
 end
 sethelp(methods.add, "Sequential:add", "model:add(layer)\n\nAppends a layer. The first layer may "
   .. "carry input_shape, or add nn.Input{...} first.\nExample: model:add(nn.Dense{10, activation='softmax'})")
 
 function nn.Sequential(layers)
   local list = {}
-  local self = setmetatable({ _list = list, name = "sequential", _nin = 1, _nout = 1 }, Sequential)
+  local self = setmetatable({ _list = list, _in = {}, _names = new_names(), name = "sequential",
+    _nin = 1, _nout = 1 }, Sequential)
   self.layers = layers_view(list, "Sequential")
   if layers ~= nil then
     if type(layers) ~= "table" or is_layer(layers) or is_sym(layers) then
       error("nn.Sequential: expected a list of layers, e.g. nn.Sequential{nn.Flatten(), nn.Dense{10}}", 2)
     end
+    self._building = true                   -- one set-up at the end: linear in the layers
     for i, l in ipairs(layers) do
       if not is_layer(l) and not (is_sym(l) and not l._layer) then
         error(string.format("nn.Sequential: item %d is a %s, not a layer", i, is_sym(l) and "symbolic tensor" or type(l)), 2)
       end
-      self:add(l)
+      local ok, e = pcall(self.add, self, l)
+      if not ok then error(strip(tostring(e)), 2) end
     end
+    self._building = nil
+    self:_setup()
     if layers.name then self.name = layers.name end
   end
   return self
@@ -1234,8 +1243,10 @@ function nn.load(path, opts)
     model = nn.Sequential()
     model.name = type(arch.name) == "string" and arch.name or "sequential"
     model._shapes = shape_of(arch.input_shape) and { shape_of(arch.input_shape) } or nil
-    for _, l in ipairs(layers) do model:add(l) end
     if not model._shapes then load_error(path, "the architecture has no input shape") end
+    model._building = true                           -- one network at the end: linear time
+    for _, l in ipairs(layers) do model:add(l) end
+    model._building = nil
     local ok3, err = pcall(model._network, model, nil, "nn.load")
     if not ok3 then load_error(path, "architecture does not fit together: " .. tostring(err)) end
   end

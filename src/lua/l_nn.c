@@ -20,8 +20,8 @@ typedef struct {
     float *cache, *scratch;      /* standalone forward → backward state */
     size_t ccap, scap;
     lt_tensor *y;                /* the last forward's output (a view), or NULL */
-    int64_t xshape[LT_MAX_DIMS];
-    int xnd;
+    lt_tensor *x;                /* a copy of its input: backward checks it was this one */
+    uint64_t setup_id;           /* the layer's setup it ran in */
 } LLayer;
 
 
@@ -884,10 +884,13 @@ static int layer_forward(lua_State *L) {
     lt_status s = l->vt->forward(l, x->data, y->data, N, u->cache, u->scratch);
     if (s != LT_OK) return raise_status(L, s);
     lt_layer_commit(l, u->cache);     /* a standalone training forward updates its state */
+    lt_tensor *xc = lt_tensor_clone(x);
+    if (!xc) return luaL_error(L, "%s: out of memory", l->name);
     lt_tensor_free(u->y);
+    lt_tensor_free(u->x);
     u->y = param_view(y);
-    u->xnd = x->ndim;
-    memcpy(u->xshape, x->shape, (size_t)x->ndim * 8);
+    u->x = xc;
+    u->setup_id = l->setup_id;
     return 1;
 }
 
@@ -898,8 +901,11 @@ static int layer_backward(lua_State *L) {
     char a[160], b[160];
     lt_tensor *x = lt_lua_totensor(L, 2, "backward");
     lt_tensor *dy = lt_lua_totensor(L, 3, "backward");
-    if (!u->y || u->xnd != x->ndim || memcmp(u->xshape, x->shape, (size_t)x->ndim * 8) != 0) {
-        /* no matching forward: run one (Torch's contract is forward then backward) */
+    if (!u->y || u->setup_id != l->setup_id || !lt_same_shape(x, u->x) ||
+        memcmp(x->data, u->x->data, (size_t)x->numel * sizeof(float)) != 0) {
+        /* not the last forward's input, or the layer was set up again since (by a model):
+         * run the forward (Torch's contract is forward then backward; what backward reads,
+         * argmax, masks, ids, must be this input's) */
         lua_pushcfunction(L, layer_forward);
         lua_pushvalue(L, 1);
         lua_pushvalue(L, 2);
@@ -1084,7 +1090,7 @@ static int layer__newindex(lua_State *L) {
             return luaL_error(L, "%s.%s: expected a tensor of shape %s, got %s", l->name, k,
                               lt_shape_str(dst->ndim, dst->shape, a, sizeof a),
                               lt_shape_str(src->ndim, src->shape, b, sizeof b));
-        memcpy(dst->data, src->data, (size_t)dst->numel * sizeof(float));
+        memmove(dst->data, src->data, (size_t)dst->numel * sizeof(float));   /* may overlap */
         return 0;
     }
     if (k && strcmp(k, "name") == 0) {
@@ -1123,9 +1129,10 @@ static int layer__gc(lua_State *L) {
     LLayer *u = luaL_checkudata(L, 1, LAYER_MT);
     lt_layer_free(u->l);
     lt_tensor_free(u->y);
+    lt_tensor_free(u->x);
     free(u->cache);
     free(u->scratch);
-    u->l = NULL; u->y = NULL; u->cache = u->scratch = NULL;
+    u->l = NULL; u->y = NULL; u->x = NULL; u->cache = u->scratch = NULL;
     return 0;
 }
 

@@ -15,6 +15,7 @@ lt_layer *lt_layer_alloc(size_t size, const lt_layer_vt *vt) {
         return NULL;
     }
     l->vt = vt;
+    l->size = size;
     l->refs = 1;
     l->training = 1;
     l->use_bias = 1;
@@ -47,6 +48,12 @@ lt_status lt_layer_setup(lt_layer *l, int nd, const int64_t *in) {
     return lt_layer_setup_n(l, 1, &nd, (const int64_t(*)[LT_MAX_DIMS])shape);
 }
 
+/* What a setup writes in the header. */
+typedef struct {
+    int out_nd, wnd;
+    int64_t out_shape[LT_MAX_DIMS], wshape[4], nw, nb, nstate;
+} lt_layer_geom;
+
 lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*ins)[LT_MAX_DIMS]) {
     static uint64_t setups;
     int nd = nds[0];
@@ -58,24 +65,44 @@ lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*i
         return lt_seterr(LT_EARG, l->vt->setup_n ? "%s (%s): a merge layer takes a list of 2 or "
                          "more inputs, got 1" : "%s (%s) takes one input, got %d", l->name,
                          l->vt->kind, n);
-    int old_wnd = l->wnd;
-    int64_t old_wshape[4], old_nb = l->nb;
-    memcpy(old_wshape, l->wshape, sizeof old_wshape);
+    /* Setup is all or nothing: what it writes (the header's shapes, the kind's geometry
+     * after the header) is put back when it fails, so a layer refused a shape keeps
+     * working for the one it had (a pooling layer shared with a model of another shape
+     * ran on half-changed geometry). Setup allocates nothing, so bytes are all it changes. */
+    lt_layer_geom old = {l->out_nd, l->wnd, {0}, {0}, l->nw, l->nb, l->nstate};
+    memcpy(old.out_shape, l->out_shape, sizeof old.out_shape);
+    memcpy(old.wshape, l->wshape, sizeof old.wshape);
+    size_t tail = l->size > sizeof *l ? l->size - sizeof *l : 0;
+    unsigned char *saved = tail ? malloc(tail) : NULL;
+    if (tail && !saved) return lt_seterr(LT_ENOMEM, "%s: out of memory", l->name);
+    if (tail) memcpy(saved, (unsigned char *)l + sizeof *l, tail);
     lt_status s = n == 1 ? l->vt->setup(l, nd, in) : l->vt->setup_n(l, n, nds, ins);
-    if (s != LT_OK) return s;
-    if (l->w && (l->wnd != old_wnd || memcmp(l->wshape, old_wshape, sizeof old_wshape) != 0 ||
-                 l->nb != old_nb)) {
+    if (s == LT_OK && l->w && (l->wnd != old.wnd || l->nb != old.nb ||
+                               memcmp(l->wshape, old.wshape, sizeof old.wshape) != 0)) {
         /* The kind-specific setup names the mismatch when it can; this is the fallback. */
-        char a[160], b[160];
-        lt_seterr(LT_ESHAPE, "%s (%s): input shape %s needs weights %s, but the layer has %s",
-                  l->name, l->vt->kind, lt_shape_str(nd, in, a, sizeof a),
-                  lt_shape_str(l->wnd, l->wshape, b, sizeof b),
-                  lt_shape_str(old_wnd, old_wshape, a, sizeof a));
-        l->wnd = old_wnd;
-        memcpy(l->wshape, old_wshape, sizeof old_wshape);
-        l->nb = old_nb;
-        return LT_ESHAPE;
+        char a[160], b[160], c[160];
+        s = lt_seterr(LT_ESHAPE, "%s (%s): input shape %s needs weights %s, but the layer has %s",
+                      l->name, l->vt->kind, lt_shape_str(nd, in, a, sizeof a),
+                      lt_shape_str(l->wnd, l->wshape, b, sizeof b),
+                      lt_shape_str(old.wnd, old.wshape, c, sizeof c));
     }
+    int64_t numel;
+    if (s == LT_OK && (lt_shape_check(l->name, nd, in, &numel) != LT_OK ||
+                       lt_shape_check(l->name, l->out_nd, l->out_shape, &numel) != LT_OK ||
+                       (l->wnd && lt_shape_check(l->name, l->wnd, l->wshape, &numel) != LT_OK)))
+        s = LT_ESHAPE;
+    if (s != LT_OK) {
+        l->out_nd = old.out_nd;
+        l->wnd = old.wnd;
+        memcpy(l->out_shape, old.out_shape, sizeof old.out_shape);
+        memcpy(l->wshape, old.wshape, sizeof old.wshape);
+        l->nw = old.nw;
+        l->nb = old.nb;
+        l->nstate = old.nstate;
+        if (tail) memcpy((unsigned char *)l + sizeof *l, saved, tail);
+    }
+    free(saved);
+    if (s != LT_OK) return s;
     l->in_nd = nd;
     memcpy(l->in_shape, in, (size_t)nd * sizeof *in);
     l->in_size = 1;

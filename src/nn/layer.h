@@ -64,6 +64,7 @@ typedef struct lt_layer_vt {
 
 struct lt_layer {
     const lt_layer_vt *vt;
+    size_t size;                    /* bytes of the whole kind-specific struct */
     int refs;                       /* owners: its Lua object, each network using it */
     uint64_t setup_id;              /* changes with every successful setup */
     /* set by a backward that failed (a Lua layer's error); the caller reads and clears it */

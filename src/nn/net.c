@@ -912,9 +912,9 @@ lt_status lt_net_train_rows(lt_net *net, const lt_tensor *const *xs, const lt_te
                             int64_t start, int64_t count, const lt_net_loss *loss,
                             lt_optim *opt, double *lossv, int64_t *correct, int64_t *total) {
     lt_status s;
-    if (start < 0 || count < 1 || start + count > net->perm_n)
-        return lt_seterr(LT_EARG, "train_rows: rows %lld..%lld outside the %lld shuffled rows",
-                         (long long)start, (long long)(start + count), (long long)net->perm_n);
+    if (start < 0 || count < 1 || start > net->perm_n || count > net->perm_n - start)
+        return lt_seterr(LT_EARG, "train_rows: %lld rows from %lld: outside the %lld shuffled rows",
+                         (long long)count, (long long)start, (long long)net->perm_n);
     if (net->busy) return enter(net);
     if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK) return s;
     int64_t ysz = 0;

@@ -1,0 +1,78 @@
+-- test_boundary.lua: what Lua code can do at the C boundary must not corrupt or crash the
+-- engine: the reproductions of the adversarial review (issue 15) that are fixed, each a
+-- clear error or correct behaviour, run under the sanitizers in CI.
+local T = require "check"
+local L = require "lunette"
+local nn, tensor = L.nn, L.tensor
+
+-- 1. a failed re-setup leaves the layer as it was (a shared pooling layer)
+do
+  local p = nn.MaxPool2D { 2 }
+  local a = nn.Sequential { nn.Input { 4, 4, 1 }, p }
+  local ya = a:predict(tensor.ones(1, 4, 4, 1))
+  T.raises(function() nn.Sequential { nn.Input { 64, 1, 8 }, p }:predict(tensor.randn(1, 64, 1, 8)) end,
+    "", "a shape the pooling layer cannot take")
+  T.close(a:predict(tensor.ones(1, 4, 4, 1)), ya, 0, "the first model still runs its layer as before")
+  local c = nn.Conv2D { filters = 2, kernel = 3 }
+  local m = nn.Sequential { nn.Input { 5, 5, 1 }, c }
+  local y0 = m:predict(tensor.ones(1, 5, 5, 1))
+  T.raises(function() c:forward(tensor.ones(1, 2, 2, 1)) end, "", "a standalone forward of another shape")
+  T.close(m:predict(tensor.ones(1, 5, 5, 1)), y0, 0, "the convolution keeps its geometry")
+end
+
+-- 2. backward checks what the last forward saw
+do
+  local e = nn.Embedding { 10, 3 }
+  e:forward(tensor { { 1, 2 } })
+  T.raises(function() e:backward(tensor { { -1e9, 2 } }, tensor.ones(1, 2, 3)) end, "expected an integer id in 0..9",
+    "Embedding backward on other ids runs their forward, which checks them")
+  local d = nn.Dense { 5 }
+  local x = tensor.randn(2, 4)
+  d:forward(x)
+  nn.Sequential { nn.Input { 3, 4 }, d }:predict(tensor.randn(2, 3, 4))
+  T.raises(function() d:backward(x, tensor.ones(2, 5)) end, "expected input of shape (None, 3, 4)",
+    "a backward after a model set the layer up again")
+  local p = nn.MaxPool2D { 2 }
+  local x1, x2 = tensor.randn(1, 4, 4, 1), tensor.randn(1, 4, 4, 1)
+  p:forward(x1)
+  local g2 = p:backward(x2, tensor.ones(1, 2, 2, 1))
+  p:forward(x2)
+  T.close(g2, p:backward(x2, tensor.ones(1, 2, 2, 1)), 0, "backward on another input of the same shape uses its argmax")
+end
+
+-- 6. internal methods check their arguments
+do
+  local m = nn.Sequential { nn.Input { 4 }, nn.Dense { 2 } }
+  m:compile { optimizer = "sgd", loss = "mse" }
+  local n = m:_network()
+  T.raises(function() n:shuffle(2 ^ 61) end, "", "a huge shuffle")
+  n:shuffle(4, true)
+  T.raises(function() n:train_rows(tensor.randn(4, 4), tensor.randn(4, 2), 1, math.maxinteger, m.optimizer) end,
+    "outside the 4 shuffled rows", "a count near maxinteger")
+end
+
+-- 7. overlapping copies into parameters
+do
+  local m = nn.Sequential { nn.Input { 4 }, nn.Dense { 4 } }
+  m:predict(tensor.randn(1, 4))
+  local l = m.layers[1]
+  local src = m:_flat_params():slice(1, 2, 17):reshape(4, 4):clone()
+  l.weight = m:_flat_params():slice(1, 2, 17):reshape(4, 4)
+  T.close(l.weight, src, 0, "an assignment from an overlapping view copies the values it had")
+end
+
+-- 8. a model of thousands of layers saves and loads (each step linear in the layers)
+do
+  local ls = { nn.Input { 2 } }
+  for i = 1, 2000 do ls[#ls + 1] = nn.Dense { 2 } end
+  local m = nn.Sequential(ls)
+  local path = os.tmpname()
+  T.check(m:save(path) == true, "save 2,000 layers")
+  local m2 = nn.load(path)
+  os.remove(path)
+  T.check(#m2.layers == 2000 and m2.layers[2000].name == "dense_1999", "load 2,000 layers")
+  local x = tensor.randn(3, 2)
+  T.close(m2:predict(x), m:predict(x), 1e-6, "the same outputs")
+end
+
+T.done()
