@@ -44,8 +44,8 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
     if (lt_conv_geometry(l->name, H, g->KH, g->SH, c->o.pad, &g->OH, &g->PT) != LT_OK ||
         lt_conv_geometry(l->name, W, g->KW, g->SW, c->o.pad, &g->OW, &g->PL) != LT_OK)
         return LT_ESHAPE;
-    c->K = g->KH * g->KW * C;
-    c->P = g->OH * g->OW;
+    c->K = lt_mul_sat(lt_mul_sat(g->KH, g->KW), C);
+    c->P = lt_mul_sat(g->OH, g->OW);
     c->direct = g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1;
     int64_t OC = c->o.filters;
     c->thin = !c->direct && lt_conv_thin_ok(c->K, OC);
@@ -60,7 +60,7 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
         l->wnd = 3;
         l->wshape[0] = g->KW; l->wshape[1] = C; l->wshape[2] = OC; l->wshape[3] = 0;
     }
-    l->nw = c->K * OC;
+    l->nw = lt_mul_sat(c->K, OC);
     l->nb = l->use_bias ? OC : 0;
     return LT_OK;
 }

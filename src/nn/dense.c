@@ -19,13 +19,13 @@ static lt_status dense_setup(lt_layer *l, int nd, const int64_t *in) {
                          (long long)fin, (long long)l->wshape[0]);
     d->in = fin;
     d->rows = 1;
-    for (int i = 0; i < nd - 1; i++) d->rows *= in[i];
+    for (int i = 0; i < nd - 1; i++) d->rows = lt_mul_sat(d->rows, in[i]);
     l->out_nd = nd;
     for (int i = 0; i < nd - 1; i++) l->out_shape[i] = in[i];
     l->out_shape[nd - 1] = d->units;
     l->wnd = 2;
     l->wshape[0] = fin; l->wshape[1] = d->units; l->wshape[2] = l->wshape[3] = 0;
-    l->nw = fin * d->units;
+    l->nw = lt_mul_sat(fin, d->units);
     l->nb = l->use_bias ? d->units : 0;
     return LT_OK;
 }

@@ -23,7 +23,7 @@ static lt_status emb_setup(lt_layer *l, int nd, const int64_t *in) {
     l->out_shape[nd] = e->dim;
     l->wnd = 2;
     l->wshape[0] = e->vocab; l->wshape[1] = e->dim; l->wshape[2] = l->wshape[3] = 0;
-    l->nw = e->vocab * e->dim;
+    l->nw = lt_mul_sat(e->vocab, e->dim);
     l->nb = 0;
     return LT_OK;
 }

@@ -20,7 +20,7 @@ static lt_status gpool_setup(lt_layer *l, int nd, const int64_t *in) {
                          l->name, l->vt->kind, p->dims == 2 ? "N×H×W×C" : "N×L×C",
                          lt_shape_str(nd, in, a, sizeof a));
     p->S = 1;
-    for (int i = 0; i < nd - 1; i++) p->S *= in[i];
+    for (int i = 0; i < nd - 1; i++) p->S = lt_mul_sat(p->S, in[i]);
     p->C = in[nd - 1];
     l->out_nd = 1;
     l->out_shape[0] = p->C;

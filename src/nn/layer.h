@@ -145,6 +145,14 @@ static inline void lt_layer_fix_shape(lt_layer *l) {
     l->fixed_nd = l->in_nd;
     for (int i = 0; i < l->in_nd; i++) l->fixed_shape[i] = l->in_shape[i];
 }
+/* a·b for sizes, saturating at INT64_MAX instead of overflowing: a setup multiplies
+ * sizes from options before lt_layer_setup_n checks the shapes against the element
+ * limit, which refuses the saturated value. */
+static inline int64_t lt_mul_sat(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* Trainable parameter count (valid after setup). */
 static inline int64_t lt_layer_nparams(const lt_layer *l) { return l->nw + l->nb; }
 

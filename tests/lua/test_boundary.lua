@@ -40,6 +40,18 @@ do
   T.close(g2, p:backward(x2, tensor.ones(1, 2, 2, 1)), 0, "backward on another input of the same shape uses its argmax")
 end
 
+-- 5. size arithmetic: a clear error naming the element limit, never an overflow
+do
+  T.raises(function() nn.Sequential { nn.Input { 4 }, nn.Dense { 2 ^ 62 } }:predict(tensor.randn(1, 4)) end,
+    "exceeds the tensor size limit", "Dense of 2^62 units")
+  T.raises(function() nn.Dense { 2, input_shape = { 2 ^ 40, 2 ^ 40 } } end, "exceeds the tensor size limit",
+    "input_shape over the limit")
+  T.raises(function() nn.Embedding { 2 ^ 62, 4 }:forward(tensor { { 1 } }) end, "exceeds the tensor size limit",
+    "Embedding of 2^62 rows")
+  T.raises(function() nn.Conv2D { filters = 2 ^ 62, kernel = 3 }:forward(tensor.randn(1, 5, 5, 3)) end,
+    "exceeds the tensor size limit", "Conv2D of 2^62 filters")
+end
+
 -- 6. internal methods check their arguments
 do
   local m = nn.Sequential { nn.Input { 4 }, nn.Dense { 2 } }
