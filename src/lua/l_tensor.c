@@ -330,17 +330,20 @@ static int tensor_m_totable(lua_State *L) {
 }
 
 static int tensor_m_apply(lua_State *L) {               /* in place: x = fn(x) */
-    lt_tensor *t = lt_lua_checktensor(L, 1);
+    lt_lua_checktensor(L, 1);
+    LTensor *u = lua_touserdata(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    for (int64_t i = 0; i < t->numel; i++) {
+    for (int64_t i = 0; i < u->t->numel; i++) {
         lua_pushvalue(L, 2);
-        lua_pushnumber(L, t->data[i]);
+        lua_pushnumber(L, u->t->data[i]);
         lua_call(L, 1, 1);
         int ok;
         lua_Number v = lua_tonumberx(L, -1, &ok);
         if (!ok) return luaL_error(L, "apply: the function returned a %s, expected a number",
                                    luaL_typename(L, -1));
-        t->data[i] = (float)v;
+        /* the function may have closed or finalised the tensor (<close>, __gc) */
+        if (!u->t) return luaL_error(L, "apply: the function freed the tensor it runs on");
+        u->t->data[i] = (float)v;
         lua_pop(L, 1);
     }
     lua_settop(L, 1);

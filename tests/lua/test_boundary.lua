@@ -40,6 +40,16 @@ do
   T.close(g2, p:backward(x2, tensor.ones(1, 2, 2, 1)), 0, "backward on another input of the same shape uses its argmax")
 end
 
+-- 3. values freed while C works on them
+do
+  local t = tensor { 1, 2, 3 }
+  T.raises(function() t:apply(function(v) do local u <close> = t end return 1 end) end,
+    "apply: the function freed the tensor it runs on", "apply whose function closes its tensor")
+  local u = tensor { 1, 2 }
+  T.raises(function() u:apply(function(v) getmetatable(u).__gc(u) return 1 end) end,
+    "freed the tensor", "apply whose function finalises its tensor")
+end
+
 -- 5. size arithmetic: a clear error naming the element limit, never an overflow
 do
   T.raises(function() nn.Sequential { nn.Input { 4 }, nn.Dense { 2 ^ 62 } }:predict(tensor.randn(1, 4)) end,
