@@ -55,7 +55,7 @@ static int finish(lua_State *L, const char *fn, lt_aug_kind kind, lt_augment_opt
         lua_setfield(L, cfg, "interpolation");
         lua_pushnumber(L, o->fill_value); lua_setfield(L, cfg, "fill_value");
     }
-    int has_seed = lua_getfield(L, t, "seed") != LUA_TNIL;
+    int has_seed = lt_lua_rawfield(L, t, "seed") != LUA_TNIL;
     lua_pop(L, 1);
     lua_Integer seed = has_seed ? lt_lua_optfield_int(L, t, "seed", 0) : 0;
     if (has_seed) { lua_pushinteger(L, seed); lua_setfield(L, cfg, "seed"); }
@@ -63,7 +63,7 @@ static int finish(lua_State *L, const char *fn, lt_aug_kind kind, lt_augment_opt
     if (name) { lua_pushstring(L, name); lua_setfield(L, cfg, "name"); }
     int64_t shape[3];
     int nd = 0;
-    if (lua_getfield(L, t, "input_shape") == LUA_TTABLE) {
+    if (lt_lua_rawfield(L, t, "input_shape") == LUA_TTABLE) {
         nd = (int)lua_rawlen(L, -1);
         if (nd != 3) luaL_error(L, "%s: input_shape must be {H, W, C}", fn);
         for (int i = 0; i < 3; i++) {
@@ -101,7 +101,7 @@ static int nn_random_flip(lua_State *L) {
 
 /* Raises "<fn>: missing argument '<key>'" when the options table at t lacks key. */
 static void need_field(lua_State *L, int t, const char *key, const char *fn) {
-    if (lua_getfield(L, t, key) == LUA_TNIL) luaL_error(L, "%s: missing argument '%s'", fn, key);
+    if (lt_lua_rawfield(L, t, key) == LUA_TNIL) luaL_error(L, "%s: missing argument '%s'", fn, key);
     lua_pop(L, 1);
 }
 
@@ -128,7 +128,7 @@ static int nn_random_zoom(lua_State *L) {
     lt_augment_defaults(&o);
     lt_lua_factor(L, t, "height_factor", fn, o.zoom_h, 0);
     cfg_pair(L, cfg, "height_factor", o.zoom_h);
-    o.zoom_keep_aspect = lua_getfield(L, t, "width_factor") == LUA_TNIL;   /* Keras: None */
+    o.zoom_keep_aspect = lt_lua_rawfield(L, t, "width_factor") == LUA_TNIL;   /* Keras: None */
     lua_pop(L, 1);
     if (!o.zoom_keep_aspect) {
         lt_lua_factor(L, t, "width_factor", fn, o.zoom_w, 0);
@@ -141,9 +141,9 @@ static int nn_random_translation(lua_State *L) {
     const char *fn = "nn.RandomTranslation";
     int t = normalise(L, "height_factor", "width_factor");
     need_field(L, t, "height_factor", fn);
-    if (lua_getfield(L, t, "width_factor") == LUA_TNIL) {   /* one factor: both axes */
+    if (lt_lua_rawfield(L, t, "width_factor") == LUA_TNIL) {   /* one factor: both axes */
         lua_pop(L, 1);
-        lua_getfield(L, t, "height_factor");
+        lt_lua_rawfield(L, t, "height_factor");
         lua_setfield(L, t, "width_factor");
     } else {
         lua_pop(L, 1);
@@ -189,7 +189,7 @@ static const lt_reg augment_funcs[] = {
 /* Adds nn.RandomFlip, ... to the nn table opened before it; returns nothing. */
 int luaopen_lunette_augment(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module");
-    if (lua_getfield(L, -1, "nn") != LUA_TTABLE)
+    if (lt_lua_rawfield(L, -1, "nn") != LUA_TTABLE)
         return luaL_error(L, "lunette: the augmentation layers need nn opened first");
     lt_lua_setfuncs(L, "nn", augment_funcs);
     return 0;

@@ -103,7 +103,7 @@ static int data_batches(lua_State *L) {
     lua_Integer bs = lt_lua_optfield_int(L, o, "batch_size", 32);
     int shuffle = lt_lua_optfield_bool(L, o, "shuffle", 1);
     int fresh = lt_lua_optfield_bool(L, o, "copy", 0);
-    int has_seed = lua_istable(L, o) && lua_getfield(L, o, "seed") != LUA_TNIL;
+    int has_seed = lua_istable(L, o) && lt_lua_rawfield(L, o, "seed") != LUA_TNIL;
     if (lua_istable(L, o)) lua_pop(L, 1);
     lua_Integer seed = has_seed ? lt_lua_optfield_int(L, o, "seed", 0) : 0;
     luaL_argcheck(L, bs >= 1, o, "batch_size must be positive");
@@ -216,7 +216,7 @@ static int data_one_hot(lua_State *L) {
 /* ---- augmentation ---- */
 
 void lt_lua_factor(lua_State *L, int idx, const char *key, const char *fn, float *r, float def) {
-    int t = lua_istable(L, idx) ? lua_getfield(L, idx, key) : LUA_TNIL;
+    int t = lua_istable(L, idx) ? lt_lua_rawfield(L, idx, key) : LUA_TNIL;
     if (t == LUA_TNIL) { r[0] = -def; r[1] = def; }
     else if (t == LUA_TNUMBER) {
         float f = (float)lua_tonumber(L, -1);
@@ -274,19 +274,19 @@ static int data_augment(lua_State *L) {
     lt_lua_factor(L, 2, "rotation", fn, o.rotation, 0);
     lt_lua_factor(L, 2, "zoom", fn, o.zoom_h, 0);
     o.zoom_keep_aspect = 1;
-    if (lua_istable(L, 2) && lua_getfield(L, 2, "zoom_width") != LUA_TNIL) {
+    if (lua_istable(L, 2) && lt_lua_rawfield(L, 2, "zoom_width") != LUA_TNIL) {
         lua_pop(L, 1);
         o.zoom_keep_aspect = 0;
         lt_lua_factor(L, 2, "zoom_width", fn, o.zoom_w, 0);
     } else if (lua_istable(L, 2)) lua_pop(L, 1);
     lt_lua_factor(L, 2, "translation", fn, o.translate_h, 0);
     memcpy(o.translate_w, o.translate_h, sizeof o.translate_w);
-    if (lua_istable(L, 2) && lua_getfield(L, 2, "translation_width") != LUA_TNIL) {
+    if (lua_istable(L, 2) && lt_lua_rawfield(L, 2, "translation_width") != LUA_TNIL) {
         lua_pop(L, 1);
         lt_lua_factor(L, 2, "translation_width", fn, o.translate_w, 0);
     } else if (lua_istable(L, 2)) lua_pop(L, 1);
     lt_lua_fill_opts(L, 2, fn, &o);
-    int has_seed = lua_istable(L, 2) && lua_getfield(L, 2, "seed") != LUA_TNIL;
+    int has_seed = lua_istable(L, 2) && lt_lua_rawfield(L, 2, "seed") != LUA_TNIL;
     if (lua_istable(L, 2)) lua_pop(L, 1);
     lt_rng r;
     if (has_seed) lt_rng_seed(&r, (uint64_t)lt_lua_optfield_int(L, 2, "seed", 0));

@@ -156,7 +156,7 @@ static void check_save_args(lua_State *L, const char *fn, int tidx, int midx, in
          * pairwise check here took seconds for a model of 8,000 layers) */
     }
     for (size_t i = 0; i < a->n; i++) {
-        lua_getfield(L, tidx, a->names[i]);
+        lt_lua_rawfield(L, tidx, a->names[i]);
         a->tensors[i] = lt_lua_testtensor(L, -1);
         if (!a->tensors[i])
             luaL_error(L, "%s: order names '%s', which is not in the tensors table", fn,
@@ -177,7 +177,7 @@ static void check_save_args(lua_State *L, const char *fn, int tidx, int midx, in
         for (size_t k = 0; k < m; k++) pairs[k] = a->keys[k];
         qsort(pairs, m, sizeof *pairs, cmp_cstr);
         for (size_t k = 0; k < m; k++) {
-            lua_getfield(L, midx, pairs[k]);
+            lt_lua_rawfield(L, midx, pairs[k]);
             a->keys[k] = pairs[k];
             a->values[k] = lua_tostring(L, -1);
             lua_pop(L, 1);
@@ -375,7 +375,7 @@ static void encode_table(enc_state *E, int idx, cJSON *parent, const char *key, 
         attach(L, E, parent, key, obj);
         for (lua_Integer i = 0; i < count; i++) {
             snprintf(E->path + plen, sizeof E->path - plen, ".%s", keys[i]);
-            lua_getfield(L, idx, keys[i]);
+            lt_lua_rawfield(L, idx, keys[i]);
             encode_value(E, lua_gettop(L), obj, keys[i], depth + 1);
             lua_pop(L, 1);
         }

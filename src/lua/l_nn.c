@@ -43,7 +43,7 @@ static int field(lua_State *L, int idx, int pos, const char *const *names) {
         return 0;
     }
     for (; *names; names++) {
-        if (lua_getfield(L, idx, *names) != LUA_TNIL) return 1;
+        if (lt_lua_rawfield(L, idx, *names) != LUA_TNIL) return 1;
         lua_pop(L, 1);
     }
     if (pos > 0) {
@@ -198,7 +198,7 @@ void lt_lua_pushlayer(lua_State *L, lt_layer *l, int config_idx) {
     luaL_setmetatable(L, LAYER_MT);
     if (config_idx) lua_pushvalue(L, config_idx);
     else lua_newtable(L);
-    if (lua_getfield(L, -1, "class") == LUA_TNIL) {
+    if (lt_lua_rawfield(L, -1, "class") == LUA_TNIL) {
         lua_pushstring(L, l->vt->kind);
         lua_setfield(L, -3, "class");
     }
@@ -467,7 +467,7 @@ static int push_lua_fn(lua_State *L, lt_layer *l, const char *fn) {
     lua_remove(L, -2);
     if (!lua_isuserdata(L, -1)) { lua_pop(L, 1); return 0; }
     lua_getiuservalue(L, -1, 1);
-    lua_getfield(L, -1, fn);
+    lt_lua_rawfield(L, -1, fn);
     lua_remove(L, -2);
     return 1;
 }
@@ -694,7 +694,7 @@ static const lt_layer_vt lualayer_vt = {"Layer", lual_setup, lual_init, NULL, NU
  * values then initialise it). Returns its number of dimensions (0: absent). */
 static int declared_param(lua_State *L, const char *fn, const char *k, int64_t *shape,
                           float **init) {
-    if (lua_getfield(L, 1, k) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+    if (lt_lua_rawfield(L, 1, k) == LUA_TNIL) { lua_pop(L, 1); return 0; }
     lt_tensor *t = lt_lua_testtensor(L, -1);
     int nd;
     if (t) {
@@ -729,9 +729,9 @@ static int lua_layer_ctor(lua_State *L, int with_self) {
             return luaL_error(L, "%s: unknown option '%s'", fn, k ? k : luaL_typename(L, -2));
         lua_pop(L, 1);
     }
-    if (lua_getfield(L, 1, "forward") != LUA_TFUNCTION)
+    if (lt_lua_rawfield(L, 1, "forward") != LUA_TFUNCTION)
         return luaL_error(L, "%s: 'forward' must be a function", fn);
-    int tb = lua_getfield(L, 1, "backward");
+    int tb = lt_lua_rawfield(L, 1, "backward");
     if (tb != LUA_TNIL && tb != LUA_TFUNCTION)
         return luaL_error(L, "%s: 'backward' must be a function", fn);
     lua_pop(L, 2);
@@ -739,14 +739,14 @@ static int lua_layer_ctor(lua_State *L, int with_self) {
     int box = lua_gettop(L);
     /* kept under "_" names: the config table also answers field reads (layer.forward is the
      * method) */
-    lua_pushstring(L, "_forward"); lua_getfield(L, 1, "forward"); cfg_set(L, box);
-    lua_pushstring(L, "_backward"); lua_getfield(L, 1, "backward"); cfg_set(L, box);
+    lua_pushstring(L, "_forward"); lt_lua_rawfield(L, 1, "forward"); cfg_set(L, box);
+    lua_pushstring(L, "_backward"); lt_lua_rawfield(L, 1, "backward"); cfg_set(L, box);
     lua_layer *p = (lua_layer *)lt_layer_alloc(sizeof *p, with_self ? &lualayer_vt : &lambda_vt);
     if (!p) return luaL_error(L, "%s", lt_lasterror());
     u->l = &p->h;                                  /* owned by the box from here on */
     p->with_self = with_self;
     snprintf(p->h.name, sizeof p->h.name, "%s", with_self ? "layer" : "lambda");
-    int to = lua_getfield(L, 1, "output_shape");
+    int to = lt_lua_rawfield(L, 1, "output_shape");
     if (to == LUA_TFUNCTION) {
         lua_pushstring(L, "_output_shape");
         lua_insert(L, -2);
@@ -1718,7 +1718,7 @@ static int nn_isatty(lua_State *L) {
 static int nn_ascii(lua_State *L) {
     int plain = 0, tc;
     if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
-        lua_getfield(L, -1, "plain");
+        lt_lua_rawfield(L, -1, "plain");
         plain = lua_toboolean(L, -1);
     }
     lua_pushboolean(L, lt_style_detect(plain, &tc) == LT_STYLE_ASCII);

@@ -20,7 +20,7 @@ static double num_opt(lua_State *L, int idx, const char *fn, const char *a, cons
     const char *names[2] = {a, b};
     for (int i = 0; i < 2; i++) {
         if (!names[i]) continue;
-        if (lua_getfield(L, idx, names[i]) != LUA_TNIL) {
+        if (lt_lua_rawfield(L, idx, names[i]) != LUA_TNIL) {
             int ok;
             double v = lua_tonumberx(L, -1, &ok);
             if (!ok) luaL_error(L, "%s: '%s' must be a number, got %s", fn, names[i],
@@ -53,7 +53,7 @@ static int optim_sgd(lua_State *L) {
     if (!(mom >= 0 && mom < 1)) luaL_error(L, "optim.SGD: momentum must be in [0, 1), got %f", mom);
     int nesterov = 0;
     if (lua_type(L, 1) == LUA_TTABLE) {
-        lua_getfield(L, 1, "nesterov");
+        lt_lua_rawfield(L, 1, "nesterov");
         nesterov = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
@@ -151,8 +151,8 @@ static int optim_m_state(lua_State *L) {
 static int optim_m_set_state(lua_State *L) {
     lt_optim *o = lt_lua_checkoptim(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_getfield(L, 2, "m");
-    lua_getfield(L, 2, "v");
+    lt_lua_rawfield(L, 2, "m");
+    lt_lua_rawfield(L, 2, "v");
     lt_tensor *m = lua_isnil(L, -2) ? NULL : lt_lua_checktensor(L, -2);
     lt_tensor *v = lua_isnil(L, -1) ? NULL : lt_lua_checktensor(L, -1);
     int64_t n = m ? m->numel : v ? v->numel : 0;

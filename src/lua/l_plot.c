@@ -31,7 +31,7 @@ static lt_plot *checkplot(lua_State *L, int idx) {
 static int plain_flag(lua_State *L) {
     int top = lua_gettop(L), plain = 0;
     if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
-        lua_getfield(L, -1, "plain");
+        lt_lua_rawfield(L, -1, "plain");
         plain = lua_toboolean(L, -1);
     }
     lua_settop(L, top);
@@ -42,7 +42,7 @@ static int plain_flag(lua_State *L) {
 static int color_off(lua_State *L) {
     int top = lua_gettop(L), off = 0;
     if (lua_getfield(L, LUA_REGISTRYINDEX, "lunette.module") == LUA_TTABLE) {
-        lua_getfield(L, -1, "color");
+        lt_lua_rawfield(L, -1, "color");
         off = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
     }
     lua_settop(L, top);
@@ -89,7 +89,7 @@ static int plot_style(lua_State *L) {            /* plot.style([name | "auto"]) 
 /* A float tensor from field `key` of the table at idx (a tensor or nested table of
  * numbers); it stays referenced on the stack (pushed) so its data outlives the call. */
 static lt_tensor *field_tensor(lua_State *L, int idx, const char *key, const char *fn) {
-    lua_getfield(L, idx, key);
+    lt_lua_rawfield(L, idx, key);
     if (lua_isnil(L, -1)) luaL_error(L, "%s: missing '%s'", fn, key);
     return lt_lua_totensor(L, -1, fn);
 }
@@ -101,7 +101,7 @@ static const char *field_str(lua_State *L, int idx, const char *key) {
 /* The strings of the array at field `key` (n of them) as a GC-owned const char* array;
  * pushes two values (the array table and the pointer block). NULL when the field is nil. */
 static const char **field_strs(lua_State *L, int idx, const char *key, int n, const char *fn) {
-    if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pushnil(L); return NULL; }
+    if (lt_lua_rawfield(L, idx, key) == LUA_TNIL) { lua_pushnil(L); return NULL; }
     if (!lua_istable(L, -1)) luaL_error(L, "%s: '%s' must be a table of strings", fn, key);
     int t = lua_gettop(L);
     const char **v = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *v, 0);
@@ -117,7 +117,7 @@ static const char **field_strs(lua_State *L, int idx, const char *key, int n, co
 
 static void add_panel(lua_State *L, lt_plot *p, int t) {
     const char *fn = "plot";
-    lua_getfield(L, t, "kind");
+    lt_lua_rawfield(L, t, "kind");
     const char *kind = luaL_optstring(L, -1, "lines");
     lua_pop(L, 1);
     int top = lua_gettop(L);
@@ -126,7 +126,7 @@ static void add_panel(lua_State *L, lt_plot *p, int t) {
         int q = lt_plot_add_lines(p, title, field_str(L, t, "xlabel"), field_str(L, t, "ylabel"),
                                   lt_lua_optfield_num(L, t, "x0", 1), lt_lua_optfield_num(L, t, "dx", 1));
         if (q < 0) lt_lua_check(L, LT_ENOMEM);
-        lua_getfield(L, t, "series");
+        lt_lua_rawfield(L, t, "series");
         int st = lua_gettop(L);
         lua_Integer n = luaL_len(L, st);
         for (lua_Integer i = 1; i <= n; i++) {
@@ -175,7 +175,7 @@ static int plot_new(lua_State *L) {
     if (u->p->cols < 1) u->p->cols = 1;
     if (u->p->width < 0 || u->p->width > 4096 || u->p->height < 0 || u->p->height > 4096)
         luaL_error(L, "plot: width and height must be 1..4096, got %d and %d", u->p->width, u->p->height);
-    lua_getfield(L, 1, "panels");
+    lt_lua_rawfield(L, 1, "panels");
     luaL_checktype(L, -1, LUA_TTABLE);
     int pt = lua_gettop(L);
     lua_Integer n = luaL_len(L, pt);
@@ -382,7 +382,7 @@ static int plot__gc(lua_State *L) {
 
 static int plot__index(lua_State *L) {           /* methods, then fields of the spec */
     lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "methods");
+    lt_lua_rawfield(L, -1, "methods");
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL) return 1;
     lua_getiuservalue(L, 1, 1);

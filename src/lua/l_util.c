@@ -168,7 +168,7 @@ lt_tensor *lt_lua_totensor(lua_State *L, int idx, const char *fn) {
 
 static int getopt_field(lua_State *L, int idx, const char *key) {
     if (lua_type(L, idx) != LUA_TTABLE) return 0;
-    if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+    if (lt_lua_rawfield(L, idx, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
     return 1;
 }
 

@@ -52,6 +52,19 @@ lt_tensor *lt_lua_totensor(lua_State *L, int idx, const char *fn);
 /* Raises lt_lasterror() when s is not LT_OK. Returns 0 so `return lt_lua_check(L, s)` works. */
 int lt_lua_check(lua_State *L, lt_status s);
 
+/* t[k] without metamethods (nil when t is not a table): what C reads from a user's options
+ * or data tables, so that reading runs no Lua code (an __index that closes or collects an
+ * argument C already holds). */
+static inline int lt_lua_rawfield(lua_State *L, int idx, const char *k) {
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lua_rawget(L, idx);
+}
+
 /* Optional fields of an options table at idx (absent or nil gives the default). */
 lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def);
 lua_Number  lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def);

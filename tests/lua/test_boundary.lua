@@ -50,6 +50,17 @@ do
     "freed the tensor", "apply whose function finalises its tensor")
 end
 
+-- 3b. option tables are read raw: an __index cannot run in the middle of a call
+do
+  local x, k = tensor.randn(5, 5), tensor.ones(3, 3)
+  local hostile = setmetatable({}, { __index = function(_, key)
+    getmetatable(x).__gc(x); getmetatable(k).__gc(k); collectgarbage(); return nil end })
+  local ok = pcall(tensor.conv2d, x, k, hostile)
+  T.check(ok, "tensor.conv2d with an __index options table runs on its arguments, untouched")
+  T.check(tensor.conv2d(tensor.ones(4, 4), tensor.ones(2, 2), setmetatable({}, { __index = { stride = 2 } })).shape[1] == 3,
+    "an option inherited through __index is not read (stride stays 1)")
+end
+
 -- 5. size arithmetic: a clear error naming the element limit, never an overflow
 do
   T.raises(function() nn.Sequential { nn.Input { 4 }, nn.Dense { 2 ^ 62 } }:predict(tensor.randn(1, 4)) end,
