@@ -954,6 +954,15 @@ void lt_plot_cursor_move(const lt_plot *p, lt_cursor *cur, lt_move m) {
     }
 }
 
+void lt_plot_describe_short(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size) {
+    const lt_panel *q = p->npanels > 0 && cur->panel < p->npanels ? &p->panels[cur->panel] : NULL;
+    if (!q || q->kind != LT_PANEL_CONFUSION) { lt_plot_describe(p, cur, buf, size); return; }
+    double row = 0, v = q->cm[(size_t)cur->i * q->k + cur->j];
+    for (int t = 0; t < q->k; t++) row += q->cm[(size_t)cur->i * q->k + t];
+    snprintf(buf, size, "true %d, predicted %d: %g (%.1f%%)", cur->i, cur->j, v,
+             row > 0 ? 100 * v / row : 0.0);
+}
+
 void lt_plot_describe(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size) {
     buf[0] = 0;
     if (p->npanels == 0 || cur->panel >= p->npanels) return;
