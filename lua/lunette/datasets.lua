@@ -101,6 +101,7 @@ local function load_idx(files, set)
   local out = { classes = set.classes }
   for _, part in ipairs(IDX_PARTS) do
     local t = data.idx(files[part.key])
+    if not t then error("data.load: " .. select(2, data.idx(files[part.key])), 0) end
     if part.kind == "idx3" then
       if t:dim() ~= 3 then
         error(string.format("data.load: %s holds a %d-d array, expected N×H×W images",
@@ -126,8 +127,11 @@ end
 
 local function load_cifar(files, set)
   local out = { classes = set.classes }
-  out.x_train, out.y_train = data.cifar10_batch(files.train)
-  out.x_test, out.y_test = data.cifar10_batch(files.test)
+  for _, part in ipairs { "train", "test" } do
+    local x, y = data.cifar10_batch(files[part])
+    if not x then error("data.load: " .. y, 0) end
+    out["x_" .. part], out["y_" .. part] = x, y
+  end
   return out
 end
 

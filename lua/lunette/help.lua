@@ -240,19 +240,24 @@ function H.page(text)
   return false
 end
 
+-- The width help is laid out in: the window's, but prose is no wider than 100 columns
+-- (long lines are hard to read on a wide terminal).
+local function help_width() return math.min((L.columns()), 100) end
+H.help_width = help_width
+
 -- help(obj): the help of obj, reflowed to the terminal's width.
 function H.help(obj)
   if obj == nil then
     print(H.reflow("help(obj) shows the help of a Lunette function, layer, object or module; "
-      .. "%help lists the topics.", (L.columns())))
+      .. "%help lists the topics.", help_width()))
     return
   end
   local text, msg = H.text(obj)
   if not text then
-    print(H.reflow(msg .. " (%help lists the topics)", (L.columns())))
+    print(H.reflow(msg .. " (%help lists the topics)", help_width()))
     return
   end
-  H.page(H.reflow(text, (L.columns())))
+  H.page(H.reflow(text, help_width()))
 end
 
 return H

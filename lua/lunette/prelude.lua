@@ -9,7 +9,7 @@ local help = H.help
 L.help = help
 L._sethelp(help, "help", "help(obj)\n\nPrints the help of a Lunette function, layer, object or "
   .. "module: signature, arguments, defaults and an example, reflowed to the terminal's width "
-  .. "(lunette.columns()); text longer than the screen goes through a pager ($PAGER, else "
+  .. "(lunette.columns(), at most 100 columns); text longer than the screen goes through a pager ($PAGER, else "
   .. "less -R) in the REPL on a terminal. A value gets the help of its class: help(model) is "
   .. "nn.Sequential's, help(x) of a tensor describes tensors (never their data). Names work "
   .. "too, in either spelling: help('nn.Conv2D'), help('Sequential:fit'), help('model.fit').\n"

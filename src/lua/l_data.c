@@ -2,10 +2,12 @@
  * the batch iterator (data.batches, on lt_tensor_gather_rows), data.take,
  * data.one_hot and data.augment. data.load, split, normalize and scale live in
  * lua/lunette/datasets.lua. Positions are 1-based, class ids 0-based. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "data/readers.h"
@@ -13,8 +15,25 @@
 
 /* ---- readers ---- */
 
+/* A path that is not a readable regular file (missing, unreadable, a directory, a FIFO
+ * or a device) is an environment failure, as for nn.load: pushes nil and "path: reason"
+ * (io.open's form) and returns 2; 0 when path can be read. What the file holds is checked
+ * by the reader, which raises on anything truncated or corrupt. */
+static int unreadable(lua_State *L, const char *path) {
+    struct stat st;
+    const char *why = NULL;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) why = strerror(errno);
+    else if (S_ISDIR(st.st_mode)) why = "is a directory, not a file";
+    else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+    if (!why) return 0;
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, why);
+    return 2;
+}
+
 static int data_idx(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
+    if (unreadable(L, path)) return 2;
     lt_tensor *t;
     lt_lua_check(L, lt_idx_load(path, &t));
     lt_lua_pushtensor(L, t);
@@ -36,6 +55,8 @@ static int data_cifar10_batch(lua_State *L) {
     } else {
         paths[n++] = luaL_checkstring(L, 1);
     }
+    for (int i = 0; i < n; i++)
+        if (unreadable(L, paths[i])) return 2;
     lt_tensor *img, *lab;
     lt_lua_check(L, lt_cifar10_load(paths, n, &img, &lab));
     LTensor *u = lua_newuserdatauv(L, sizeof *u, 0);   /* box both before raising anything */
@@ -302,13 +323,16 @@ static const lt_reg data_funcs[] = {
     {"idx", data_idx, "data.idx(path)\n\nReads an IDX file (the MNIST / Fashion-MNIST format), "
      "raw or gzip-compressed (told\napart by its first bytes, not its name), of any IDX type "
      "(unsigned/signed byte,\nshort, int, float, double), into a float tensor of the file's "
-     "shape.\nA missing, truncated or corrupt file raises an error naming the file.\n"
+     "shape.\nA path that is not a readable file (missing, unreadable, a directory or device) "
+     "returns nil\nand a message, as io.open does; a truncated or corrupt file raises an error "
+     "naming it.\n"
      "Example: x = data.idx('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz')  "
      "--> 10000x28x28"},
     {"cifar10_batch", data_cifar10_batch, "data.cifar10_batch(path or {path, ...}) → images, "
      "labels\n\nReads CIFAR-10 binary batches (records of 1 label byte + 1024 red, 1024 green, "
      "1024 blue\nbytes). images: N×32×32×3 floats 0..255 (channels last); labels: a 1-d tensor "
-     "of\n0-based class ids. Several paths are read into one pair of tensors, in order.\n"
+     "of\n0-based class ids. Several paths are read into one pair of tensors, in order. A "
+     "path that\nis not a readable file returns nil and a message; a corrupt file raises.\n"
      "Example: x, y = data.cifar10_batch('datasets/cifar10/test_batch.bin')"},
     {"batches", data_batches, "data.batches(x [, y] [, {batch_size=32, shuffle=true, seed, "
      "copy=false}])\n\nAn iterator over one epoch of mini-batches: for xb, yb, i in "

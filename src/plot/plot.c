@@ -295,6 +295,11 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
         }
     }
     if (ymin > ymax) { ymin = 0; ymax = 1; }
+    if (ymin == ymax && ymin >= 0 && ymin <= 1) {   /* one accuracy-like value: stay in 0..1 */
+        double pad = ymin == 0 ? 0.1 : ymin * 0.1;
+        ymin = fmax(0, ymin - pad);
+        ymax = fmin(1, ymax + pad);
+    }
     int top = y;
     if (q->title) { text_center(c, x, top, w, q->title, 0); top++; }
     if (q->ylabel) { lt_canvas_text(c, x, top, q->ylabel, w, 0); top++; }
@@ -330,7 +335,7 @@ static void draw_lines(lt_canvas *c, const lt_panel *q, int x, int y, int w, int
     }
     /* x axis */
     if (q->nseries == 0) { xmin = q->x0; xmax = q->x0; xstep = q->dx; }
-    if (xmax <= xmin) { xmin -= xstep; xmax += xstep; }
+    if (xmax <= xmin) { xmin -= xstep / 2; xmax += xstep / 2; }   /* one point: in the middle */
     int arow = top + ph;
     lt_canvas_put(c, ax, arow, glyph(st, 0x2514, '+'), 0, 0);
     for (int i = 0; i < pw; i++) lt_canvas_put(c, px0 + i, arow, glyph(st, 0x2500, '-'), 0, 0);
@@ -947,6 +952,15 @@ void lt_plot_cursor_move(const lt_plot *p, lt_cursor *cur, lt_move m) {
         cur->i = clampi(cur->i + di + dj, 0, q->nbars - 1);
         break;
     }
+}
+
+void lt_plot_describe_short(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size) {
+    const lt_panel *q = p->npanels > 0 && cur->panel < p->npanels ? &p->panels[cur->panel] : NULL;
+    if (!q || q->kind != LT_PANEL_CONFUSION) { lt_plot_describe(p, cur, buf, size); return; }
+    double row = 0, v = q->cm[(size_t)cur->i * q->k + cur->j];
+    for (int t = 0; t < q->k; t++) row += q->cm[(size_t)cur->i * q->k + t];
+    snprintf(buf, size, "true %d, predicted %d: %g (%.1f%%)", cur->i, cur->j, v,
+             row > 0 ? 100 * v / row : 0.0);
 }
 
 void lt_plot_describe(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size) {

@@ -96,6 +96,9 @@ void lt_plot_cursor_init(const lt_plot *p, lt_cursor *cur);
 void lt_plot_cursor_move(const lt_plot *p, lt_cursor *cur, lt_move m);
 void lt_plot_describe(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size);
 
+/* The same in fewer columns, for a narrow status line: a confusion cell as
+ * "true 0, predicted 2: 5 (62.5%)" (class ids, no names); other values as above. */
+void lt_plot_describe_short(const lt_plot *p, const lt_cursor *cur, char *buf, size_t size);
 /* "Nice" axis ticks (1, 2, 5 × 10^k) covering [lo, hi] with about `target` ticks:
  * writes the first tick, the step and the count (the last tick is >= hi). A constant
  * or empty range is widened first. Used by line charts; exposed for tests. */

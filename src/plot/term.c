@@ -221,6 +221,13 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
                 snprintf(status, sizeof status, " %s%s%s", where, desc, hints[i]);
                 if (lt_utf8_width(status) <= w) break;
             }
+            if (lt_utf8_width(status) > w) {      /* then the value in its short form */
+                lt_plot_describe_short(&view, &vc, desc, sizeof desc);
+                for (int i = 0; hints[i]; i++) {
+                    snprintf(status, sizeof status, " %s%s%s", where, desc, hints[i]);
+                    if (lt_utf8_width(status) <= w) break;
+                }
+            }
             if (lt_utf8_width(status) > w) utf8_cut(status, w);
             lt_screen_text(0, h - 1, status, 1);
             wredrawln(stdscr, h - 1, 1);   /* repaint the status line whole, not as a diff */

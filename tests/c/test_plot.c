@@ -197,7 +197,18 @@ static void test_awkward_series(void) {
     int stars = 0;
     for (const char *c = s; *c; c++) stars += *c == '*';
     CHECK(stars == 2, "single point: one marker (+ the legend's)");
-    CHECK(contains(s, " 1 "), "single point: x tick 1");
+    CHECK(contains(s, " 1\n") && !contains(s, " 2\n") && !contains(s, " 0 "),
+          "single point: x tick 1 alone (the axis is 0.5..1.5, not 0..2)");
+    free(s);
+    lt_plot_free(p);
+
+    /* one accuracy-like value near 1: the y axis stays within 0..1 (no 1.05 tick) */
+    float acc[1] = {0.97f};
+    p = lt_plot_new(NULL);
+    q = lt_plot_add_lines(p, NULL, NULL, NULL, 1, 1);
+    lt_plot_add_series(p, q, "a", acc, 1);
+    s = render(p, 30, 10, LT_STYLE_ASCII, NULL);
+    CHECK(contains(s, "1.00 +") && !contains(s, "1.05") && !contains(s, "1.02"), "one value 0.97: axis up to 1");
     free(s);
     lt_plot_free(p);
 
