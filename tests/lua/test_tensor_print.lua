@@ -9,7 +9,9 @@ big[50000]:fill(0.5)                                     -- the last rows are sh
 local t0 = L.clock()
 local s = tostring(big)
 local dt = L.clock() - t0
-T.check(dt < 0.25, string.format("tostring of 153.6M elements took %.3f s", dt))
+-- the speed is measured in tests/bench/tostring.lua (a timed check fails on a loaded
+-- machine); what makes it fast is checked below: elements not shown are not read
+print(string.format("tostring of 153.6M elements: %.3f s", dt))
 T.check(s:find("^tensor%(50000x32x32x3%)\n") and s:find("0.5000", 1, true), "the shape, then values")
 local lines = 0
 for _ in s:gmatch("\n") do lines = lines + 1 end
