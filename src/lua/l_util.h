@@ -1,7 +1,27 @@
 /* l_util.h: what every binding file shares: tensors as userdata, help texts, and
  * turning a failed lt_status into a Lua error. Only src/lua/ includes lua.h.
  * Conventions (STYLE.md section 4): check arguments with luaL_check* before any
- * allocation; never raise while holding C heap memory that nothing will free. */
+ * allocation; never raise while holding C heap memory that nothing will free.
+ *
+ * Ownership at the Lua boundary: no Lua code, however hostile, may make C read freed or
+ * half-changed memory. The rules every binding follows (fuzz/lua_api.lua tries to break
+ * them; the debug library, which can reach any value, is outside what they promise):
+ * 1. What C keeps, it owns. A network holds a reference on each of its layers (lt_layer
+ *    is reference counted) and anchors their Lua objects in a table of its own, never in
+ *    a table the user can change; model.layers is a read-only view. An explicit __gc on a
+ *    layer, tensor or network only drops that object's own reference.
+ * 2. Read, check and anchor before any Lua code runs again. Options and data tables are
+ *    read raw (lt_lua_rawfield, lua_rawgeti: no __index runs); the tensors a call reads
+ *    are held as C-owned views for the call (a network's Hold box), so a Lua layer or a
+ *    callback that finalises the caller's objects frees nothing the call uses.
+ * 3. After Lua code ran, re-fetch: a loop that calls Lua (tensor:apply) reads its tensor
+ *    through the userdata again and stops if it was freed.
+ * 4. Nothing changes under a running network: while a network runs, calls back into it
+ *    are refused and its layers refuse a set-up (lt_layer.running); a layer's set-up is
+ *    all or nothing (lt_layer_setup_n puts back what a failed one wrote).
+ * 5. Sizes are checked, not trusted: shapes go through lt_shape_check (the max_elements
+ *    limit), products of sizes from options through lt_mul_sat, counts against what they
+ *    index (train_rows, shuffle) without overflowing. */
 #ifndef LT_L_UTIL_H
 #define LT_L_UTIL_H
 
