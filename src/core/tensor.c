@@ -74,7 +74,7 @@ static lt_tensor *alloc_tensor(int ndim, const int64_t *shape, int zero) {
         return NULL;
     }
     if (zero) memset(d, 0, bytes);
-    s->data = d; s->numel = n; s->refs = 1;
+    s->data = d; s->numel = n; s->refs = 1; s->detached = 0;
     t->storage = s; t->data = d; t->ndim = ndim; t->numel = n;
     memset(t->shape, 0, sizeof t->shape);
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);

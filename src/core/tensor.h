@@ -21,6 +21,9 @@ typedef struct lt_storage {
     float *data;
     int64_t numel;
     int refs;
+    /* The parameters it held moved to another buffer (a layer bound into a network): the
+     * views still pointing here are stale, and the bindings refuse them. */
+    int detached;
 } lt_storage;
 
 typedef struct lt_tensor {

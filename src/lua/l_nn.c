@@ -1840,7 +1840,9 @@ static const lt_reg layer_meths[] = {
      "x given the gradient w.r.t. the output of the last forward(x);\naccumulates the parameter "
      "gradients (see :parameters(), :zero_grad()).\nExample: l:forward(x); dx = l:backward(x, dy)"},
     {"parameters", layer_parameters, "layer:parameters() → params, grads\n\nLists of tensors "
-     "(views: updating them updates the layer), e.g. {weight, bias}.\nExample: p, g = "
+     "(views: updating them updates the layer), e.g. {weight, bias}. When the\nlayer's "
+     "parameters move into a model's buffer (its first fit or predict), views taken\nbefore "
+     "are refused with an error: take them again.\nExample: p, g = "
      "layer:parameters(); opt:step(p, g)"},
     {"train", layer_train, "layer:train()\n\nTraining mode (dropout drops, batchnorm uses batch "
      "statistics). Returns the layer."},

@@ -73,15 +73,23 @@ lt_tensor *lt_lua_pushtensor(lua_State *L, lt_tensor *t) {
     return t;
 }
 
+/* A view of parameters that moved (see lt_storage.detached) is refused, never read. */
+static lt_tensor *live(lua_State *L, lt_tensor *t) {
+    if (t && t->storage->detached)
+        luaL_error(L, "this tensor is a view of a layer's parameters that moved into a model's "
+                   "buffer since: take layer.weight (or parameters()) again");
+    return t;
+}
+
 lt_tensor *lt_lua_testtensor(lua_State *L, int idx) {
     LTensor *u = luaL_testudata(L, idx, TENSOR_MT);
-    return u ? u->t : NULL;
+    return u ? live(L, u->t) : NULL;
 }
 
 lt_tensor *lt_lua_checktensor(lua_State *L, int idx) {
     LTensor *u = luaL_checkudata(L, idx, TENSOR_MT);
     if (!u->t) luaL_argerror(L, idx, "tensor has been freed");
-    return u->t;
+    return live(L, u->t);
 }
 
 /* ---- nested tables to tensors ---- */

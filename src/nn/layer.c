@@ -144,6 +144,10 @@ lt_status lt_layer_bind(lt_layer *l, lt_tensor *params, lt_tensor *grads, int64_
     }
     memset(dw->data, 0, (size_t)l->nw * sizeof(float));
     if (l->nb) memset(db->data, 0, (size_t)l->nb * sizeof(float));
+    /* views of the old blocks (layer.weight, parameters() taken before) are now stale */
+    lt_tensor *old[] = {l->w, l->b, l->dw, l->db};
+    for (int i = 0; i < 4; i++)
+        if (old[i]) old[i]->storage->detached = 1;
     lt_tensor_free(l->w); lt_tensor_free(l->b); lt_tensor_free(l->dw); lt_tensor_free(l->db);
     l->w = w; l->b = b; l->dw = dw; l->db = db;
     if (!had) {

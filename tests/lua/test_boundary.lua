@@ -108,4 +108,21 @@ do
   T.close(m2:predict(x), m:predict(x), 1e-6, "the same outputs")
 end
 
+-- 9. views of parameters stay live or are refused, never silently detached
+do
+  local d = nn.Dense { 2, input_shape = { 3 } }
+  local w = d.weight
+  local p, g = d:parameters()
+  w:fill(0.5)
+  T.close(d.weight, tensor.full({ 3, 2 }, 0.5), 0, "a view updates the layer")
+  local m = nn.Sequential { d }
+  m:compile { optimizer = "sgd", loss = "mse" }
+  m:fit(tensor.randn(4, 3), tensor.randn(4, 2), { epochs = 1, verbose = 0 })
+  T.raises(function() return w:sum() end, "moved into a model's buffer", "a view from before the model is refused")
+  T.raises(function() return p[1] + 1 end, "moved into a model's buffer", "parameters() from before too")
+  local w2 = d.weight
+  w2:fill(0.25)
+  T.close(m:_flat_params():slice(1, 1, 6), tensor.full({ 6 }, 0.25), 0, "a view taken again is live")
+end
+
 T.done()
