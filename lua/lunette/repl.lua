@@ -321,12 +321,18 @@ function magics.timeit(arg)
   return "error"
 end
 
+-- A script or notebook: at most MAX_SOURCE bytes (%run /dev/zero read without end).
+local MAX_SOURCE = 64 << 20
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local s, rerr = f:read("a")
+  local s, rerr = f:read(MAX_SOURCE + 1)
   f:close()
-  if not s then return nil, path .. ": " .. tostring(rerr) end   -- e.g. a directory
+  if rerr then return nil, path .. ": " .. tostring(rerr) end     -- e.g. a directory
+  s = s or ""                                                        -- an empty file
+  if #s > MAX_SOURCE then
+    return nil, string.format("%s: larger than %d MB: not a script or notebook", path, MAX_SOURCE >> 20)
+  end
   return s
 end
 

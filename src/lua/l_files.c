@@ -122,6 +122,10 @@ static void check_save_args(lua_State *L, const char *fn, int tidx, int midx, in
                 luaL_error(L, "%s: metadata['%s'] is a %s, expected a string (encode tables "
                            "with lunette.json.encode)", fn, lua_tostring(L, -2),
                            luaL_typename(L, -1));
+            size_t kl, vl;
+            const char *ks = lua_tolstring(L, -2, &kl), *vs = lua_tolstring(L, -1, &vl);
+            if (strlen(ks) != kl || strlen(vs) != vl)      /* C strings would cut it short */
+                luaL_error(L, "%s: metadata['%s'] contains a NUL byte", fn, ks);
             lua_pop(L, 1);
             a->nmeta++;
         }

@@ -140,12 +140,17 @@ static void add_panel(lua_State *L, lt_plot *p, int t) {
         }
     } else if (strcmp(kind, "confusion") == 0) {
         lt_tensor *cm = field_tensor(L, t, "cm", "plot.confusion");
-        int k = cm->ndim == 2 ? (int)cm->shape[0] : 0;
+        if (cm->ndim != 2 || cm->shape[0] != cm->shape[1] || cm->shape[0] > 4096)
+            luaL_error(L, "plot.confusion: the matrix must be square, k×k with k ≤ 4096");
+        int k = (int)cm->shape[0];
         const char **cls = field_strs(L, t, "classes", k, fn);
         if (lt_plot_add_confusion(p, title, cm->data, k, cls, lt_lua_optfield_bool(L, t, "normalize", 0)) < 0)
             lt_lua_check(L, LT_EARG);
     } else if (strcmp(kind, "image") == 0) {
         lt_tensor *img = field_tensor(L, t, "px", "plot.image");
+        if (img->ndim < 1 || img->ndim > 3 || img->shape[0] > 1 << 16 ||
+            (img->ndim > 1 && img->shape[1] > 1 << 16) || (img->ndim > 2 && img->shape[2] > 4))
+            luaL_error(L, "plot.image: the pixels must be H, H×W or H×W×C (C ≤ 4)");
         int h = (int)img->shape[0], w = img->ndim > 1 ? (int)img->shape[1] : 1;
         int c = img->ndim > 2 ? (int)img->shape[2] : 1;
         if (lt_plot_add_image(p, title, img->data, h, w, c) < 0) lt_lua_check(L, LT_EARG);

@@ -125,4 +125,19 @@ do
   T.close(m:_flat_params():slice(1, 1, 6), tensor.full({ 6 }, 0.25), 0, "a view taken again is live")
 end
 
+-- 6b/9b. plot internals check their input; metadata keeps every byte or is refused
+T.raises(function() L.plot._new { panels = { { kind = "confusion", cm = tensor.ones(3, 2) } } } end,
+  "the matrix must be square", "plot._new with a non-square matrix")
+T.raises(function() L.safetensors.save(os.tmpname(), { a = tensor { 1 } }, { k = "x\0y" }) end,
+  "contains a NUL byte", "metadata with a NUL byte")
+
+-- 8b. replaying a file that never ends is refused, not read without limit
+do
+  local bin = os.getenv("LUNETTE_BIN")
+  if bin then
+    local _, how, code = os.execute("timeout 60 '" .. bin .. "' /dev/zero >/dev/null 2>&1")
+    T.check(how == "exit" and code == 1, "lunette /dev/zero exits with an error (" .. tostring(code) .. ")")
+  end
+end
+
 T.done()
