@@ -160,7 +160,11 @@ static int optim_m_set_state(lua_State *L) {
         return luaL_error(L, "%s:set_state: m has %I values but v has %I", lt_optim_name(o),
                           (lua_Integer)m->numel, (lua_Integer)v->numel);
     lua_Integer t = lt_lua_optfield_int(L, 2, "iterations", 0);
-    if (t < 0) return luaL_error(L, "%s:set_state: iterations must be >= 0", lt_optim_name(o));
+    /* 2^53: beyond it the step count cannot grow (and Adam's bias correction is 1 long
+     * before); math.maxinteger overflowed at the next step and made the weights NaN */
+    if (t < 0 || t > ((lua_Integer)1 << 53))
+        return luaL_error(L, "%s:set_state: iterations must be in 0..2^53, got %I",
+                          lt_optim_name(o), t);
     lt_lua_check(L, lt_optim_reserve(o, n));
     if (m && o->m) memcpy(o->m, m->data, (size_t)n * sizeof(float));
     if (v && o->v) memcpy(o->v, v->data, (size_t)n * sizeof(float));

@@ -140,4 +140,12 @@ do
   end
 end
 
+-- 5b. an optimizer's step counter cannot be set where it overflows
+do
+  local o = L.optim.Adam()
+  o:step({ tensor { 1, 2 } }, { tensor { 0.1, 0.1 } })
+  T.raises(function() o:set_state { iterations = math.maxinteger, m = o:state().m, v = o:state().v } end,
+    "iterations must be in 0..2^53", "iterations = maxinteger")
+end
+
 T.done()
