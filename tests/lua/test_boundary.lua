@@ -148,4 +148,52 @@ do
     "iterations must be in 0..2^53", "iterations = maxinteger")
 end
 
+-- the rest of the review's reproductions: each a clear error or correct, never a crash
+do
+  local function finaliser(victims)         -- an options table whose __index frees arguments
+    return setmetatable({}, { __index = function()
+      for _, v in ipairs(victims) do pcall(getmetatable(v).__gc, v) end
+      collectgarbage()
+    end })
+  end
+  local x = tensor.rand(2, 6, 6, 1)
+  pcall(L.data.augment, x, finaliser { x })
+  local xs, ys = tensor.rand(8, 3), tensor.rand(8)
+  pcall(function() for _ in L.data.batches(xs, ys, finaliser { xs, ys }) do end end)
+  local o = L.optim.Adam()
+  local w = tensor { 1, 2 }
+  o:step({ w }, { tensor { 0.1, 0.1 } })
+  local st = o:state()
+  pcall(o.set_state, o, setmetatable({ iterations = 1 }, { __index = function()
+    pcall(getmetatable(st.m).__gc, st.m); collectgarbage() end }))
+  local t = tensor { 1 }
+  pcall(L.safetensors.save, os.tmpname(), { a = t }, finaliser { t })
+  local cm = tensor.ones(3, 3)
+  pcall(L.plot.confusion, cm, finaliser { cm })
+  for _, ctor in ipairs { function() return nn.Conv1D { filters = 2, kernel = 3 } end,
+                          function() return nn.MaxPool1D { 2 } end,
+                          function() return nn.AvgPool2D { 2 } end } do
+    local l = ctor()
+    local one = l.kind == "AvgPool2D" and { 4, 4, 1 } or { 8, 2 }
+    local a = nn.Sequential { nn.Input(one), l }
+    local xa = tensor.ones(1, table.unpack(one))
+    local ya = a:predict(xa)
+    pcall(function() nn.Sequential { nn.Input(l.kind == "AvgPool2D" and { 64, 1, 8 } or { 1, 64 }), l }:predict(
+      tensor.ones(1, table.unpack(l.kind == "AvgPool2D" and { 64, 1, 8 } or { 1, 64 }))) end)
+    T.close(a:predict(xa), ya, 0, l.kind .. " shared with a model of another shape keeps working")
+  end
+  T.check(true, "hostile option tables ran without a crash")
+end
+
+-- a hand-made model file with an Embedding of 2^62 rows: an error at load, not a crash later
+do
+  local path = os.tmpname()
+  L.safetensors.save(path, { ["1.embedding.weight"] = tensor.zeros(1, 4) }, { lunette_format = "1",
+    architecture = L.json.encode { class_name = "Sequential", input_shape = { 3 },
+      layers = { { class = "Embedding", input_dim = 2 ^ 62, output_dim = 4, name = "embedding" } } } })
+  T.raises(function() nn.load(path):predict(tensor { { 1, 2, 3 } }) end, "exceeds the tensor size limit",
+    "a model file with an Embedding of 2^62 rows")
+  os.remove(path)
+end
+
 T.done()
