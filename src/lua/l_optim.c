@@ -162,8 +162,9 @@ static int optim_m_set_state(lua_State *L) {
     lua_Integer t = lt_lua_optfield_int(L, 2, "iterations", 0);
     /* 2^53: beyond it the step count cannot grow (and Adam's bias correction is 1 long
      * before); math.maxinteger overflowed at the next step and made the weights NaN */
-    if (t < 0 || t > ((lua_Integer)1 << 53))
-        return luaL_error(L, "%s:set_state: iterations must be in 0..2^53, got %I",
+    if (t < 0) return luaL_error(L, "%s:set_state: iterations must be >= 0", lt_optim_name(o));
+    if (t > ((lua_Integer)1 << 53))
+        return luaL_error(L, "%s:set_state: iterations must be at most 2^53, got %I",
                           lt_optim_name(o), t);
     lt_lua_check(L, lt_optim_reserve(o, n));
     if (m && o->m) memcpy(o->m, m->data, (size_t)n * sizeof(float));

@@ -145,7 +145,7 @@ do
   local o = L.optim.Adam()
   o:step({ tensor { 1, 2 } }, { tensor { 0.1, 0.1 } })
   T.raises(function() o:set_state { iterations = math.maxinteger, m = o:state().m, v = o:state().v } end,
-    "iterations must be in 0..2^53", "iterations = maxinteger")
+    "iterations must be at most 2^53", "iterations = maxinteger")
 end
 
 -- the rest of the review's reproductions: each a clear error or correct, never a crash
