@@ -65,6 +65,9 @@ lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*i
         return lt_seterr(LT_EARG, l->vt->setup_n ? "%s (%s): a merge layer takes a list of 2 or "
                          "more inputs, got 1" : "%s (%s) takes one input, got %d", l->name,
                          l->vt->kind, n);
+    int64_t numel;
+    for (int k = 0; k < n; k++)     /* bounded inputs: a setup's products of them cannot overflow */
+        if (lt_shape_check(l->name, nds[k], ins[k], &numel) != LT_OK) return LT_ESHAPE;
     /* Setup is all or nothing: what it writes (the header's shapes, the kind's geometry
      * after the header) is put back when it fails, so a layer refused a shape keeps
      * working for the one it had (a pooling layer shared with a model of another shape
@@ -86,9 +89,7 @@ lt_status lt_layer_setup_n(lt_layer *l, int n, const int *nds, const int64_t (*i
                       lt_shape_str(l->wnd, l->wshape, b, sizeof b),
                       lt_shape_str(old.wnd, old.wshape, c, sizeof c));
     }
-    int64_t numel;
-    if (s == LT_OK && (lt_shape_check(l->name, nd, in, &numel) != LT_OK ||
-                       lt_shape_check(l->name, l->out_nd, l->out_shape, &numel) != LT_OK ||
+    if (s == LT_OK && (lt_shape_check(l->name, l->out_nd, l->out_shape, &numel) != LT_OK ||
                        (l->wnd && lt_shape_check(l->name, l->wnd, l->wshape, &numel) != LT_OK)))
         s = LT_ESHAPE;
     if (s != LT_OK) {

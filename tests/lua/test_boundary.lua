@@ -73,6 +73,9 @@ do
     "exceeds the tensor size limit", "Conv2D of 2^62 filters")
 end
 
+-- 5c. found by the Lua API fuzzer: a set-up with a huge input shape (Flatten multiplied it)
+T.raises(function() nn.Flatten():_setup { 2 ^ 62, 5 } end, "exceeds the tensor size limit", "Flatten set up for 2^62×5")
+
 -- 6. internal methods check their arguments
 do
   local m = nn.Sequential { nn.Input { 4 }, nn.Dense { 2 } }
