@@ -157,6 +157,7 @@ local function index_table(v)
   end
   if type(rawget(mt, "methods")) == "table" then return rawget(mt, "methods") end
 end
+H.index_table = index_table     -- the REPL's completion reads methods the same way
 function H.resolve(path)
   if not path:match("^[%a_][%w_]*$") and not path:match("^[%a_][%w_]*[.:][%w_.:]*[%w_]$") then
     return nil

@@ -543,18 +543,8 @@ local lua_keywords = { "and", "break", "do", "else", "elseif", "end", "false", "
   "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
   "true", "until", "while" }
 
--- The table of methods behind v's __index: a table, or a C closure whose first upvalue
--- is a table (the tensor pattern). Only raw look-ups.
-local function index_table(v)
-  local mt = debug.getmetatable(v)
-  if type(mt) ~= "table" then return nil end
-  local idx = rawget(mt, "__index")
-  if type(idx) == "table" then return idx end
-  if type(idx) == "function" and debug.getinfo(idx, "S").what == "C" then
-    local _, up = debug.getupvalue(idx, 1)
-    if type(up) == "table" then return up end
-  end
-end
+-- The table of methods behind v's __index (help.lua's: raw look-ups only).
+local index_table = H.index_table
 
 local function field(v, k)
   for _ = 1, 16 do
