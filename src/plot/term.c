@@ -6,6 +6,7 @@
 
 #include <curses.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@ static void follow_size(void) {
 }
 
 static void restore_at_exit(void) { lt_screen_end(); }
+
+/* The keyboard is gone (the terminal hung up, stdin closed). */
+static int input_gone(void) {
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
 
 lt_status lt_screen_begin(int raw_keys) {
     if (screen) lt_screen_end();
@@ -118,10 +125,19 @@ void lt_screen_text(int x, int y, const char *s, int reverse) {
 
 void lt_screen_refresh(void) { if (screen) refresh(); }
 
+/* Whether the terminal's size differs from curses' (a resize whose SIGWINCH was lost or
+ * not yet turned into KEY_RESIZE). */
+static int size_changed(void) {
+    struct winsize ws;
+    return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+           (ws.ws_row != LINES || ws.ws_col != COLS);
+}
+
 int lt_screen_key(int timeout_ms) {
     if (!screen) return LT_KEY_NONE;
     timeout(timeout_ms);
     int ch = getch();
+    if (ch == ERR && size_changed()) ch = KEY_RESIZE;
     switch (ch) {
     case ERR: return LT_KEY_NONE;
     case KEY_LEFT: return LT_KEY_LEFT;
@@ -233,8 +249,11 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
             wredrawln(stdscr, h - 1, 1);   /* repaint the status line whole, not as a diff */
         }
         refresh();
-        int k = lt_screen_key(-1);
-        if (k == LT_KEY_QUIT || k == LT_KEY_NONE) break;   /* NONE when blocking: stdin closed */
+        /* Waits for a key, looking at the window's size four times a second too: a resize
+         * is followed even when its signal did not reach curses. */
+        int k;
+        while ((k = lt_screen_key(250)) == LT_KEY_NONE && !input_gone()) {}
+        if (k == LT_KEY_QUIT || k == LT_KEY_NONE) break;     /* NONE: stdin closed */
         if (grid && (k == '\r' || k == '\n' || k == 'z' || k == KEY_ENTER)) {
             zoom = !zoom;
             pix.panel = pix.i = pix.j = 0;
