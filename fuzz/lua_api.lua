@@ -1,5 +1,6 @@
 -- fuzz/lua_api.lua: a fuzzer of the Lua API. Run by lunette (the sanitizer build in CI):
 --   build-asan/lunette fuzz/lua_api.lua -- SEED STEPS [LOG]
+-- Run it in a scratch directory: calls like model:save(name) write files where it runs.
 -- From SEED it draws STEPS calls over a pool of values: tensors and views, layers, models
 -- (Sequential and graph), symbolic tensors, optimizers, losses, hostile tables (an __index
 -- that finalises pool objects or collects, a __close), edge-case numbers and strings. Each
