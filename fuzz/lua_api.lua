@@ -139,7 +139,7 @@ local function methods_of(v)
     for _, k in ipairs { "forward", "backward", "parameters", "train", "evaluate", "zero_grad", "config",
       "reshape", "slice", "clone", "copy", "fill", "apply", "sum", "matmul", "permute", "transpose", "get", "set",
       "step", "state", "set_state", "predict", "fit", "compile", "summary", "save", "weight", "bias",
-      "_network", "_flat_params", "_out_shape", "_setup", "info", "train_rows", "shuffle", "flat", "build" } do
+      "_network", "_flat_params", "_out_shape", "info", "train_rows", "shuffle", "flat", "build" } do
       names[#names + 1] = k
     end
   end

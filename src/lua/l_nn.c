@@ -1010,17 +1010,6 @@ static int layer_out_shape(lua_State *L) {
     return 1;
 }
 
-/* internal: sets up the layer for a per-sample shape (table) without a batch */
-static int layer_setup(lua_State *L) {
-    lt_layer *l = checklayer(L, 1)->l;
-    int64_t shape[LT_MAX_DIMS];
-    int nd = read_shape(L, l->vt->kind, 2, "shape", shape);
-    lt_lua_check(L, lt_layer_setup(l, nd, shape));
-    lua_settop(L, 1);
-    return 1;
-}
-
-
 static int layer__index(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
@@ -1854,7 +1843,6 @@ static const lt_reg layer_meths[] = {
      "(0 until its input shape is known)."},
     {"config", layer_config, "layer:config() → table\n\nThe layer's Keras-style configuration "
      "(class, filters, kernel_size, ...)."},
-    {"_setup", layer_setup, NULL},
     {"_out_shape", layer_out_shape, NULL},
     {NULL, NULL, NULL}};
 

@@ -731,7 +731,10 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
         return lt_seterr(LT_EARG, "backward: run forward(x, {training=true}) first (the last "
                          "forward was in inference mode, or the model changed since)");
     if ((s = enter(net)) != LT_OK) return s;
-    if (!net->plan_dx) plan_backward(net, 1);
+    if (!net->plan_dx && plan_backward(net, 1) < 0) {
+        leave(net);
+        return lt_seterr(LT_ENOMEM, "backward: out of memory");
+    }
     par_job job;
     int par = use_par(net, N, 1);
     if (par) par_begin(net, &job, net->fwd_x, N, 0);
@@ -787,7 +790,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     if (par) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
     if ((s = forward(net, xs, N, 1, par)) != LT_OK) return s;
     if (tm) tm->forward += (t1 = seconds()) - t0;
-    if (net->plan_dx) plan_backward(net, 0);
+    if (net->plan_dx) plan_backward(net, 0);   /* on failure the input-gradient plan stays: valid */
     *lossv = 0;
     for (int o = 0; o < net->noutputs; o++) {
         int64_t rows, K;

@@ -8,7 +8,9 @@
 --   ACC_DROPOUT the two dropout rates (0.2, the lesson's; 0: no Dropout layers)
 -- Prints "data NTRAIN NVAL", then one line per epoch: "epoch E loss L accuracy A val_loss VL val_accuracy VA sec S".
 local L = require "lunette"
-local nn, optim, data = L.nn, L.optim, L.data
+local optim, data = L.optim, L.data
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local models = require "models"
 
 local function env(k, default) return os.getenv(k) or default end
 local set = env("ACC_DATA", "fashion")
@@ -25,20 +27,7 @@ local xv, yv = data.scale(first(d.x_test, nval), 1 / 255), first(d.y_test, nval)
 print(string.format("data %d %d", xt.shape[1], xv.shape[1]))
 
 L.seed(seed)
-local shape = set == "cifar" and { 32, 32, 3 } or { 28, 28, 1 }
-local layers = {
-  nn.Input(shape),
-  nn.Conv2D { 32, 3, stride = 2, activation = "relu" },
-  nn.Conv2D { 64, 3, stride = 2, activation = "relu" },
-  nn.Conv2D { 128, 3, stride = 2, activation = "relu" },
-  nn.Flatten(),
-}
-local function add(l) layers[#layers + 1] = l end
-if rate > 0 then add(nn.Dropout(rate)) end
-add(nn.Dense { 1024, activation = "relu" })
-if rate > 0 then add(nn.Dropout(rate)) end
-add(nn.Dense { 10, activation = "softmax" })
-local m = nn.Sequential(layers)
+local m = models.lesson(set == "cifar" and { 32, 32, 3 } or { 28, 28, 1 }, rate)
 m:compile { optimizer = optim.Adam { lr = 1e-3 }, loss = "sparse_categorical_crossentropy",
             metrics = { "accuracy" } }
 

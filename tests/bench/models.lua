@@ -1,22 +1,29 @@
 -- tests/bench/models.lua: the models the benchmarks time, built one way for all of them:
 -- the lesson 4/5 model (SPEC section 8) and lesson 13's residual network (ResNet-14:
--- scripts/lessons/13-residual-networks.lua). Used by hand_loop.lua and lunette_worker.lua.
+-- scripts/lessons/13-residual-networks.lua). Used by train_step.lua, hand_loop.lua,
+-- lunette_worker.lua and accuracy_lunette.lua.
 local L = require "lunette"
 local nn = L.nn
 local M = {}
 
--- Conv2D 32/64/128 3×3 stride 2 ReLU → Flatten → Dropout 0.2 → Dense 1024 ReLU → Dropout 0.2
--- → Dense 10 softmax, on a per-sample shape {H, W, C}.
-function M.lesson(shape)
-  return nn.Sequential {
+-- Conv2D 32/64/128 3×3 stride 2 ReLU → Flatten → Dropout → Dense 1024 ReLU → Dropout →
+-- Dense 10 softmax, on a per-sample shape {H, W, C}. rate: the dropout rate (default the
+-- lesson's 0.2; 0 leaves the Dropout layers out).
+function M.lesson(shape, rate)
+  rate = rate or 0.2
+  local layers = {
     nn.Input(shape),
     nn.Conv2D { filters = 32, kernel = 3, stride = 2, activation = "relu" },
     nn.Conv2D { filters = 64, kernel = 3, stride = 2, activation = "relu" },
     nn.Conv2D { filters = 128, kernel = 3, stride = 2, activation = "relu" },
-    nn.Flatten(), nn.Dropout(0.2),
-    nn.Dense { 1024, activation = "relu" }, nn.Dropout(0.2),
-    nn.Dense { 10, activation = "softmax" },
+    nn.Flatten(),
   }
+  local function add(l) layers[#layers + 1] = l end
+  if rate > 0 then add(nn.Dropout(rate)) end
+  add(nn.Dense { 1024, activation = "relu" })
+  if rate > 0 then add(nn.Dropout(rate)) end
+  add(nn.Dense { 10, activation = "softmax" })
+  return nn.Sequential(layers)
 end
 
 local function block(x, filters, stride)

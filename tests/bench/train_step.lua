@@ -16,17 +16,11 @@ local threads = {}
 for t in (os.getenv("BENCH_THREADS") or "1,2"):gmatch("%d+") do threads[#threads + 1] = tonumber(t) end
 local now = lunette.clock
 
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local models = require "models"
+
 local function lesson_model(h, w, c)
-  local m = nn.Sequential {
-    nn.Conv2D { filters = 32, kernel = 3, stride = 2, activation = "relu", input_shape = { h, w, c } },
-    nn.Conv2D { filters = 64, kernel = 3, stride = 2, activation = "relu" },
-    nn.Conv2D { filters = 128, kernel = 3, stride = 2, activation = "relu" },
-    nn.Flatten(),
-    nn.Dropout(0.2),
-    nn.Dense { 1024, activation = "relu" },
-    nn.Dropout(0.2),
-    nn.Dense { 10, activation = "softmax" },
-  }
+  local m = models.lesson { h, w, c }
   m:compile { optimizer = optim.Adam(), loss = "sparse_categorical_crossentropy", metrics = { "accuracy" } }
   return m
 end

@@ -74,7 +74,8 @@ do
 end
 
 -- 5c. found by the Lua API fuzzer: a set-up with a huge input shape (Flatten multiplied it)
-T.raises(function() nn.Flatten():_setup { 2 ^ 62, 5 } end, "exceeds the tensor size limit", "Flatten set up for 2^62×5")
+T.raises(function() nn.Flatten():_out_shape { { 2 ^ 62, 5 } } end, "exceeds the tensor size limit",
+  "Flatten set up for 2^62×5")
 
 -- 6. internal methods check their arguments
 do
