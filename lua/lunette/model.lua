@@ -553,6 +553,13 @@ sethelp(methods.parameters, "Sequential:parameters", "model:parameters() → par
   .. "zero_grad they make a hand-written training loop.\nExample: p, g = model:parameters(); "
   .. "opt:step(p, g)")
 
+-- The model's name as text: model.name is a plain field, and anything assigned to it
+-- (another model, whose own __tostring would print this one) must not recurse.
+local function name_of(self)
+  local n = rawget(self, "name")
+  return (type(n) == "string" or type(n) == "number") and tostring(n) or "?"
+end
+
 -- "conv2d[0][0]": a node named as Keras's summary names it (layer, call index, 0).
 local function node_labels(info)
   local labels, calls = {}, {}
@@ -582,7 +589,7 @@ function methods:summary_text(opts)
   end
   local out = {}
   local total, nt = info.trainable + info.nontrainable, info.nontrainable
-  out[#out + 1] = string.format('Model: "%s"', self.name)
+  out[#out + 1] = string.format('Model: "%s"', name_of(self))
   local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
   for _, l in ipairs(require("lunette.layout").table(heads, rows,
       { widths = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }, right = { false, false, true, false },
@@ -605,7 +612,7 @@ sethelp(methods.summary, "Sequential:summary", "model:summary([{width=n}])\n\nPr
 local function model_tostring(self)
   local ok, s = pcall(methods.summary_text, self)
   if ok then return s end
-  return string.format('Model "%s" (%d layers, input shape unknown)', self.name, #self._list)
+  return string.format('Model "%s" (%d layers, input shape unknown)', name_of(self), #self._list)
 end
 Sequential.__tostring = model_tostring
 Model.__tostring = model_tostring
@@ -1110,11 +1117,11 @@ local function architecture(self, json)
   local layers, index = {}, {}
   for i, l in ipairs(self._list) do layers[i] = layer_config_for_save(l); index[l] = i end
   if getmetatable(self) == Sequential then
-    return { class_name = "Sequential", name = self.name, input_shape = self._shapes[1], layers = layers }
+    return { class_name = "Sequential", name = name_of(self), input_shape = self._shapes[1], layers = layers }
   end
   local nodes = {}
   for j, nd in ipairs(self._spec.nodes) do nodes[j] = { layer = index[nd.layer], inputs = nd.inputs } end
-  return { class_name = "Model", name = self.name, inputs = self._spec.inputs, layers = layers,
+  return { class_name = "Model", name = name_of(self), inputs = self._spec.inputs, layers = layers,
     nodes = nodes, outputs = self._spec.outputs, multi_inputs = self._multi_in, multi_outputs = self._multi_out }
 end
 

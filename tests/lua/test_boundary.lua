@@ -200,4 +200,12 @@ do
   os.remove(path)
 end
 
+-- found by the Lua API fuzzer: two models named after each other printed each other forever
+do
+  local a = nn.Sequential { nn.Input { 2 }, nn.Dense { 1 } }
+  local b = nn.Sequential { nn.Input { 2 }, nn.Dense { 1 } }
+  a.name, b.name = b, a
+  T.check(tostring(a):find('Model: "?"', 1, true) ~= nil, "a model whose name is not text prints as '?'")
+end
+
 T.done()
