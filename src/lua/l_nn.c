@@ -1199,6 +1199,13 @@ static int nn_net(lua_State *L) {
     return push_net(L, lt_net_new(n, layers, nd, shape), anchors);
 }
 
+/* A node id of a graph spec (1-based, 1..n) as a 0-based index. */
+static int node_id(lua_State *L, int idx, int n) {
+    lua_Integer v = luaL_checkinteger(L, idx);
+    if (v < 1 || v > n) luaL_error(L, "Model: node id %I is outside 1..%d", v, n);
+    return (int)v - 1;
+}
+
 /* nn._graph{inputs={shape, ...}, nodes={{layer=, inputs={id, ...}}, ...}, outputs={id, ...}}
  * → net. Ids are 1-based over the inputs then the nodes, each node reading earlier ids. */
 static int nn_graph(lua_State *L) {
@@ -1228,7 +1235,7 @@ static int nn_graph(lua_State *L) {
     }
     for (int o = 0; o < no; o++) {
         lua_rawgeti(L, to, o + 1);
-        outs[o] = (int)luaL_checkinteger(L, -1) - 1;
+        outs[o] = node_id(L, -1, ni + nl);
         lua_pop(L, 1);
     }
     lt_layer **layers = lua_newuserdatauv(L, (size_t)nl * sizeof *layers, 0);   /* GC-owned */
@@ -1248,7 +1255,7 @@ static int nn_graph(lua_State *L) {
                               LT_MAX_MERGE, nin[j]);
         for (int k = 0; k < nin[j]; k++) {
             lua_rawgeti(L, -1, k + 1);
-            in[j][k] = (int)luaL_checkinteger(L, -1) - 1;
+            in[j][k] = node_id(L, -1, ni + nl);
             lua_pop(L, 1);
         }
         lua_pop(L, 2);

@@ -254,7 +254,11 @@ static int tensor_m_permute(lua_State *L) {             /* permute(3, 1, 2) or p
     if (n != t->ndim)
         return luaL_error(L, "permute: %d dimensions given for a %d-dimensional tensor", n,
                           t->ndim);
-    for (int i = 0; i < n; i++) perm[i] = (int)p64[i] - 1;
+    for (int i = 0; i < n; i++) {
+        if (p64[i] < 1 || p64[i] > n)
+            return luaL_error(L, "permute: dimension %I is outside 1..%d", (lua_Integer)p64[i], n);
+        perm[i] = (int)p64[i] - 1;
+    }
     lt_lua_pushtensor(L, lt_tensor_permute(t, perm));
     return 1;
 }

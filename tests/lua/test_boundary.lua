@@ -208,4 +208,7 @@ do
   T.check(tostring(a):find('Model: "?"', 1, true) ~= nil, "a model whose name is not text prints as '?'")
 end
 
+-- found by the Lua API fuzzer: permute with an index near math.mininteger overflowed
+T.raises(function() tensor.zeros(2, 3):permute(math.mininteger, 1) end, "is outside 1..2", "permute out of range")
+
 T.done()
