@@ -1144,7 +1144,7 @@ function methods:save(path)
     local oc = self.optimizer:config()
     meta.compile = json.encode { loss = self.loss, loss_weights = self.loss_weights,
       metrics = json.array(self.metrics), optimizer = oc }
-    local s = self.optimizer:state()
+    local s = self.optimizer:state((self:parameters()))   -- the layers' tensors, in order
     meta.optimizer_state = json.encode { iterations = s.iterations, has_m = s.m ~= nil, has_v = s.v ~= nil }
     if s.m then tensors["optimizer.m"] = s.m; order[#order + 1] = "optimizer.m" end
     if s.v then tensors["optimizer.v"] = s.v; order[#order + 1] = "optimizer.v" end
@@ -1279,6 +1279,15 @@ function nn.load(path, opts)
     if type(ctor) ~= "function" then load_error(path, "unknown optimizer '" .. tostring(oc.name) .. "'") end
     local cfg = {}
     for k, v in pairs(oc) do if k ~= "name" then cfg[k] = v end end
+    if type(cfg.lr) == "table" then   -- a schedule's config
+      local sc = optim.schedules[cfg.lr.name or ""]
+      if type(sc) ~= "function" then load_error(path, "unknown schedule '" .. tostring(cfg.lr.name) .. "'") end
+      local sa = {}
+      for k, v in pairs(cfg.lr) do if k ~= "name" then sa[k] = v end end
+      local oks, sched = pcall(sc, sa)
+      if not oks then load_error(path, "compile metadata: " .. tostring(sched)) end
+      cfg.lr = sched
+    end
     local metrics = {}
     for _, m in ipairs(comp.metrics or {}) do metrics[#metrics + 1] = m end
     local okm, em = pcall(model.compile, model, { optimizer = ctor(cfg), loss = comp.loss,
@@ -1294,7 +1303,7 @@ function nn.load(path, opts)
           load_error(path, string.format("optimizer state has %d values for %d parameters", t:numel(), P))
         end
       end
-      model.optimizer:set_state { iterations = math.tointeger(s.iterations) or 0, m = m, v = v }
+      model.optimizer:set_state((model:parameters()), { iterations = math.tointeger(s.iterations) or 0, m = m, v = v })
     end
   end
   return model

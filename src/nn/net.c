@@ -270,6 +270,7 @@ void lt_net_free(lt_net *net) {
     free(net->perm);
     free(net->g1);
     free(net->keep);
+    free(net->oseg);
     if (net->layers)
         for (int m = 0; m < net->nlayers; m++) lt_layer_free(net->layers[m]);
     free(net->layers);
@@ -282,6 +283,25 @@ int64_t lt_net_out_size(const lt_net *net, int k) { return net->nodes[net->outpu
 int64_t lt_net_out_width(const lt_net *net, int k) {
     const lt_node *d = &net->nodes[net->outputs[k]];
     return d->shape[d->nd - 1];
+}
+
+/* The optimizer's view of the parameters: each layer's kernel and bias as separate tensors
+ * (so their state is that of layer:parameters()), decay on kernels only (2 or more
+ * dimensions: not biases nor BatchNorm's scale and offset). */
+static void optim_segments(lt_net *net) {
+    int k = 0;
+    int64_t off = 0;
+    for (int m = 0; m < net->nlayers; m++) {
+        const lt_layer *l = net->layers[m];
+        if (l->nw > 0)
+            net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off, .n = l->nw,
+                                            .g = net->grads->data + off, .decay = l->wnd >= 2};
+        if (l->nb > 0)
+            net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off + l->nw,
+                                            .n = l->nb, .g = net->grads->data + off + l->nw};
+        off += lt_layer_nparams(l);
+    }
+    net->noseg = k;
 }
 
 lt_status lt_net_build(lt_net *net, lt_rng *r) {
@@ -316,7 +336,11 @@ lt_status lt_net_build(lt_net *net, lt_rng *r) {
         net->params = p;
         net->grads = g;
         net->fwd_n = 0;
+        net->noseg = 0;
     }
+    if (!net->oseg && !(net->oseg = calloc((size_t)2 * net->nlayers + 1, sizeof *net->oseg)))
+        return lt_seterr(LT_ENOMEM, "Model: out of memory");
+    if (net->noseg == 0) optim_segments(net);
     for (int m = 0; m < net->nlayers; m++)
         if ((s = lt_layer_build_state(net->layers[m])) != LT_OK) return s;
     return LT_OK;
@@ -588,7 +612,8 @@ static void par_phase(void *arg, int tid) {
     par_job *j = arg;
     lt_net *net = j->net;
     int64_t r0 = tid ? j->n0 : 0, n = tid ? j->N - j->n0 : j->n0;
-    int64_t P = net->nparams, half = (P / 2 + 15) & ~(int64_t)15;
+    int64_t P = j->phase == PH_OPTIM ? lt_optim_size(j->opt) : net->nparams;
+    int64_t half = (P / 2 + 15) & ~(int64_t)15;
     if (half > P) half = P;
     int64_t lo = tid ? half : 0, hi = tid ? P : half;
     if (tid) {
@@ -605,7 +630,7 @@ static void par_phase(void *arg, int tid) {
         backward_rows(net, j->xs, r0, n);
         break;
     case PH_OPTIM:
-        lt_optim_apply(j->opt, net->params->data, net->grads->data, net->g1, lo, hi);
+        lt_optim_apply(j->opt, lo, hi);
         break;
     case PH_MERGE_GRADS:       /* grads += g1, g1 = 0 (a backward outside a step) */
         for (int64_t e = lo; e < hi; e++) {
@@ -832,13 +857,14 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     }
     if (tm) tm->backward += (t1 = seconds()) - t0;
     if (net->nparams > 0) {
+        for (int i = 0; i < net->noseg; i++)
+            net->oseg[i].g2 = par ? net->g1 + (net->oseg[i].g - net->grads->data) : NULL;
+        if ((s = lt_optim_begin(opt, net->noseg, net->oseg, 1)) != LT_OK) return s;
         if (par) {
-            if ((s = lt_optim_begin(opt, net->nparams)) != LT_OK) return s;
             par->opt = opt;
             run_par(par, PH_OPTIM);
-        } else if ((s = lt_optim_step_zero(opt, net->params->data, net->grads->data,
-                                           net->nparams)) != LT_OK) {
-            return s;
+        } else {
+            lt_optim_apply(opt, 0, lt_optim_size(opt));
         }
     }
     commit_state(net);                  /* the step is applied: the state goes with it */

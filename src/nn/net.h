@@ -78,6 +78,8 @@ typedef struct {
     int *keep;                           /* per node: its layer's training flag, kept aside */
     float *g1;
     lt_rng rng1;
+    lt_optim_seg *oseg;                  /* the optimizer's segments (see optim_segments) */
+    int noseg;
     int busy;                            /* inside a call (a Lua layer may call back) */
 } lt_net;
 

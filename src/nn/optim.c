@@ -1,8 +1,9 @@
 /* optim.c: the optimizers (see optim.h for the update equations and Keras references).
- * Each update is one fused pass over the flat arrays. GCC will not vectorise a loop
- * calling sqrtf while errno is live (-fmath-errno, the default, adds a branch), so the
- * Adam and RMSprop loops use AVX intrinsics when available, with a scalar tail/fallback
- * computing the same expression. */
+ * Each update is one fused pass over a parameter's elements: gradient (plus a worker's
+ * block), clipping, decay and the update, zeroing the gradient behind it for a network.
+ * GCC will not vectorise a loop calling sqrtf while errno is live (-fmath-errno, the
+ * default, adds a branch), so the Adam and RMSprop loops use AVX intrinsics when available,
+ * with a scalar tail/fallback computing the same expression. */
 #include "nn/optim.h"
 
 #if defined(__AVX__) || defined(__SSE__)
@@ -13,6 +14,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One parameter's share of a step: pointers already offset, and the step's constants. */
+struct lt_optim_run {
+    float *w, *g, *g2, *m, *v;
+    int64_t n, pos;            /* pos: its first element in the step's concatenation */
+    float lr, alpha, eps;      /* alpha, eps: Adam's bias-corrected rate and epsilon */
+    float wdl, scale;          /* w -= w·wdl; g ← g·scale (clipnorm, global_clipnorm) */
+};
+
+/* ---- schedules ---- */
+
+double lt_schedule_lr(const lt_schedule *s, double step) {
+    if (step < 0) step = 0;
+    switch (s->kind) {
+    case LT_SCHED_NONE: return s->initial;
+    case LT_SCHED_EXPONENTIAL: {
+        double p = step / s->decay_steps;
+        if (s->staircase) p = floor(p);
+        return s->initial * pow(s->decay_rate, p);
+    }
+    case LT_SCHED_PIECEWISE:
+        for (int i = 0; i < s->nb; i++)
+            if (step <= s->bounds[i]) return s->values[i];
+        return s->values[s->nb];
+    case LT_SCHED_COSINE: {
+        double peak = s->initial;
+        if (s->warmup_steps > 0) {
+            if (step < s->warmup_steps)
+                return s->initial + (s->warmup_target - s->initial) * step / s->warmup_steps;
+            peak = s->warmup_target;
+            step -= s->warmup_steps;
+        }
+        if (step > s->decay_steps) step = s->decay_steps;
+        double c = 0.5 * (1.0 + cos(M_PI * step / s->decay_steps));
+        return peak * ((1.0 - s->alpha) * c + s->alpha);
+    }
+    case LT_SCHED_ONECYCLE: {
+        /* PyTorch's OneCycleLR (two phases, cosine annealing); after the last step the rate
+         * stays at its final value */
+        double lo = s->max_lr / s->div_factor, fin = lo / s->final_div_factor;
+        double up = s->pct_start * s->total_steps - 1, end = s->total_steps - 1;
+        double a, b, pct;
+        if (step <= up) {
+            a = lo; b = s->max_lr; pct = up > 0 ? step / up : 1;
+        } else {
+            a = s->max_lr; b = fin; pct = end > up ? (step - up) / (end - up) : 1;
+        }
+        if (pct > 1) pct = 1;
+        return b + (a - b) / 2 * (cos(M_PI * pct) + 1);
+    }
+    }
+    return s->initial;
+}
+
+/* ---- construction, state ---- */
+
 lt_optim *lt_optim_new(lt_optim_kind kind) {
     lt_optim *o = calloc(1, sizeof *o);
     if (!o) {
@@ -20,168 +76,294 @@ lt_optim *lt_optim_new(lt_optim_kind kind) {
         return NULL;
     }
     o->kind = kind;
-    o->lr = kind == LT_OPT_SGD ? 0.01f : 1e-3f;
-    o->beta1 = 0.9f;
-    o->beta2 = 0.999f;
-    o->eps = 1e-7f;
-    o->rho = 0.9f;
+    o->lr = kind == LT_OPT_SGD ? 0.01 : 1e-3;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = kind == LT_OPT_ADAMW ? 1e-8 : 1e-7;    /* AdamW: PyTorch's defaults */
+    o->weight_decay = kind == LT_OPT_ADAMW ? 0.01 : 0;
+    o->rho = 0.9;
     return o;
+}
+
+static void free_param(lt_optim_param *p) {
+    lt_tensor_free(p->key);
+    free(p->m);
+    free(p->v);
 }
 
 void lt_optim_free(lt_optim *o) {
     if (!o) return;
-    free(o->m);
-    free(o->v);
+    for (int i = 0; i < o->nparam; i++) free_param(&o->param[i]);
+    free(o->param);
+    free(o->run);
     free(o);
 }
 
 const char *lt_optim_name(const lt_optim *o) {
-    static const char *names[] = {"SGD", "Adam", "RMSprop"};
+    static const char *names[] = {"SGD", "Adam", "RMSprop", "AdamW"};
     return names[o->kind];
 }
 
 int lt_optim_nslots(const lt_optim *o) {
     switch (o->kind) {
     case LT_OPT_SGD: return o->momentum != 0 ? 1 : 0;
-    case LT_OPT_ADAM: return 2;
+    case LT_OPT_ADAM: case LT_OPT_ADAMW: return 2;
     case LT_OPT_RMSPROP: return 1;
     }
     return 0;
 }
 
-lt_status lt_optim_reserve(lt_optim *o, int64_t n) {
+double lt_optim_lr_at(const lt_optim *o, int64_t t) {
+    return o->sched.kind == LT_SCHED_NONE ? o->lr : lt_schedule_lr(&o->sched, (double)t);
+}
+
+/* Drops the state of parameters nobody else holds any more (their storage's references
+ * are all ours) or that moved to another buffer (a layer bound into a network). Run when
+ * a parameter is added, so the list cannot grow without end. */
+static void prune(lt_optim *o) {
+    int k = 0;
+    for (int i = 0; i < o->nparam; i++) {
+        lt_storage *st = o->param[i].key->storage;
+        int ours = 0;
+        for (int j = 0; j < o->nparam; j++) ours += o->param[j].key->storage == st;
+        if (st->detached || st->refs <= ours) free_param(&o->param[i]);
+        else o->param[k++] = o->param[i];
+    }
+    o->nparam = k;
+}
+
+lt_optim_param *lt_optim_find(lt_optim *o, const lt_tensor *param, int64_t off, int64_t n,
+                              int create) {
+    const float *d = param->data + off;
+    for (int k = 0; k < o->nparam; k++) {     /* from the last hit: a step's order repeats */
+        int i = (o->hint + k) % o->nparam;
+        lt_optim_param *p = &o->param[i];
+        if (p->key->storage == param->storage && p->key->data == d && p->key->numel == n) {
+            o->hint = i + 1;
+            return p;
+        }
+    }
+    if (!create) return NULL;
+    prune(o);
+    if (o->nparam == o->capparam) {
+        int cap = o->capparam ? 2 * o->capparam : 16;
+        lt_optim_param *np = realloc(o->param, (size_t)cap * sizeof *np);
+        if (!np) {
+            lt_seterr(LT_ENOMEM, "%s: out of memory", lt_optim_name(o));
+            return NULL;
+        }
+        o->param = np;
+        o->capparam = cap;
+    }
+    lt_optim_param p = {0};
+    int64_t all = param->numel;
+    lt_tensor *flat = lt_tensor_reshape(param, 1, &all);
+    p.key = flat ? lt_tensor_narrow(flat, 0, off, n) : NULL;
+    lt_tensor_free(flat);
     int slots = lt_optim_nslots(o);
-    float *m = NULL, *v = NULL;
-    if (n > 0 && slots >= 1 && o->kind != LT_OPT_RMSPROP) {
-        if (!(m = calloc((size_t)n, sizeof *m)))
-            return lt_seterr(LT_ENOMEM, "%s: out of memory for %lld state values",
-                             lt_optim_name(o), (long long)n);
+    int want_m = slots >= 1 && o->kind != LT_OPT_RMSPROP, want_v = o->kind != LT_OPT_SGD;
+    if (p.key && want_m) p.m = calloc((size_t)n, sizeof(float));
+    if (p.key && want_v) p.v = calloc((size_t)n, sizeof(float));
+    if (!p.key || (want_m && !p.m) || (want_v && !p.v)) {
+        free_param(&p);
+        lt_seterr(LT_ENOMEM, "%s: out of memory for %lld state values", lt_optim_name(o),
+                  (long long)n);
+        return NULL;
     }
-    if (n > 0 && (o->kind == LT_OPT_ADAM || o->kind == LT_OPT_RMSPROP)) {
-        if (!(v = calloc((size_t)n, sizeof *v))) {
-            free(m);
-            return lt_seterr(LT_ENOMEM, "%s: out of memory for %lld state values",
-                             lt_optim_name(o), (long long)n);
-        }
-    }
-    free(o->m);
-    free(o->v);
-    o->m = m;
-    o->v = v;
-    o->n = n;
-    o->t = 0;
-    return LT_OK;
+    o->param[o->nparam] = p;
+    return &o->param[o->nparam++];
 }
 
-/* Each update optionally zeroes g behind it (zero_g: the network's fused step). */
-static void zero_after(float *g, int64_t n, int zero_g) {
-    if (zero_g) memset(g, 0, (size_t)n * sizeof(float));
+/* ---- the update kernels ---- */
+
+/* g (+ g2, zeroed) scaled and clamped: the gradient an update uses. */
+static inline float grad_at(float *g, float *g2, int64_t i, float scale, float clip) {
+    float gi = g[i];
+    if (g2) {
+        gi += g2[i];
+        g2[i] = 0;
+    }
+    gi *= scale;
+    if (clip > 0) {
+        if (gi > clip) gi = clip;
+        else if (gi < -clip) gi = -clip;
+    }
+    return gi;
 }
 
-static void sgd(float *restrict w, const float *restrict g, float *restrict vel, int64_t n,
-                float lr, float mu, int nesterov) {
-    if (!vel) {
-        for (int64_t i = 0; i < n; i++) w[i] -= lr * g[i];
-        return;
-    }
-    if (nesterov) {
-        for (int64_t i = 0; i < n; i++) {
-            float v = mu * vel[i] - lr * g[i];
-            vel[i] = v;
-            w[i] += mu * v - lr * g[i];
-        }
-    } else {
-        for (int64_t i = 0; i < n; i++) {
-            float v = mu * vel[i] - lr * g[i];
-            vel[i] = v;
-            w[i] += v;
-        }
-    }
-}
-
-/* g2 (may be NULL, only with zero_g): a second gradient block (a worker thread's) that is
- * added to g and zeroed in the same pass. */
-static void adam(float *restrict w, float *restrict g, float *restrict g2, float *restrict m,
-                 float *restrict v, int64_t n, float alpha, float b1, float b2, float eps,
-                 int zero_g) {
-    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
-    int64_t i = 0;
 #ifdef __AVX__
-    const __m256 vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
-    const __m256 va = _mm256_set1_ps(alpha), ve = _mm256_set1_ps(eps);
-    for (; i + 8 <= n; i += 8) {
-        __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
-        __m256 vi = _mm256_loadu_ps(v + i);
-        if (g2) {
-            gi = _mm256_add_ps(gi, _mm256_loadu_ps(g2 + i));
-            _mm256_storeu_ps(g2 + i, _mm256_setzero_ps());
+static inline __m256 grad8(float *g, float *g2, int64_t i, __m256 vs, float clip) {
+    __m256 gi = _mm256_loadu_ps(g + i);
+    if (g2) {
+        gi = _mm256_add_ps(gi, _mm256_loadu_ps(g2 + i));
+        _mm256_storeu_ps(g2 + i, _mm256_setzero_ps());
+    }
+    gi = _mm256_mul_ps(gi, vs);
+    if (clip > 0) {   /* min(c, g), max(-c, g) pass a NaN through, like the scalar code */
+        gi = _mm256_min_ps(_mm256_set1_ps(clip), gi);
+        gi = _mm256_max_ps(_mm256_set1_ps(-clip), gi);
+    }
+    return gi;
+}
+#endif
+
+static void sgd(const lt_optim *o, const lt_optim_run *r, int64_t a, int64_t b, float clip,
+                int zero_g) {
+    float *restrict w = r->w, *restrict g = r->g, *restrict g2 = r->g2, *restrict vel = r->m;
+    float lr = r->lr, mu = (float)o->momentum, wdl = r->wdl, sc = r->scale;
+    for (int64_t i = a; i < b; i++) {
+        float gi = grad_at(g, g2, i, sc, clip), wi = w[i] - w[i] * wdl;
+        if (zero_g) g[i] = 0;
+        if (!vel) {
+            w[i] = wi - lr * gi;
+        } else {
+            float v = mu * vel[i] - lr * gi;
+            vel[i] = v;
+            w[i] = o->nesterov ? wi + (mu * v - lr * gi) : wi + v;
         }
+    }
+}
+
+static void adam(const lt_optim *o, const lt_optim_run *r, int64_t a, int64_t b, float clip,
+                 int zero_g) {
+    float *restrict w = r->w, *restrict g = r->g, *restrict g2 = r->g2;
+    float *restrict m = r->m, *restrict v = r->v;
+    const float c1 = (float)(1.0 - o->beta1), c2 = (float)(1.0 - o->beta2);   /* in double: 1 - (float)0.999 is off by 1e-5 */
+    const float alpha = r->alpha, eps = r->eps, wdl = r->wdl, sc = r->scale;
+    int64_t i = a;
+#ifdef __AVX__
+    const __m256 vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2), vs = _mm256_set1_ps(sc);
+    const __m256 va = _mm256_set1_ps(alpha), ve = _mm256_set1_ps(eps), vd = _mm256_set1_ps(wdl);
+    for (; i + 8 <= b; i += 8) {
+        __m256 gi = grad8(g, g2, i, vs, clip);
+        __m256 mi = _mm256_loadu_ps(m + i), vi = _mm256_loadu_ps(v + i);
         mi = _mm256_add_ps(mi, _mm256_mul_ps(vc1, _mm256_sub_ps(gi, mi)));
         vi = _mm256_add_ps(vi, _mm256_mul_ps(vc2, _mm256_sub_ps(_mm256_mul_ps(gi, gi), vi)));
         _mm256_storeu_ps(m + i, mi);
         _mm256_storeu_ps(v + i, vi);
         if (zero_g) _mm256_storeu_ps(g + i, _mm256_setzero_ps());
+        __m256 wi = _mm256_loadu_ps(w + i);
+        wi = _mm256_sub_ps(wi, _mm256_mul_ps(wi, vd));
         __m256 upd = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), upd));
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(wi, upd));
     }
 #endif
-    for (; i < n; i++) {
-        float gi = g[i];
-        if (g2) {
-            gi += g2[i];
-            g2[i] = 0;
-        }
+    for (; i < b; i++) {
+        float gi = grad_at(g, g2, i, sc, clip);
         float mi = m[i] + c1 * (gi - m[i]);
         float vi = v[i] + c2 * (gi * gi - v[i]);
         m[i] = mi;
         v[i] = vi;
         if (zero_g) g[i] = 0;
-        w[i] -= alpha * mi / (sqrtf(vi) + eps);
+        float wi = w[i] - w[i] * wdl;
+        w[i] = wi - alpha * mi / (sqrtf(vi) + eps);
     }
 }
 
-static void rmsprop(float *restrict w, const float *restrict g, float *restrict v, int64_t n,
-                    float lr, float rho, float eps) {
-    const float c = 1.0f - rho;
-    int64_t i = 0;
+static void rmsprop(const lt_optim *o, const lt_optim_run *r, int64_t a, int64_t b, float clip,
+                    int zero_g) {
+    float *restrict w = r->w, *restrict g = r->g, *restrict g2 = r->g2, *restrict v = r->v;
+    const float rho = (float)o->rho, c = (float)(1.0 - o->rho), lr = r->lr, eps = (float)o->eps;
+    const float wdl = r->wdl, sc = r->scale;
+    int64_t i = a;
 #ifdef __AVX__
-    const __m256 vr = _mm256_set1_ps(rho), vc = _mm256_set1_ps(c);
-    const __m256 vl = _mm256_set1_ps(lr), ve = _mm256_set1_ps(eps);
-    for (; i + 8 <= n; i += 8) {
-        __m256 gi = _mm256_loadu_ps(g + i);
+    const __m256 vr = _mm256_set1_ps(rho), vc = _mm256_set1_ps(c), vs = _mm256_set1_ps(sc);
+    const __m256 vl = _mm256_set1_ps(lr), ve = _mm256_set1_ps(eps), vd = _mm256_set1_ps(wdl);
+    for (; i + 8 <= b; i += 8) {
+        __m256 gi = grad8(g, g2, i, vs, clip);
         __m256 vi = _mm256_add_ps(_mm256_mul_ps(vr, _mm256_loadu_ps(v + i)),
                                   _mm256_mul_ps(vc, _mm256_mul_ps(gi, gi)));
         _mm256_storeu_ps(v + i, vi);
+        if (zero_g) _mm256_storeu_ps(g + i, _mm256_setzero_ps());
+        __m256 wi = _mm256_loadu_ps(w + i);
+        wi = _mm256_sub_ps(wi, _mm256_mul_ps(wi, vd));
         __m256 upd = _mm256_div_ps(_mm256_mul_ps(vl, gi), _mm256_sqrt_ps(_mm256_add_ps(vi, ve)));
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), upd));
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(wi, upd));
     }
 #endif
-    for (; i < n; i++) {
-        float gi = g[i];
+    for (; i < b; i++) {
+        float gi = grad_at(g, g2, i, sc, clip);
         float vi = rho * v[i] + c * gi * gi;
         v[i] = vi;
-        w[i] -= lr * gi / sqrtf(vi + eps);
+        if (zero_g) g[i] = 0;
+        float wi = w[i] - w[i] * wdl;
+        w[i] = wi - lr * gi / sqrtf(vi + eps);
     }
 }
 
-/* State sized for total floats, then t++ (the part of a step done once). */
-static lt_status begin(lt_optim *o, int64_t total) {
-    int slots = lt_optim_nslots(o);
-    if (slots > 0 && (total != o->n || (o->kind != LT_OPT_RMSPROP && !o->m))) {
-        lt_status s = lt_optim_reserve(o, total);
-        if (s != LT_OK) return s;
+/* ---- a step ---- */
+
+static double sumsq(const float *g, const float *g2, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double x = g2 ? (double)g[i] + g2[i] : g[i];
+        s += x * x;
     }
-    o->t++;
+    return s;
+}
+
+lt_status lt_optim_begin(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g) {
+    if (nseg > o->caprun) {
+        lt_optim_run *r = realloc(o->run, (size_t)nseg * sizeof *r);
+        if (!r) return lt_seterr(LT_ENOMEM, "%s: out of memory", lt_optim_name(o));
+        o->run = r;
+        o->caprun = nseg;
+    }
+    /* find (or make) every parameter's state first: nothing changes on failure */
+    for (int i = 0; i < nseg; i++)
+        if (!lt_optim_find(o, seg[i].param, seg[i].off, seg[i].n, 1)) return LT_ENOMEM;
+    double penalty = 0, gsum = 0;
+    int64_t pos = 0;
+    for (int i = 0; i < nseg; i++) {
+        const lt_optim_seg *s = &seg[i];
+        lt_optim_param *p = lt_optim_find(o, s->param, s->off, s->n, 0);   /* present */
+        lt_optim_run *r = &o->run[i];
+        float *w = s->param->data + s->off;
+        if (s->l1 != 0 || s->l2 != 0) {      /* the regularizers join the gradient */
+            for (int64_t e = 0; e < s->n; e++) {
+                penalty += (double)s->l1 * fabsf(w[e]) + (double)s->l2 * w[e] * w[e];
+                s->g[e] += s->l1 * (float)((w[e] > 0) - (w[e] < 0)) + 2 * s->l2 * w[e];
+            }
+        }
+        double lr = lt_optim_lr_at(o, p->t);
+        p->t++;
+        if (p->t > o->t) o->t = p->t;
+        double t = (double)p->t, bc2 = 1.0 - pow(o->beta2, t);
+        *r = (lt_optim_run){.w = w, .g = s->g, .g2 = s->g2, .m = p->m, .v = p->v, .n = s->n,
+                            .pos = pos, .lr = (float)lr, .scale = 1.0f,
+                            .alpha = (float)(lr * sqrt(bc2) / (1.0 - pow(o->beta1, t))),
+                            .eps = (float)(o->kind == LT_OPT_ADAMW ? o->eps * sqrt(bc2) : o->eps),
+                            .wdl = s->decay ? (float)(lr * o->weight_decay) : 0.0f};
+        if (o->clipnorm > 0 || o->global_clipnorm > 0) {
+            double q = sumsq(s->g, s->g2, s->n);
+            gsum += q;
+            if (o->clipnorm > 0) r->scale = (float)(o->clipnorm / fmax(sqrt(q), o->clipnorm));
+        }
+        pos += s->n;
+    }
+    if (o->global_clipnorm > 0) {
+        float sc = (float)(o->global_clipnorm / fmax(sqrt(gsum), o->global_clipnorm));
+        for (int i = 0; i < nseg; i++) o->run[i].scale = sc;
+    }
+    o->nrun = nseg;
+    o->runsize = pos;
+    o->zero_g = zero_g;
+    o->penalty = penalty;
     return LT_OK;
 }
 
-static void update_body(const lt_optim *o, float *p, float *g, float *g2, int64_t off,
-                        int64_t n, int zero_g);
+int64_t lt_optim_size(const lt_optim *o) { return o->runsize; }
 
-/* Updates p[0..n) (elements off.. of the state) from g (+ g2 when not NULL, which is
- * then zeroed; g is zeroed when zero_g). */
-static void update(const lt_optim *o, float *p, float *g, float *g2, int64_t off, int64_t n,
-                   int zero_g) {
+static void apply_run(const lt_optim *o, const lt_optim_run *r, int64_t a, int64_t b) {
+    float clip = (float)o->clipvalue;
+    switch (o->kind) {
+    case LT_OPT_SGD: sgd(o, r, a, b, clip, o->zero_g); break;
+    case LT_OPT_ADAM: case LT_OPT_ADAMW: adam(o, r, a, b, clip, o->zero_g); break;
+    case LT_OPT_RMSPROP: rmsprop(o, r, a, b, clip, o->zero_g); break;
+    }
+}
+
+void lt_optim_apply(const lt_optim *o, int64_t lo, int64_t hi) {
 #ifdef __SSE__
     /* Flush denormals to zero in this pass: with real data many gradients are 0 (dead
      * ReLUs, blank image borders), so m decays by β1 each step into the denormal range,
@@ -189,60 +371,18 @@ static void update(const lt_optim *o, float *p, float *g, float *g2, int64_t off
     unsigned csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040);   /* FTZ | DAZ */
 #endif
-    update_body(o, p, g, g2, off, n, zero_g);
+    for (int i = 0; i < o->nrun; i++) {
+        const lt_optim_run *r = &o->run[i];
+        int64_t a = lo > r->pos ? lo - r->pos : 0, b = hi < r->pos + r->n ? hi - r->pos : r->n;
+        if (a < b) apply_run(o, r, a, b);
+    }
 #ifdef __SSE__
     _mm_setcsr(csr);
 #endif
 }
 
-static void update_body(const lt_optim *o, float *p, float *g, float *g2, int64_t off,
-                        int64_t n, int zero_g) {
-    double t = (double)o->t;
-    float alpha = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
-    if (g2 && o->kind != LT_OPT_ADAM) {
-        for (int64_t i = 0; i < n; i++) g[i] += g2[i];
-        memset(g2, 0, (size_t)n * sizeof(float));
-    }
-    switch (o->kind) {
-    case LT_OPT_SGD:
-        sgd(p, g, lt_optim_nslots(o) ? o->m + off : NULL, n, o->lr, o->momentum, o->nesterov);
-        zero_after(g, n, zero_g);
-        break;
-    case LT_OPT_ADAM:
-        adam(p, g, g2, o->m + off, o->v + off, n, alpha, o->beta1, o->beta2, o->eps, zero_g);
-        break;
-    case LT_OPT_RMSPROP:
-        rmsprop(p, g, o->v + off, n, o->lr, o->rho, o->eps);
-        zero_after(g, n, zero_g);
-        break;
-    }
-}
-
-static lt_status step(lt_optim *o, int k, float *const *p, float *const *g, const int64_t *n,
-                      int zero_g) {
-    int64_t total = 0;
-    for (int i = 0; i < k; i++) total += n[i];
-    lt_status s = begin(o, total);
-    if (s != LT_OK) return s;
-    int64_t off = 0;
-    for (int i = 0; i < k; i++) {
-        update(o, p[i], g[i], NULL, off, n[i], zero_g);
-        off += n[i];
-    }
-    return LT_OK;
-}
-
-lt_status lt_optim_begin(lt_optim *o, int64_t n) { return begin(o, n); }
-
-void lt_optim_apply(const lt_optim *o, float *p, float *g, float *g2, int64_t lo, int64_t hi) {
-    if (hi > lo) update(o, p + lo, g + lo, g2 ? g2 + lo : NULL, lo, hi - lo, 1);
-}
-
-lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,
-                        const int64_t *n) {
-    return step(o, k, p, (float *const *)g, n, 0);   /* g is only read when zero_g = 0 */
-}
-
-lt_status lt_optim_step_zero(lt_optim *o, float *p, float *g, int64_t n) {
-    return step(o, 1, &p, &g, &n, 1);
+lt_status lt_optim_step(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g) {
+    lt_status s = lt_optim_begin(o, nseg, seg, zero_g);
+    if (s == LT_OK) lt_optim_apply(o, 0, o->runsize);
+    return s;
 }

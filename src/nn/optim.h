@@ -1,49 +1,118 @@
-/* optim.h: SGD (momentum, Nesterov), Adam and RMSprop with Keras 3 semantics and
- * defaults. An optimizer updates a list of parameter arrays in place from their
- * gradients; its state (velocity, m, v) is one flat block laid out like the
- * concatenation of the arrays, allocated on the first step (a network passes its one
- * flat parameter buffer, so each step is one fused loop). The step count t is shared.
+/* optim.h: SGD (momentum, Nesterov), Adam, AdamW and RMSprop with Keras 3 semantics and
+ * defaults (AdamW: PyTorch's), learning-rate schedules, weight decay and gradient clipping.
+ *
+ * State follows the parameters, as in PyTorch: the optimizer keeps, per parameter tensor,
+ * its slots (velocity, m, v) and its own step count t. A parameter is known by its storage
+ * and its element range (the optimizer holds a reference on the storage, so the key cannot
+ * be reused by another tensor; the state of a parameter whose storage nobody else holds any
+ * more is dropped). So stepping the layers one by one (once each per iteration) gives
+ * exactly the result of one step over all of them, and a network's fused step and
+ * opt:step(layer:parameters()) share the state of the same weights.
+ *
+ * One step on a parameter with gradient g (t: its step count after this step, lr: the
+ * rate, or the schedule's value at step t-1, as Keras evaluates it at `iterations`):
+ *   regularizer:  g ← g + l1·sign(w) + 2·l2·w          (kernel_regularizer, part of the loss)
+ *   clipping:     clipnorm: g ← g·c/max(‖g‖, c) per tensor; global_clipnorm: the same with
+ *                 the norm of all the step's gradients; clipvalue: g ← clamp(g, -c, c)
+ *   decay:        w ← w - w·wd·lr  (decoupled, Keras 3's weight_decay; AdamW's too: PyTorch
+ *                 multiplies by 1 - lr·wd) on tensors of 2 or more dimensions (kernels), not
+ *                 on biases nor BatchNorm's scale and offset
  *   SGD:      v ← μv - lr·g;  w ← w + v  (Nesterov: w ← w + μv - lr·g); μ = 0: w -= lr·g
  *   Adam:     m ← m + (1-β1)(g - m);  v ← v + (1-β2)(g² - v);
  *             w ← w - lr·sqrt(1-β2^t)/(1-β1^t) · m / (sqrt(v) + ε)
+ *   AdamW:    PyTorch's w ← w - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε), computed as
+ *             Adam's line with ε·sqrt(1-β2^t) for ε (the same value, one fused kernel)
  *   RMSprop:  v ← ρv + (1-ρ)g²;  w ← w - lr·g / sqrt(v + ε) */
 #ifndef LT_OPTIM_H
 #define LT_OPTIM_H
 
 #include "core/tensor.h"
 
-typedef enum { LT_OPT_SGD = 0, LT_OPT_ADAM, LT_OPT_RMSPROP } lt_optim_kind;
+typedef enum { LT_OPT_SGD = 0, LT_OPT_ADAM, LT_OPT_RMSPROP, LT_OPT_ADAMW } lt_optim_kind;
+
+/* ---- learning-rate schedules (Keras 3's formulas; OneCycle is PyTorch's) ---- */
+typedef enum {
+    LT_SCHED_NONE = 0,       /* the optimizer's constant lr */
+    LT_SCHED_EXPONENTIAL,    /* initial·rate^(step/decay_steps) (floored when staircase) */
+    LT_SCHED_PIECEWISE,      /* values[i] while step <= bounds[i]; values[nb] after */
+    LT_SCHED_COSINE,         /* linear warm-up to warmup_target, then cosine to alpha·peak */
+    LT_SCHED_ONECYCLE        /* cosine up from max_lr/div to max_lr, down to /final_div */
+} lt_sched_kind;
+
+#define LT_SCHED_MAX_BOUNDS 64
+
+typedef struct {
+    lt_sched_kind kind;
+    double initial, decay_steps, decay_rate;     /* exponential; cosine: initial, decay_steps */
+    int staircase;
+    double alpha, warmup_target, warmup_steps;   /* cosine (no warm-up: warmup_steps 0) */
+    int nb;                                      /* piecewise: nb bounds, nb+1 values */
+    double bounds[LT_SCHED_MAX_BOUNDS], values[LT_SCHED_MAX_BOUNDS + 1];
+    double max_lr, total_steps, pct_start, div_factor, final_div_factor;   /* one-cycle */
+} lt_schedule;
+
+/* The rate at 0-based step `step` (>= 0). */
+double lt_schedule_lr(const lt_schedule *s, double step);
+
+/* ---- optimizers ---- */
+typedef struct {
+    lt_tensor *key;          /* a 1-d view of the parameter's elements (holds the storage) */
+    int64_t t;               /* steps taken on this parameter */
+    float *m, *v;            /* n floats each, or NULL (SGD: m = velocity; RMSprop: v) */
+} lt_optim_param;
+
+typedef struct lt_optim_run lt_optim_run;   /* one step's plan (optim.c) */
 
 typedef struct {
     lt_optim_kind kind;
-    float lr, momentum, beta1, beta2, eps, rho;
+    /* settings as the user gave them (doubles, so they print as written) */
+    double lr, momentum, beta1, beta2, eps, rho;
+    double weight_decay, clipnorm, clipvalue, global_clipnorm;   /* 0: off */
     int nesterov;
-    int64_t t;            /* steps taken (Keras `iterations`) */
-    int64_t n;            /* state size (0 until the first step) */
-    float *m, *v;         /* SGD: m = velocity; Adam: m, v; RMSprop: v */
+    lt_schedule sched;       /* kind LT_SCHED_NONE: lr is constant */
+    int64_t t;               /* iterations: the largest per-parameter step count */
+    int nparam, capparam, hint;
+    lt_optim_param *param;
+    /* the current step (lt_optim_begin .. lt_optim_apply) */
+    int nrun, caprun, zero_g;
+    lt_optim_run *run;
+    int64_t runsize;
+    double penalty;          /* the regularizers' loss at the step's weights */
 } lt_optim;
 
 lt_optim *lt_optim_new(lt_optim_kind kind);    /* Keras defaults; caller frees */
-void      lt_optim_free(lt_optim *o);          /* NULL is a no-op */
-const char *lt_optim_name(const lt_optim *o);  /* "SGD", "Adam", "RMSprop" */
-/* One update of k arrays p[i] (n[i] floats) from g[i]. The state is (re)allocated
- * when the total size differs from the last step's (then t restarts at 0). An array
- * of gradients is read only. Fails only on out-of-memory, leaving p untouched. */
-lt_status lt_optim_step(lt_optim *o, int k, float *const *p, const float *const *g,
-                        const int64_t *n);
-/* The network's step: one flat array p (n floats) from g, then g ← 0 in the same pass
- * (the next backward accumulates into zeroed gradients without a separate memset). */
-lt_status lt_optim_step_zero(lt_optim *o, float *p, float *g, int64_t n);
-/* lt_optim_step_zero split for threads: lt_optim_begin(o, n) once (state, t++; fails only
- * on out-of-memory), then lt_optim_apply on disjoint ranges [lo, hi) of the same arrays,
- * from any threads. g2 (may be NULL) is a second gradient block added to g; both g and
- * g2 are zeroed over the range. */
-lt_status lt_optim_begin(lt_optim *o, int64_t n);
-void      lt_optim_apply(const lt_optim *o, float *p, float *g, float *g2, int64_t lo,
-                         int64_t hi);
-/* Number of state arrays (0, 1 or 2) for this kind and settings. */
+void      lt_optim_free(lt_optim *o);          /* NULL is a no-op; drops the references */
+const char *lt_optim_name(const lt_optim *o);  /* "SGD", "Adam", "RMSprop", "AdamW" */
+/* Number of state arrays (0, 1 or 2) per parameter for this kind and settings. */
 int       lt_optim_nslots(const lt_optim *o);
-/* Makes the state n floats (zeroed) without stepping: used to restore saved state. */
-lt_status lt_optim_reserve(lt_optim *o, int64_t n);
+/* The rate a parameter with t steps taken gets at its next step. */
+double    lt_optim_lr_at(const lt_optim *o, int64_t t);
+
+/* One parameter tensor of a step: elements off .. off+n of param (flat), their gradient g
+ * (+ g2 when not NULL: a worker thread's block, zeroed by the step), whether weight decay
+ * applies, and the kernel regularizer's factors (0: none). */
+typedef struct {
+    const lt_tensor *param;
+    int64_t off, n;
+    float *g, *g2;
+    int decay;
+    float l1, l2;
+} lt_optim_seg;
+
+/* The state of (param, off, n): found, or (create) made with zeroed slots and t = 0; NULL
+ * when absent (create = 0) or out of memory (create = 1, the error set). */
+lt_optim_param *lt_optim_find(lt_optim *o, const lt_tensor *param, int64_t off, int64_t n,
+                              int create);
+/* A step in two parts, so threads can share the update: lt_optim_begin once (finds the
+ * state, adds the regularizers' gradients, computes the clipping norms, advances each
+ * parameter's t; fails only on out-of-memory, changing nothing), then lt_optim_apply on
+ * disjoint ranges [lo, hi) of the concatenated segments (0 .. lt_optim_size) from any
+ * threads. zero_g: the gradients are zeroed behind the update (the network's fused step);
+ * otherwise g is only read (unless a segment has a regularizer). */
+lt_status lt_optim_begin(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g);
+int64_t   lt_optim_size(const lt_optim *o);
+void      lt_optim_apply(const lt_optim *o, int64_t lo, int64_t hi);
+/* begin + apply over everything. */
+lt_status lt_optim_step(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g);
 
 #endif

@@ -2,7 +2,7 @@
  * the batch, the worker accumulating into its own gradient block) against the serial
  * steps on one thread: same parameters after several Adam steps on an odd batch, same
  * inference output, dropout drawing on the worker's stream, and the split optimizer
- * (lt_optim_begin/apply with a second gradient block) against lt_optim_step_zero on the
+ * (lt_optim_begin/apply with a second gradient block) against lt_optim_step on the
  * summed gradients. */
 #include <stdlib.h>
 #include <string.h>
@@ -136,32 +136,45 @@ static void dropout_rows(void) {
 }
 
 static void split_optimizer(void) {
-    enum { P = 1003 };
-    static float w1[P], w2[P], g[P], ga[P], gb[P], gs[P];
+    enum { P = 1003, A = 700 };
+    static float g[P], gs[P];
+    int64_t np = P;
+    lt_tensor *w1 = lt_tensor_new(1, &np), *w2 = lt_tensor_new(1, &np);
+    lt_tensor *ga = lt_tensor_new(1, &np), *gb = lt_tensor_new(1, &np);
     lt_rng r;
     lt_rng_seed(&r, 11);
-    lt_optim_kind kinds[3] = {LT_OPT_ADAM, LT_OPT_SGD, LT_OPT_RMSPROP};
-    for (int k = 0; k < 3; k++) {
+    lt_optim_kind kinds[4] = {LT_OPT_ADAM, LT_OPT_SGD, LT_OPT_RMSPROP, LT_OPT_ADAMW};
+    for (int k = 0; k < 4; k++) {
         lt_optim *o1 = lt_optim_new(kinds[k]), *o2 = lt_optim_new(kinds[k]);
-        o1->momentum = o2->momentum = 0.9f;
-        for (int i = 0; i < P; i++) w1[i] = w2[i] = lt_rng_uniform(&r) - 0.5f;
+        o1->momentum = o2->momentum = 0.9;
+        o1->global_clipnorm = o2->global_clipnorm = 5;
+        for (int i = 0; i < P; i++) w1->data[i] = w2->data[i] = lt_rng_uniform(&r) - 0.5f;
         for (int step = 0; step < 3; step++) {
             for (int i = 0; i < P; i++) {
-                ga[i] = lt_rng_uniform(&r) - 0.5f;
-                gb[i] = lt_rng_uniform(&r) - 0.5f;
-                g[i] = ga[i] + gb[i];
+                ga->data[i] = lt_rng_uniform(&r) - 0.5f;
+                gb->data[i] = lt_rng_uniform(&r) - 0.5f;
+                g[i] = ga->data[i] + gb->data[i];
             }
             memcpy(gs, g, sizeof g);
-            lt_optim_step_zero(o1, w1, gs, P);
-            CHECK(lt_optim_begin(o2, P) == LT_OK, "optim begin");
-            lt_optim_apply(o2, w2, ga, gb, 0, 512);
-            lt_optim_apply(o2, w2, ga, gb, 512, P);
+            /* two parameters (a kernel and a bias) in one flat buffer */
+            lt_optim_seg s1[2] = {{.param = w1, .off = 0, .n = A, .g = gs, .decay = 1},
+                                  {.param = w1, .off = A, .n = P - A, .g = gs + A}};
+            lt_optim_seg s2[2] = {{.param = w2, .off = 0, .n = A, .g = ga->data, .g2 = gb->data,
+                                   .decay = 1},
+                                  {.param = w2, .off = A, .n = P - A, .g = ga->data + A,
+                                   .g2 = gb->data + A}};
+            lt_optim_step(o1, 2, s1, 1);
+            CHECK(lt_optim_begin(o2, 2, s2, 1) == LT_OK && lt_optim_size(o2) == P, "optim begin");
+            lt_optim_apply(o2, 0, 512);
+            lt_optim_apply(o2, 512, P);
         }
-        check_close(w1, w2, P, 1e-6, lt_optim_name(o1));
-        CHECK(all_zero(ga, P) && all_zero(gb, P), "both gradient blocks zeroed");
+        check_close(w1->data, w2->data, P, 1e-6, lt_optim_name(o1));
+        CHECK(all_zero(ga->data, P) && all_zero(gb->data, P) && all_zero(gs, P),
+              "both gradient blocks zeroed");
         lt_optim_free(o1);
         lt_optim_free(o2);
     }
+    lt_tensor_free(w1); lt_tensor_free(w2); lt_tensor_free(ga); lt_tensor_free(gb);
 }
 
 int main(void) {
