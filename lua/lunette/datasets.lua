@@ -151,7 +151,7 @@ end
 
 data.load = doc(function(name, opts)
   if type(name) ~= "string" then error("data.load: expected a data set name ('fashion_mnist', 'mnist' or 'cifar10')", 2) end
-  opts = opts or {}
+  opts = L._options(opts, "data.load", "path sample fallback quiet")
   local set = SETS[name:lower()]
   if not set then
     error("data.load: unknown data set '" .. name .. "' (known: fashion_mnist, mnist, cifar10)", 2)
@@ -240,7 +240,7 @@ end
 
 data.split = doc(function(x, y, fraction, opts)
   if type(y) == "number" then x, y, fraction, opts = x, nil, y, fraction end
-  opts = opts or {}
+  opts = L._options(opts, "data.split", "shuffle seed")
   if type(fraction) ~= "number" or not (fraction > 0 and fraction < 1) then
     error("data.split: fraction must be a number between 0 and 1 (exclusive)", 2)
   end
@@ -280,7 +280,7 @@ local function as_stat(v)
 end
 
 data.normalize = doc(function(x, opts)
-  opts = opts or {}
+  opts = L._options(opts, "data.normalize", "mean std")
   local nd = x:dim()
   local C = x.shape[nd]
   local mean, std = as_stat(opts.mean), as_stat(opts.std)

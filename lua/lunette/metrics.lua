@@ -8,7 +8,7 @@ local M = L.metrics
 
 function M.classification_report(y_true, y_pred, opts)
   local fn = "metrics.classification_report"
-  opts = opts or {}
+  opts = L._options(opts, "metrics.classification_report", "classes k")
   local classes = opts.classes
   local k = opts.k or (classes and #classes) or nil
   local cm = M.confusion_matrix(y_true, y_pred, k)

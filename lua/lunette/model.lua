@@ -148,7 +148,7 @@ local function monitor_mode(monitor, mode)
 end
 
 function nn.EarlyStopping(opts)
-  opts = opts or {}
+  opts = L._options(opts, "nn.EarlyStopping", "monitor patience min_delta mode restore_best_weights verbose")
   local monitor = opts.monitor or "val_loss"
   return setmetatable({ monitor = monitor, patience = opts.patience or 0,
     min_delta = math.abs(opts.min_delta or 0), mode = monitor_mode(monitor, opts.mode),
@@ -199,7 +199,7 @@ ModelCheckpoint.__name = "lunette.ModelCheckpoint"
 
 function nn.ModelCheckpoint(opts)
   if type(opts) == "string" then opts = { path = opts } end
-  opts = opts or {}
+  opts = L._options(opts, "nn.ModelCheckpoint", "path|filepath monitor save_best_only mode verbose", 1)
   local path = opts.path or opts.filepath or opts[1]
   if type(path) ~= "string" then error("nn.ModelCheckpoint: missing 'path'", 2) end
   local monitor = opts.monitor or "val_loss"
@@ -398,9 +398,7 @@ end
 
 function nn.Model(opts)
   if type(opts) ~= "table" then error("nn.Model: expected {inputs=..., outputs=...}", 2) end
-  for k in pairs(opts) do
-    if k ~= "inputs" and k ~= "outputs" and k ~= "name" then error("nn.Model: unknown option '" .. tostring(k) .. "'", 2) end
-  end
+  L._options(opts, "nn.Model", "inputs outputs name")
   local ins, multi_in = as_list(opts.inputs, "inputs")
   local outs, multi_out = as_list(opts.outputs, "outputs")
   for i, s in ipairs(ins) do
@@ -572,6 +570,7 @@ local function node_labels(info)
 end
 
 function methods:summary_text(opts)
+  L._options(opts, "summary", "width")
   local info = self:_network(nil, "summary"):info()
   local ascii = nn._ascii()
   local graph = getmetatable(self) == Model
@@ -639,11 +638,7 @@ end
 
 function methods:compile(opts)
   if type(opts) ~= "table" then error("compile: expected a table {optimizer=, loss=, metrics=}", 2) end
-  for k in pairs(opts) do
-    if k ~= "optimizer" and k ~= "loss" and k ~= "metrics" and k ~= "loss_weights" then
-      error("compile: unknown option '" .. tostring(k) .. "'", 2)
-    end
-  end
+  L._options(opts, "compile", "optimizer loss metrics loss_weights")
   if opts.loss == nil then error("compile: missing 'loss' (e.g. loss='sparse_categorical_crossentropy')", 2) end
   local loss = opts.loss
   local nout = self._nout or 1
@@ -733,7 +728,7 @@ end
 
 function methods:evaluate(x, y, opts)
   need_compiled(self, "evaluate")
-  opts = opts or {}
+  opts = L._options(opts, "evaluate", "batch_size verbose")
   x, y = check_xy(self, x, y, "evaluate")
   local net = self:_network(x, "evaluate")
   local loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32)
@@ -771,7 +766,7 @@ local function outputs(self, ...)
 end
 
 function methods:predict(x, opts)
-  opts = opts or {}
+  opts = L._options(opts, "predict", "batch_size")
   local net, xb = batched_input(self, x, "predict")
   return outputs(self, ccall(net.predict, net, xb, opts.batch_size or 32))
 end
@@ -794,11 +789,8 @@ sethelp(methods.predict_classes, "Sequential:predict_classes", "model:predict_cl
 function methods:forward(x, opts)
   local training = false
   if opts ~= nil then
-    if type(opts) ~= "table" then error("forward: options must be a table {training=true}", 2) end
-    for k, v in pairs(opts) do
-      if k ~= "training" then error("forward: unknown option '" .. tostring(k) .. "' (expected training)", 2) end
-      training = v and true or false
-    end
+    L._options(opts, "forward", "training")
+    training = opts.training and true or false
   end
   local net, xb = batched_input(self, x, "forward")
   return outputs(self, ccall(net.forward, net, xb, training))
@@ -886,10 +878,18 @@ local function call_cb(cb, what, ...)
   end
 end
 
+-- The options fit knows: an unknown key is an error naming it. Add new ones here.
+local FIT_OPTIONS = {
+  "epochs", "batch_size", "verbose", "shuffle",
+  "validation_data", "validation_split",
+  "callbacks", "dashboard",
+  "class_weight", "sample_weight",
+}
+
 function methods:fit(x, y, opts)
   need_compiled(self, "fit")
-  opts = opts or {}
-  if type(opts) ~= "table" then error("fit: options must be a table {epochs=, batch_size=, ...}", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("fit: options must be a table {epochs=, batch_size=, ...}", 2) end
+  opts = L._options(opts, "fit", FIT_OPTIONS)
   if x == nil or y == nil then error("fit: expected fit(x, y [, opts])", 2) end
   x, y = check_xy(self, x, y, "fit")
   local epochs = opts.epochs or 1
@@ -922,6 +922,11 @@ function methods:fit(x, y, opts)
   local steps = (n + bs - 1) // bs
   local callbacks = opts.callbacks or {}
   if type(callbacks) == "function" or getmetatable(callbacks) then callbacks = { callbacks } end
+  for i, cb in ipairs(callbacks) do        -- a plain {on_epoch_end=fn} table: no misspelt hook
+    if type(cb) == "table" and not getmetatable(cb) then
+      L._options(cb, string.format("fit: callbacks[%d]", i), "on_train_begin on_train_end on_epoch_end on_batch_end")
+    end
+  end
   local ascii = nn._ascii()
   local tty = nn._isatty() and verbose == 1
   local history = { history = { loss = {}, accuracy = has_acc(self) and {} or nil }, epoch = {}, params = { epochs = epochs, steps = steps } }
@@ -1031,10 +1036,7 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
 -- sample of the entries of x and of every parameter.
 function nn.gradcheck(f, x, opts)
   opts = opts or {}
-  if type(opts) ~= "table" then error("nn.gradcheck: options must be a table", 2) end
-  for k in pairs(opts) do
-    if k ~= "samples" and k ~= "eps" then error("nn.gradcheck: unknown option '" .. tostring(k) .. "' (expected samples, eps)", 2) end
-  end
+  L._options(opts, "nn.gradcheck", "samples eps")
   local samples, eps = opts.samples or 20, opts.eps or 1e-3
   local model = is_model(f)
   if not model and not is_layer(f) then error("nn.gradcheck: expected a layer or a model", 2) end
@@ -1205,10 +1207,7 @@ end
 function nn.load(path, opts)
   if type(path) ~= "string" then error("nn.load: expected a file path", 2) end
   opts = opts or {}
-  if type(opts) ~= "table" then error("nn.load: options must be a table {custom_objects=...}", 2) end
-  for k in pairs(opts) do
-    if k ~= "custom_objects" then error("nn.load: unknown option '" .. tostring(k) .. "' (expected custom_objects)", 2) end
-  end
+  L._options(opts, "nn.load", "custom_objects")
   local custom = opts.custom_objects or {}
   local st, json = L.safetensors, L.json
   local tensors, meta = ccall(st.load, path)

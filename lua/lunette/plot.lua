@@ -100,7 +100,7 @@ end
 -- lines{name=series, ...}: named series are drawn in name order.
 function P.lines(series, opts)
   local fn = "plot.lines"
-  opts = opts or {}
+  opts = L._options(opts, "plot.lines", "name title xlabel ylabel start step width height")
   local list = {}
   if is_tensor(series) or (type(series) == "table" and type(series[1]) == "number") then
     list[1] = { name = opts.name or "y", y = series_values(fn, opts.name or "y", series) }
@@ -134,7 +134,7 @@ Example: plot.lines({loss={2.3, 1.1, 0.7}, val_loss={2.0, 1.3, 1.0}}, {title='Lo
 
 function P.history(h, opts)
   local fn = "plot.history"
-  opts = opts or {}
+  opts = L._options(opts, "plot.history", "title width height")
   if type(h) ~= "table" then error(fn .. ": expected the history model:fit returns, got a " .. type(h), 2) end
   local hist = type(h.history) == "table" and h.history or h
   local function get(...)
@@ -170,7 +170,7 @@ Example: h = model:fit(x, y, {epochs=5, validation_data={xv, yv}}); plot.history
 
 function P.confusion(cm, opts)
   local fn = "plot.confusion"
-  opts = opts or {}
+  opts = L._options(opts, "plot.confusion", "classes normalize title width height")
   if not is_tensor(cm) then
     if type(cm) ~= "table" then error(fn .. ": expected a kxk matrix (tensor or table), got a " .. type(cm), 2) end
     local ok, t = pcall(tensor, cm)
@@ -208,7 +208,7 @@ Example: plot.confusion(metrics.confusion_matrix(y, pred, 10), {classes=ds.class
 
 function P.image(t, opts)
   local fn = "plot.image"
-  opts = opts or {}
+  opts = L._options(opts, "plot.image", "title normalize width height")
   local img = unit_range(as_image(fn, t), opts.normalize)
   local s = img:size()
   local title = opts.title or string.format("%s", table.concat(s, "x"))
@@ -241,7 +241,7 @@ end
 
 function P.images(batch, opts)
   local fn = "plot.images"
-  opts = opts or {}
+  opts = L._options(opts, "plot.images", "max normalize labels predictions|pred titles classes title cols width height")
   local list = {}
   if is_tensor(batch) then
     local s = batch:size()
@@ -354,7 +354,7 @@ function P.featuremaps(model, x, layer, opts)
   else
     out, name, idx = layer_output(fn, model, x, layer)
   end
-  opts = opts or {}
+  opts = L._options(opts, "plot.featuremaps", "max title cols width height")
   local s = out:size()
   local maps = out
   if #s == 4 and s[1] == 1 then maps = out:reshape(s[2], s[3], s[4]) elseif #s == 2 then maps = out:reshape(s[1], s[2], 1) end
@@ -388,7 +388,7 @@ Example: plot.featuremaps(model, ds.x_test[1], 2)]==])
 
 function P.filters(layer, opts)
   local fn = "plot.filters"
-  opts = opts or {}
+  opts = L._options(opts, "plot.filters", "channel max title cols width height")
   local w = layer
   if not is_tensor(w) then
     local ok, lw = pcall(function() return layer.weight end)
@@ -429,7 +429,7 @@ function P.bar(values, labels, opts)
   if type(labels) == "table" and opts == nil and labels[1] == nil and next(labels) ~= nil then
     opts, labels = labels, labels.labels
   end
-  opts = opts or {}
+  opts = L._options(opts, "plot.bar", "labels title width height")
   local v = values
   if not is_tensor(v) then
     if type(v) ~= "table" then error(fn .. ": expected values (a table of numbers or a tensor), got a " .. type(v), 2) end
@@ -462,7 +462,7 @@ end
 
 function P.hist(t, opts)
   local fn = "plot.hist"
-  opts = opts or {}
+  opts = L._options(opts, "plot.hist", "bins min max title width height")
   if not is_tensor(t) then
     if type(t) ~= "table" then error(fn .. ": expected a tensor or a table of numbers, got a " .. type(t), 2) end
     if #t == 0 then error(fn .. ": no values", 2) end
@@ -498,8 +498,7 @@ function P.model(model, opts)
   else
     error("plot.model: expected a model (nn.Sequential or nn.Model), got a " .. type(model), 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do if k ~= "width" then error("plot.model: unknown option '" .. tostring(k) .. "'", 2) end end
+  opts = L._options(opts, "plot.model", "width")
   local ascii = L.nn._ascii()
   local width = opts.width or L.columns()
   local down, gap, from = ascii and "|" or "│", ascii and ":" or "┊", ascii and "<-" or "◄─"

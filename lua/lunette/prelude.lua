@@ -46,6 +46,19 @@ function L._error(msg)
   end
 end
 
+-- L._options(opts, fn, known [, npos]): raises at the user's call when opts (a table, or
+-- nil) has a key outside known ("a|alias b c", or a list of such names; npos array
+-- entries allowed), naming it and suggesting a close one, with the message the C
+-- constructors give (lt_opt_check in l_util.c: one place for both).
+function L._options(opts, fn, known, npos)
+  if opts ~= nil and type(opts) ~= "table" then
+    L._error(string.format("%s: options must be a table, got a %s", fn, type(opts)))
+  end
+  local e = L._option_error(opts, fn, known, npos)
+  if e then L._error(e) end
+  return opts or {}
+end
+
 require "lunette.model"      -- nn.Sequential, losses, callbacks, nn.load (extends L.nn)
 require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.data)
 

@@ -9,10 +9,17 @@
 #include "lua/l_nn.h"
 #include "nn/augment_layers.h"
 
+/* Options every augmentation layer takes besides its own. */
+#define AUG_OPTS " seed name input_shape class"
+#define FILL_OPTS " fill_mode|fill fill_value interpolation"
+
 /* Builds a normalised options table at the top of the stack from the constructor's
- * arguments: nn.X(a [, b]) or nn.X{a, b, key=...} put a and b under key1 and key2. */
-static int normalise(lua_State *L, const char *key1, const char *key2) {
+ * arguments: nn.X(a [, b]) or nn.X{a, b, key=...} put a and b under key1 and key2. Checks
+ * the keys against known first (positional: 1 with key1, 2 with key2). */
+static int normalise(lua_State *L, const char *fn, const char *known, const char *key1,
+                     const char *key2) {
     int nargs = lua_gettop(L);
+    lt_opt_check(L, 1, fn, known, key2 ? 2 : 1);
     lua_newtable(L);
     int t = lua_gettop(L);
     if (lua_type(L, 1) == LUA_TTABLE) {
@@ -55,11 +62,13 @@ static int finish(lua_State *L, const char *fn, lt_aug_kind kind, lt_augment_opt
         lua_setfield(L, cfg, "interpolation");
         lua_pushnumber(L, o->fill_value); lua_setfield(L, cfg, "fill_value");
     }
-    int has_seed = lt_lua_rawfield(L, t, "seed") != LUA_TNIL;
-    lua_pop(L, 1);
-    lua_Integer seed = has_seed ? lt_lua_optfield_int(L, t, "seed", 0) : 0;
+    int has_seed = lt_opt_field(L, t, 0, "seed");
+    if (has_seed) lua_pop(L, 1);
+    lua_Integer seed = lt_opt_int(L, fn, t, 0, "seed", 0, 0);
     if (has_seed) { lua_pushinteger(L, seed); lua_setfield(L, cfg, "seed"); }
-    const char *name = lt_lua_optfield_str(L, t, "name", NULL);
+    const char *cls = lt_opt_str(L, fn, t, "class", NULL);
+    if (cls && strcmp(cls, fn + 3) != 0) return luaL_error(L, "%s: the options say class '%s'", fn, cls);
+    const char *name = lt_opt_str(L, fn, t, "name", NULL);
     if (name) { lua_pushstring(L, name); lua_setfield(L, cfg, "name"); }
     int64_t shape[3];
     int nd = 0;
@@ -88,12 +97,12 @@ static int finish(lua_State *L, const char *fn, lt_aug_kind kind, lt_augment_opt
 
 static int nn_random_flip(lua_State *L) {
     const char *fn = "nn.RandomFlip";
-    int t = normalise(L, "mode", NULL);
+    int t = normalise(L, fn, "mode" AUG_OPTS, "mode", NULL);
     lua_newtable(L);
     int cfg = lua_gettop(L);
     lt_augment_opts o;
     lt_augment_defaults(&o);
-    const char *mode = lt_lua_optfield_str(L, t, "mode", "horizontal_and_vertical");
+    const char *mode = lt_opt_str(L, fn, t, "mode", "horizontal_and_vertical");
     o.flip = lt_lua_flip_mode(L, mode, fn);
     lua_pushstring(L, mode); lua_setfield(L, cfg, "mode");
     return finish(L, fn, LT_AUG_FLIP, &o, t, cfg);
@@ -107,7 +116,7 @@ static void need_field(lua_State *L, int t, const char *key, const char *fn) {
 
 static int nn_random_rotation(lua_State *L) {
     const char *fn = "nn.RandomRotation";
-    int t = normalise(L, "factor", NULL);
+    int t = normalise(L, fn, "factor" FILL_OPTS AUG_OPTS, "factor", NULL);
     need_field(L, t, "factor", fn);
     lua_newtable(L);
     int cfg = lua_gettop(L);
@@ -120,7 +129,8 @@ static int nn_random_rotation(lua_State *L) {
 
 static int nn_random_zoom(lua_State *L) {
     const char *fn = "nn.RandomZoom";
-    int t = normalise(L, "height_factor", "width_factor");
+    int t = normalise(L, fn, "height_factor width_factor" FILL_OPTS AUG_OPTS, "height_factor",
+                      "width_factor");
     need_field(L, t, "height_factor", fn);
     lua_newtable(L);
     int cfg = lua_gettop(L);
@@ -139,7 +149,8 @@ static int nn_random_zoom(lua_State *L) {
 
 static int nn_random_translation(lua_State *L) {
     const char *fn = "nn.RandomTranslation";
-    int t = normalise(L, "height_factor", "width_factor");
+    int t = normalise(L, fn, "height_factor width_factor" FILL_OPTS AUG_OPTS, "height_factor",
+                      "width_factor");
     need_field(L, t, "height_factor", fn);
     if (lt_lua_rawfield(L, t, "width_factor") == LUA_TNIL) {   /* one factor: both axes */
         lua_pop(L, 1);

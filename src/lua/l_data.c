@@ -120,13 +120,15 @@ static int data_batches(lua_State *L) {
     lt_tensor *x = lt_lua_checktensor(L, 1);
     lt_tensor *y = lua_isnoneornil(L, 2) ? NULL : lt_lua_checktensor(L, 2);
     int o = 3;
+    const char *fn = "data.batches";
     if (!lua_isnoneornil(L, o)) luaL_checktype(L, o, LUA_TTABLE);
-    lua_Integer bs = lt_lua_optfield_int(L, o, "batch_size", 32);
-    int shuffle = lt_lua_optfield_bool(L, o, "shuffle", 1);
-    int fresh = lt_lua_optfield_bool(L, o, "copy", 0);
-    int has_seed = lua_istable(L, o) && lt_lua_rawfield(L, o, "seed") != LUA_TNIL;
-    if (lua_istable(L, o)) lua_pop(L, 1);
-    lua_Integer seed = has_seed ? lt_lua_optfield_int(L, o, "seed", 0) : 0;
+    lt_opt_check(L, o, fn, "batch_size shuffle copy seed", 0);
+    lua_Integer bs = lt_opt_int(L, fn, o, 0, "batch_size", 32, 0);
+    int shuffle = lt_opt_bool(L, fn, o, "shuffle", 1);
+    int fresh = lt_opt_bool(L, fn, o, "copy", 0);
+    int has_seed = lt_opt_field(L, o, 0, "seed");
+    if (has_seed) lua_pop(L, 1);
+    lua_Integer seed = lt_opt_int(L, fn, o, 0, "seed", 0, 0);
     luaL_argcheck(L, bs >= 1, o, "batch_size must be positive");
     if (x->ndim < 1) luaL_error(L, "data.batches: x must have a sample dimension");
     int64_t n = x->shape[0];
@@ -260,16 +262,15 @@ void lt_lua_factor(lua_State *L, int idx, const char *key, const char *fn, float
 }
 
 void lt_lua_fill_opts(lua_State *L, int idx, const char *fn, lt_augment_opts *o) {
-    const char *fill = lt_lua_optfield_str(L, idx, "fill", NULL);
-    if (!fill) fill = lt_lua_optfield_str(L, idx, "fill_mode", "reflect");   /* Keras's name */
+    const char *fill = lt_opt_str(L, fn, idx, "fill_mode|fill", "reflect");
     if (!strcmp(fill, "reflect")) o->fill = LT_FILL_REFLECT;
     else if (!strcmp(fill, "wrap")) o->fill = LT_FILL_WRAP;
     else if (!strcmp(fill, "nearest")) o->fill = LT_FILL_NEAREST;
     else if (!strcmp(fill, "constant")) o->fill = LT_FILL_CONSTANT;
     else luaL_error(L, "%s: fill_mode must be 'reflect', 'wrap', 'nearest' or 'constant', "
                     "not '%s'", fn, fill);
-    o->fill_value = (float)lt_lua_optfield_num(L, idx, "fill_value", 0);
-    const char *in = lt_lua_optfield_str(L, idx, "interpolation", "bilinear");
+    o->fill_value = (float)lt_opt_num(L, fn, idx, 0, "fill_value", 0);
+    const char *in = lt_opt_str(L, fn, idx, "interpolation", "bilinear");
     if (!strcmp(in, "bilinear")) o->interp = LT_INTERP_BILINEAR;
     else if (!strcmp(in, "nearest")) o->interp = LT_INTERP_NEAREST;
     else luaL_error(L, "%s: interpolation must be 'bilinear' or 'nearest', not '%s'", fn, in);
@@ -289,9 +290,11 @@ static int data_augment(lua_State *L) {
     const char *fn = "data.augment";
     lt_tensor *x = lt_lua_checktensor(L, 1);
     if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+    lt_opt_check(L, 2, fn, "flip rotation zoom zoom_width translation translation_width "
+                 "fill_mode|fill fill_value interpolation seed", 0);
     lt_augment_opts o;
     lt_augment_defaults(&o);
-    o.flip = lt_lua_flip_mode(L, lt_lua_optfield_str(L, 2, "flip", "none"), fn);
+    o.flip = lt_lua_flip_mode(L, lt_opt_str(L, fn, 2, "flip", "none"), fn);
     lt_lua_factor(L, 2, "rotation", fn, o.rotation, 0);
     lt_lua_factor(L, 2, "zoom", fn, o.zoom_h, 0);
     o.zoom_keep_aspect = 1;
@@ -310,7 +313,7 @@ static int data_augment(lua_State *L) {
     int has_seed = lua_istable(L, 2) && lt_lua_rawfield(L, 2, "seed") != LUA_TNIL;
     if (lua_istable(L, 2)) lua_pop(L, 1);
     lt_rng r;
-    if (has_seed) lt_rng_seed(&r, (uint64_t)lt_lua_optfield_int(L, 2, "seed", 0));
+    if (has_seed) lt_rng_seed(&r, (uint64_t)lt_opt_int(L, fn, 2, 0, "seed", 0, 0));
     if (x->ndim != 3 && x->ndim != 4) lt_lua_check(L, lt_augment(x, x, &o, NULL)); /* the message */
     lt_tensor *y = lt_lua_pushtensor(L, lt_tensor_empty(x->ndim, x->shape));
     lt_lua_check(L, lt_augment(x, y, &o, has_seed ? &r : NULL));

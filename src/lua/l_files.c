@@ -448,7 +448,9 @@ static void encode_value(enc_state *E, int idx, cJSON *parent, const char *key, 
 
 static int json_encode(lua_State *L) {
     luaL_checkany(L, 1);
-    int pretty = lt_lua_optfield_bool(L, 2, "pretty", 0);
+    if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+    lt_opt_check(L, 2, "json.encode", "pretty", 0);
+    int pretty = lt_opt_bool(L, "json.encode", 2, "pretty", 0);
     lua_settop(L, 1);
     JsonBox *b = push_jsonbox(L);                        /* 2 */
     lua_newtable(L);                                     /* 3: tables being visited */

@@ -118,6 +118,30 @@ static int lunette_helptopics(lua_State *L) {       /* sorted list of documented
     return 1;
 }
 
+/* lunette._option_error(opts, fn, known [, npos]) → message or nil: the C option check
+ * (lt_opt_error) for the Lua modules; known is "a|alias b c" or a list of such strings.
+ * Lua code calls it through lunette._options (prelude.lua), which raises at the user's call. */
+static int lunette_option_error(lua_State *L) {
+    const char *fn = luaL_checkstring(L, 2);
+    int npos = (int)luaL_optinteger(L, 4, 0);
+    const char *known;
+    if (lua_type(L, 3) == LUA_TTABLE) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, 3, i) != LUA_TSTRING) return luaL_error(L, "known[%I] is not a string", i);
+            luaL_addvalue(&b);
+            luaL_addchar(&b, ' ');
+        }
+        luaL_pushresult(&b);
+        lua_replace(L, 3);
+    }
+    known = luaL_checkstring(L, 3);
+    if (!lt_opt_error(L, 1, fn, known, npos)) lua_pushnil(L);
+    return 1;
+}
+
 /* lunette.machine() → {cpu=, isa=, blas_core=, blas_config=}: what a benchmark's figures
  * depend on (the processor, the vector instructions this build uses, OpenBLAS's kernel). */
 static int lunette_machine(lua_State *L) {
@@ -172,6 +196,7 @@ static const lt_reg lunette_funcs[] = {
      "Example: m = lunette.machine(); print(m.cpu, m.isa, m.blas_core)"},
     {"_test_interrupt", lunette_test_interrupt, NULL},
     {"_sethelp", lunette_sethelp, NULL},
+    {"_option_error", lunette_option_error, NULL},
     {"_gethelp", lunette_gethelp, NULL},
     {"_helptopics", lunette_helptopics, NULL},
     {NULL, NULL, NULL}};

@@ -30,102 +30,14 @@ static int raise_status(lua_State *L, lt_status s) {
     return luaL_error(L, "%s", lt_lasterror());
 }
 
-/* ---- option parsing ---- */
+/* ---- option parsing (the readers are l_util.c's lt_opt_*) ---- */
 
-/* Pushes the first present field among names (or positional index pos > 0); returns 1 if
- * found, else pushes nothing and returns 0. */
-static int field(lua_State *L, int idx, int pos, const char *const *names) {
-    if (lua_type(L, idx) != LUA_TTABLE) {
-        if (pos == 1 && !lua_isnoneornil(L, idx)) {   /* nn.Dropout(0.2), nn.Dense(10) */
-            lua_pushvalue(L, idx);
-            return 1;
-        }
-        return 0;
-    }
-    for (; *names; names++) {
-        if (lt_lua_rawfield(L, idx, *names) != LUA_TNIL) return 1;
-        lua_pop(L, 1);
-    }
-    if (pos > 0) {
-        if (lua_rawgeti(L, idx, pos) != LUA_TNIL) return 1;
-        lua_pop(L, 1);
-    }
-    return 0;
-}
-
-static lua_Integer opt_int(lua_State *L, const char *fn, int idx, int pos,
-                           const char *const *names, lua_Integer def, int required) {
-    if (!field(L, idx, pos, names)) {
-        if (required) luaL_error(L, "%s: missing argument '%s'", fn, names[0]);
-        return def;
-    }
-    int ok;
-    lua_Integer v = lua_tointegerx(L, -1, &ok);
-    if (!ok) luaL_error(L, "%s: '%s' must be an integer, got %s", fn, names[0],
-                        luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
-
-static double opt_num(lua_State *L, const char *fn, int idx, int pos, const char *const *names,
-                      double def) {
-    if (!field(L, idx, pos, names)) return def;
-    int ok;
-    double v = lua_tonumberx(L, -1, &ok);
-    if (!ok) luaL_error(L, "%s: '%s' must be a number, got %s", fn, names[0], luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
-
-/* An integer or a pair {a, b} (kernel sizes, strides). */
-static void opt_pair(lua_State *L, const char *fn, int idx, int pos, const char *const *names,
-                     lua_Integer def, int required, int64_t *a, int64_t *b) {
-    if (!field(L, idx, pos, names)) {
-        if (required) luaL_error(L, "%s: missing argument '%s'", fn, names[0]);
-        *a = *b = def;
-        return;
-    }
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_rawgeti(L, -1, 1);
-        lua_rawgeti(L, -2, 2);
-        int ok1, ok2;
-        *a = lua_tointegerx(L, -2, &ok1);
-        *b = lua_isnil(L, -1) ? *a : lua_tointegerx(L, -1, &ok2);
-        if (lua_isnil(L, -1)) ok2 = 1;
-        if (!ok1 || !ok2) luaL_error(L, "%s: '%s' must be an integer or a pair of integers", fn,
-                                     names[0]);
-        lua_pop(L, 3);
-        return;
-    }
-    int ok;
-    *a = *b = lua_tointegerx(L, -1, &ok);
-    if (!ok) luaL_error(L, "%s: '%s' must be an integer or a pair of integers, got %s", fn,
-                        names[0], luaL_typename(L, -1));
-    lua_pop(L, 1);
-}
-
-static const char *opt_str(lua_State *L, const char *fn, int idx, const char *const *names,
-                           const char *def) {
-    if (!field(L, idx, 0, names)) return def;
-    if (lua_isboolean(L, -1) || lua_type(L, -1) != LUA_TSTRING) {
-        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) { lua_pop(L, 1); return def; }
-        luaL_error(L, "%s: '%s' must be a string, got %s", fn, names[0], luaL_typename(L, -1));
-    }
-    const char *s = lua_tostring(L, -1);
-    lua_pop(L, 1);        /* still referenced by the options table */
-    return s;
-}
-
-static int opt_bool(lua_State *L, int idx, const char *const *names, int def) {
-    if (!field(L, idx, 0, names)) return def;
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
+/* Options every layer constructor takes besides its own (see finish_layer); class is
+ * there so that nn[cfg.class](layer:config()) rebuilds a layer (it must match). */
+#define LAYER_OPTS " name input_shape trainable class"
 
 static lt_padding opt_padding(lua_State *L, const char *fn, int idx) {
-    static const char *const n[] = {"padding", NULL};
-    const char *p = opt_str(L, fn, idx, n, "valid");
+    const char *p = lt_opt_str(L, fn, idx, "padding", "valid");
     if (strcmp(p, "valid") == 0) return LT_PAD_VALID;
     if (strcmp(p, "same") == 0) return LT_PAD_SAME;
     luaL_error(L, "%s: padding must be 'valid' or 'same', got '%s'", fn, p);
@@ -133,8 +45,7 @@ static lt_padding opt_padding(lua_State *L, const char *fn, int idx) {
 }
 
 static lt_act opt_act(lua_State *L, const char *fn, int idx) {
-    static const char *const n[] = {"activation", NULL};
-    const char *s = opt_str(L, fn, idx, n, NULL);
+    const char *s = lt_opt_str(L, fn, idx, "activation", NULL);
     lt_act a = LT_ACT_NONE;
     if (s && !lt_act_parse(s, &a))
         luaL_error(L, "%s: unknown activation '%s' (expected relu, sigmoid, tanh, softmax, "
@@ -235,22 +146,35 @@ static void cfg_pair(lua_State *L, int box, const char *k, int64_t a, int64_t b)
     cfg_set(L, box);
 }
 
+static int layer_has_params(const lt_layer *l);
+
 /* Common tail of every constructor: takes ownership of l (NULL: raise), applies name,
- * input_shape (set up now: shapes known, nothing allocated) and inference mode. */
+ * input_shape (set up now: shapes known, nothing allocated), trainable and inference mode. */
 static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts) {
     if (!l) return luaL_error(L, "%s", lt_lasterror());
     u->l = l;
     l->training = 0;              /* calling a layer is inference, as in Keras; :train() */
-    static const char *const nn_[] = {"name", NULL}, *const is[] = {"input_shape", NULL};
-    const char *name = lua_type(L, opts) == LUA_TTABLE ? opt_str(L, l->vt->kind, opts, nn_, NULL)
-                                                       : NULL;
+    char fn[80];
+    snprintf(fn, sizeof fn, "nn.%s", l->vt->kind);
+    const char *cls = lt_opt_str(L, fn, opts, "class", NULL);
+    if (cls && strcmp(cls, l->vt->kind) != 0)
+        return luaL_error(L, "%s: the options say class '%s'", fn, cls);
+    const char *name = lt_opt_str(L, fn, opts, "name", NULL);
     if (name) {
         snprintf(l->name, sizeof l->name, "%s", name);
         cfg_str(L, box, "name", name);
     }
-    if (lua_type(L, opts) == LUA_TTABLE && field(L, opts, 0, is)) {
+    if (lua_type(L, opts) == LUA_TTABLE && lt_opt_field(L, opts, 0, "trainable")) {
+        lua_pop(L, 1);
+        int t = lt_opt_bool(L, fn, opts, "trainable", 1);
+        if (!layer_has_params(l))
+            return luaL_error(L, "%s: trainable=%s: a %s layer has no parameters to train or freeze",
+                              fn, t ? "true" : "false", l->vt->kind);
+        l->frozen = !t;
+    }
+    if (lua_type(L, opts) == LUA_TTABLE && lt_opt_field(L, opts, 0, "input_shape")) {
         int64_t shape[4];
-        int nd = read_shape(L, l->vt->kind, -1, "input_shape", shape);
+        int nd = read_shape(L, fn, -1, "input_shape", shape);
         lua_pop(L, 1);
         lua_pushstring(L, "input_shape");
         lua_createtable(L, nd, 0);
@@ -265,16 +189,16 @@ static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts)
 
 static int conv_ctor(lua_State *L, int dims) {
     const char *fn = dims == 2 ? "nn.Conv2D" : "nn.Conv1D";
-    static const char *const nf[] = {"filters", NULL}, *const nk[] = {"kernel_size", "kernel", NULL},
-        *const ns[] = {"strides", "stride", NULL}, *const nb[] = {"use_bias", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, "filters kernel_size|kernel strides|stride padding activation use_bias"
+                 LAYER_OPTS, 2);
     lt_conv_opts o;
-    o.filters = opt_int(L, fn, 1, 1, nf, 0, 1);
-    opt_pair(L, fn, 1, 2, nk, 0, 1, &o.kh, &o.kw);
-    opt_pair(L, fn, 1, 0, ns, 1, 0, &o.sh, &o.sw);
+    o.filters = lt_opt_int(L, fn, 1, 1, "filters", 0, 1);
+    lt_opt_pair(L, fn, 1, 2, "kernel_size|kernel", 0, 1, &o.kh, &o.kw);
+    lt_opt_pair(L, fn, 1, 0, "strides|stride", 1, 0, &o.sh, &o.sw);
     o.pad = opt_padding(L, fn, 1);
     o.act = opt_act(L, fn, 1);
-    o.use_bias = opt_bool(L, 1, nb, 1);
+    o.use_bias = lt_opt_bool(L, fn, 1, "use_bias", 1);
     if (dims == 1) { o.kh = 1; o.sh = 1; }
     LLayer *u = newlayer_box(L, dims == 2 ? "Conv2D" : "Conv1D");
     int box = lua_gettop(L);
@@ -295,11 +219,12 @@ static int nn_conv2d(lua_State *L) { return conv_ctor(L, 2); }
 static int nn_conv1d(lua_State *L) { return conv_ctor(L, 1); }
 
 static int nn_dense(lua_State *L) {
-    static const char *const nu[] = {"units", NULL}, *const nb[] = {"use_bias", NULL};
+    const char *fn = "nn.Dense";
     if (lua_isnoneornil(L, 1)) luaL_error(L, "nn.Dense: missing argument 'units'");
-    lua_Integer units = opt_int(L, "nn.Dense", 1, 1, nu, 0, 1);
-    lt_act act = lua_type(L, 1) == LUA_TTABLE ? opt_act(L, "nn.Dense", 1) : LT_ACT_NONE;
-    int bias = lua_type(L, 1) == LUA_TTABLE ? opt_bool(L, 1, nb, 1) : 1;
+    lt_opt_check(L, 1, fn, "units activation use_bias" LAYER_OPTS, 1);
+    lua_Integer units = lt_opt_int(L, fn, 1, 1, "units", 0, 1);
+    lt_act act = opt_act(L, fn, 1);
+    int bias = lt_opt_bool(L, fn, 1, "use_bias", 1);
     LLayer *u = newlayer_box(L, "Dense");
     int box = lua_gettop(L);
     cfg_int(L, box, "units", units);
@@ -309,14 +234,13 @@ static int nn_dense(lua_State *L) {
 }
 
 static int pool_ctor(lua_State *L, int dims, int is_max, const char *cls) {
-    static const char *const nsz[] = {"pool_size", "size", NULL},
-                             *const ns[] = {"strides", "stride", NULL};
     char fn[40];
     snprintf(fn, sizeof fn, "nn.%s", cls);
+    lt_opt_check(L, 1, fn, "pool_size|size strides|stride padding" LAYER_OPTS, 2);
     int64_t size, s2, stride;
-    opt_pair(L, fn, 1, 1, nsz, 2, 0, &size, &s2);
-    opt_pair(L, fn, 1, 2, ns, size, 0, &stride, &s2);
-    lt_padding pad = lua_type(L, 1) == LUA_TTABLE ? opt_padding(L, fn, 1) : LT_PAD_VALID;
+    lt_opt_pair(L, fn, 1, 1, "pool_size|size", 2, 0, &size, &s2);
+    lt_opt_pair(L, fn, 1, 2, "strides|stride", size, 0, &stride, &s2);
+    lt_padding pad = opt_padding(L, fn, 1);
     LLayer *u = newlayer_box(L, cls);
     int box = lua_gettop(L);
     cfg_int(L, box, "pool_size", size);
@@ -328,8 +252,19 @@ static int nn_maxpool2d(lua_State *L) { return pool_ctor(L, 2, 1, "MaxPool2D"); 
 static int nn_avgpool2d(lua_State *L) { return pool_ctor(L, 2, 0, "AvgPool2D"); }
 static int nn_maxpool1d(lua_State *L) { return pool_ctor(L, 1, 1, "MaxPool1D"); }
 
+/* A layer without options of its own: only the common ones. */
+static LLayer *plain_box(lua_State *L, const char *cls) {
+    char fn[40];
+    snprintf(fn, sizeof fn, "nn.%s", cls);
+    if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE)
+        luaL_error(L, "%s: expected an options table {name=...} or nothing, got a %s", fn,
+                   luaL_typename(L, 1));
+    lt_opt_check(L, 1, fn, LAYER_OPTS, 0);
+    return newlayer_box(L, cls);
+}
+
 static int gpool_ctor(lua_State *L, int dims, int is_max, const char *cls) {
-    LLayer *u = newlayer_box(L, cls);
+    LLayer *u = plain_box(L, cls);
     return finish_layer(L, u, lua_gettop(L), lt_global_pool_new(dims, is_max), 1);
 }
 static int nn_gmaxpool2d(lua_State *L) { return gpool_ctor(L, 2, 1, "GlobalMaxPool2D"); }
@@ -337,14 +272,15 @@ static int nn_gavgpool2d(lua_State *L) { return gpool_ctor(L, 2, 0, "GlobalAvgPo
 static int nn_gmaxpool1d(lua_State *L) { return gpool_ctor(L, 1, 1, "GlobalMaxPool1D"); }
 
 static int nn_flatten(lua_State *L) {
-    LLayer *u = newlayer_box(L, "Flatten");
+    LLayer *u = plain_box(L, "Flatten");
     return finish_layer(L, u, lua_gettop(L), lt_flatten_new(), 1);
 }
 
 static int nn_dropout(lua_State *L) {
-    static const char *const nr[] = {"rate", NULL};
-    double rate = opt_num(L, "nn.Dropout", 1, 1, nr, -1);
-    if (rate < 0 && lua_isnoneornil(L, 1)) luaL_error(L, "nn.Dropout: missing argument 'rate'");
+    lt_opt_check(L, 1, "nn.Dropout", "rate" LAYER_OPTS, 1);
+    if (!lt_opt_field(L, 1, 1, "rate")) luaL_error(L, "nn.Dropout: missing argument 'rate'");
+    lua_pop(L, 1);
+    double rate = lt_opt_num(L, "nn.Dropout", 1, 1, "rate", 0);
     LLayer *u = newlayer_box(L, "Dropout");
     int box = lua_gettop(L);
     cfg_num(L, box, "rate", rate);
@@ -352,9 +288,9 @@ static int nn_dropout(lua_State *L) {
 }
 
 static int nn_batchnorm(lua_State *L) {
-    static const char *const nm[] = {"momentum", NULL}, *const ne[] = {"epsilon", "eps", NULL};
-    double m = opt_num(L, "nn.BatchNorm", 1, 0, nm, 0.99);
-    double e = opt_num(L, "nn.BatchNorm", 1, 0, ne, 1e-3);
+    lt_opt_check(L, 1, "nn.BatchNorm", "momentum epsilon|eps" LAYER_OPTS, 0);
+    double m = lt_opt_num(L, "nn.BatchNorm", 1, 0, "momentum", 0.99);
+    double e = lt_opt_num(L, "nn.BatchNorm", 1, 0, "epsilon|eps", 1e-3);
     LLayer *u = newlayer_box(L, "BatchNorm");
     int box = lua_gettop(L);
     cfg_num(L, box, "momentum", m);
@@ -363,11 +299,10 @@ static int nn_batchnorm(lua_State *L) {
 }
 
 static int nn_embedding(lua_State *L) {
-    static const char *const nv[] = {"input_dim", "vocab", NULL},
-                             *const nd[] = {"output_dim", "dim", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_Integer v = opt_int(L, "nn.Embedding", 1, 1, nv, 0, 1);
-    lua_Integer d = opt_int(L, "nn.Embedding", 1, 2, nd, 0, 1);
+    lt_opt_check(L, 1, "nn.Embedding", "input_dim|vocab output_dim|dim" LAYER_OPTS, 2);
+    lua_Integer v = lt_opt_int(L, "nn.Embedding", 1, 1, "input_dim|vocab", 0, 1);
+    lua_Integer d = lt_opt_int(L, "nn.Embedding", 1, 2, "output_dim|dim", 0, 1);
     LLayer *u = newlayer_box(L, "Embedding");
     int box = lua_gettop(L);
     cfg_int(L, box, "input_dim", v);
@@ -377,11 +312,14 @@ static int nn_embedding(lua_State *L) {
 
 static int act_ctor(lua_State *L, lt_act a, const char *cls) {
     float alpha = 0.3f;
+    LLayer *u;
     if (a == LT_ACT_LEAKY_RELU) {
-        static const char *const na[] = {"negative_slope", "alpha", NULL};
-        alpha = (float)opt_num(L, "nn.LeakyReLU", 1, 1, na, 0.3);
+        lt_opt_check(L, 1, "nn.LeakyReLU", "negative_slope|alpha" LAYER_OPTS, 1);
+        alpha = (float)lt_opt_num(L, "nn.LeakyReLU", 1, 1, "negative_slope|alpha", 0.3);
+        u = newlayer_box(L, cls);
+    } else {
+        u = plain_box(L, cls);
     }
-    LLayer *u = newlayer_box(L, cls);
     int box = lua_gettop(L);
     if (a == LT_ACT_LEAKY_RELU) cfg_num(L, box, "negative_slope", alpha);
     return finish_layer(L, u, box, lt_activation_new(a, alpha), 1);
@@ -395,17 +333,18 @@ static int nn_softmax(lua_State *L) { return act_ctor(L, LT_ACT_SOFTMAX, "Softma
 /* nn.Add(), nn.Subtract(), ..., nn.Concatenate{axis=-1}: merge layers (graph models). */
 static int merge_ctor(lua_State *L, lt_merge_op op, const char *cls) {
     int axis = -1;
+    LLayer *u;
     if (op == LT_MERGE_CONCAT) {
-        static const char *const na[] = {"axis", NULL};
-        char fn[40];
-        snprintf(fn, sizeof fn, "nn.%s", cls);
-        lua_Integer a = opt_int(L, fn, 1, 1, na, -1, 0);
+        lt_opt_check(L, 1, "nn.Concatenate", "axis" LAYER_OPTS, 1);
+        lua_Integer a = lt_opt_int(L, "nn.Concatenate", 1, 1, "axis", -1, 0);
         if (a < -LT_MAX_DIMS || a > LT_MAX_DIMS)
             return luaL_error(L, "nn.Concatenate: axis %I is outside -%d..%d", a, LT_MAX_DIMS,
                               LT_MAX_DIMS);
         axis = (int)a;
+        u = newlayer_box(L, cls);
+    } else {
+        u = plain_box(L, cls);
     }
-    LLayer *u = newlayer_box(L, cls);
     int box = lua_gettop(L);
     if (op == LT_MERGE_CONCAT) cfg_int(L, box, "axis", axis);
     return finish_layer(L, u, box, lt_merge_new(op, axis), 1);
@@ -418,11 +357,11 @@ static int nn_maximum(lua_State *L) { return merge_ctor(L, LT_MERGE_MAXIMUM, "Ma
 static int nn_concatenate(lua_State *L) { return merge_ctor(L, LT_MERGE_CONCAT, "Concatenate"); }
 
 static int nn_input(lua_State *L) {
-    static const char *const ns[] = {"shape", NULL};
     int64_t shape[4];
     int nd;
     luaL_checktype(L, 1, LUA_TTABLE);
-    if (field(L, 1, 0, ns)) {
+    lt_opt_check(L, 1, "nn.Input", "shape name", 4);
+    if (lt_opt_field(L, 1, 0, "shape")) {
         nd = read_shape(L, "nn.Input", -1, "shape", shape);
         lua_pop(L, 1);
     } else {
@@ -685,6 +624,16 @@ static void lual_destroy(lt_layer *l) {
     free(p->init_b);
 }
 
+/* Whether a layer has (or, before its set-up, will have) parameters: what `trainable`
+ * applies to. */
+static int layer_has_params(const lt_layer *l) {
+    if (l->set_up) return lt_layer_nparams(l) > 0;
+    static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "BatchNorm", "Embedding", NULL};
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(l->vt->kind, kinds[i]) == 0) return 1;
+    return strcmp(l->vt->kind, "Layer") == 0 && ((const lua_layer *)l)->wnd > 0;
+}
+
 static const lt_layer_vt lambda_vt = {"Lambda", lual_setup, lual_init, NULL, NULL, lual_forward,
                                       lual_backward, lual_destroy, NULL, 0, NULL, NULL, NULL};
 static const lt_layer_vt lualayer_vt = {"Layer", lual_setup, lual_init, NULL, NULL, lual_forward,
@@ -718,17 +667,10 @@ static int declared_param(lua_State *L, const char *fn, const char *k, int64_t *
 static int lua_layer_ctor(lua_State *L, int with_self) {
     const char *fn = with_self ? "nn.Layer" : "nn.Lambda";
     luaL_checktype(L, 1, LUA_TTABLE);
-    static const char *const known[] = {"forward", "backward", "output_shape", "name", "weight",
-                                        "bias", "input_shape", NULL};
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {                       /* nothing a user writes is ignored */
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int ok = 0;
-        for (int i = 0; k && known[i]; i++) ok |= strcmp(k, known[i]) == 0;
-        if (!ok || (!with_self && k && (k[0] == 'w' || k[0] == 'b') && strcmp(k, "backward") != 0))
-            return luaL_error(L, "%s: unknown option '%s'", fn, k ? k : luaL_typename(L, -2));
-        lua_pop(L, 1);
-    }
+    if (with_self)
+        lt_opt_check(L, 1, fn, "forward backward output_shape weight bias" LAYER_OPTS, 0);
+    else
+        lt_opt_check(L, 1, fn, "forward backward output_shape name input_shape", 0);
     if (lt_lua_rawfield(L, 1, "forward") != LUA_TFUNCTION)
         return luaL_error(L, "%s: 'forward' must be a function", fn);
     int tb = lt_lua_rawfield(L, 1, "backward");

@@ -95,7 +95,7 @@ static lt_tensor *field_tensor(lua_State *L, int idx, const char *key, const cha
 }
 
 static const char *field_str(lua_State *L, int idx, const char *key) {
-    return lt_lua_optfield_str(L, idx, key, NULL);
+    return lt_opt_str(L, "plot", idx, key, NULL);
 }
 
 /* The strings of the array at field `key` (n of them) as a GC-owned const char* array;
@@ -124,7 +124,7 @@ static void add_panel(lua_State *L, lt_plot *p, int t) {
     const char *title = field_str(L, t, "title");
     if (strcmp(kind, "lines") == 0) {
         int q = lt_plot_add_lines(p, title, field_str(L, t, "xlabel"), field_str(L, t, "ylabel"),
-                                  lt_lua_optfield_num(L, t, "x0", 1), lt_lua_optfield_num(L, t, "dx", 1));
+                                  lt_opt_num(L, fn, t, 0, "x0", 1), lt_opt_num(L, fn, t, 0, "dx", 1));
         if (q < 0) lt_lua_check(L, LT_ENOMEM);
         lt_lua_rawfield(L, t, "series");
         int st = lua_gettop(L);
@@ -134,8 +134,8 @@ static void add_panel(lua_State *L, lt_plot *p, int t) {
             int s = lua_gettop(L);
             lt_tensor *y = field_tensor(L, s, "y", "plot.lines");
             lt_lua_check(L, lt_plot_add_series_x(p, q, field_str(L, s, "name"), y->data, y->numel,
-                         lt_lua_optfield_num(L, s, "x0", p->panels[q].x0),
-                         lt_lua_optfield_num(L, s, "dx", p->panels[q].dx)));
+                         lt_opt_num(L, fn, s, 0, "x0", p->panels[q].x0),
+                         lt_opt_num(L, fn, s, 0, "dx", p->panels[q].dx)));
             lua_settop(L, st);
         }
     } else if (strcmp(kind, "confusion") == 0) {
@@ -144,7 +144,7 @@ static void add_panel(lua_State *L, lt_plot *p, int t) {
             luaL_error(L, "plot.confusion: the matrix must be square, k×k with k ≤ 4096");
         int k = (int)cm->shape[0];
         const char **cls = field_strs(L, t, "classes", k, fn);
-        if (lt_plot_add_confusion(p, title, cm->data, k, cls, lt_lua_optfield_bool(L, t, "normalize", 0)) < 0)
+        if (lt_plot_add_confusion(p, title, cm->data, k, cls, lt_opt_bool(L, fn, t, "normalize", 0)) < 0)
             lt_lua_check(L, LT_EARG);
     } else if (strcmp(kind, "image") == 0) {
         lt_tensor *img = field_tensor(L, t, "px", "plot.image");
@@ -174,9 +174,9 @@ static int plot_new(lua_State *L) {
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, ud, 1);                 /* keep the spec (methods may read it) */
     if (!(u->p = lt_plot_new(field_str(L, 1, "title")))) lt_lua_check(L, LT_ENOMEM);
-    u->p->cols = (int)lt_lua_optfield_int(L, 1, "cols", 1);
-    u->p->width = (int)lt_lua_optfield_int(L, 1, "width", 0);
-    u->p->height = (int)lt_lua_optfield_int(L, 1, "height", 0);
+    u->p->cols = (int)lt_opt_int(L, "plot", 1, 0, "cols", 1, 0);
+    u->p->width = (int)lt_opt_int(L, "plot", 1, 0, "width", 0, 0);
+    u->p->height = (int)lt_opt_int(L, "plot", 1, 0, "height", 0, 0);
     if (u->p->cols < 1) u->p->cols = 1;
     if (u->p->width < 0 || u->p->width > 4096 || u->p->height < 0 || u->p->height > 4096)
         luaL_error(L, "plot: width and height must be 1..4096, got %d and %d", u->p->width, u->p->height);

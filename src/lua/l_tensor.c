@@ -141,8 +141,8 @@ static int tensor_is(lua_State *L) {
 
 /* ---- functional lesson ops ---- */
 
-static lt_padding check_padding(lua_State *L, int opts) {
-    const char *p = lt_lua_optfield_str(L, opts, "padding", "valid");
+static lt_padding check_padding(lua_State *L, const char *fn, int opts) {
+    const char *p = lt_opt_str(L, fn, opts, "padding", "valid");
     if (strcmp(p, "valid") == 0) return LT_PAD_VALID;
     if (strcmp(p, "same") == 0) return LT_PAD_SAME;
     luaL_error(L, "padding must be 'valid' or 'same', got '%s'", p);
@@ -152,8 +152,10 @@ static lt_padding check_padding(lua_State *L, int opts) {
 static int conv_op(lua_State *L, int dims) {
     const char *fn = dims == 2 ? "tensor.conv2d" : "tensor.conv1d";
     lt_tensor *x = lt_lua_totensor(L, 1, fn), *k = lt_lua_totensor(L, 2, fn);
-    int64_t stride = lt_lua_optfield_int(L, 3, "stride", 1);
-    lt_padding pad = check_padding(L, 3);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    lt_opt_check(L, 3, fn, "stride|strides padding", 0);
+    int64_t stride = lt_opt_int(L, fn, 3, 0, "stride|strides", 1, 0);
+    lt_padding pad = check_padding(L, fn, 3);
     lt_lua_pushtensor(L, dims == 2 ? lt_conv2d_direct(x, k, stride, pad)
                                    : lt_conv1d_direct(x, k, stride, pad));
     return 1;
@@ -162,10 +164,13 @@ static int tensor_conv2d(lua_State *L) { return conv_op(L, 2); }
 static int tensor_conv1d(lua_State *L) { return conv_op(L, 1); }
 
 static int pool_op(lua_State *L, int is_max) {
-    lt_tensor *x = lt_lua_totensor(L, 1, is_max ? "tensor.maxpool2d" : "tensor.avgpool2d");
-    int64_t size = lt_lua_optfield_int(L, 2, "size", 2);
-    int64_t stride = lt_lua_optfield_int(L, 2, "stride", size);
-    lt_padding pad = check_padding(L, 2);
+    const char *fn = is_max ? "tensor.maxpool2d" : "tensor.avgpool2d";
+    lt_tensor *x = lt_lua_totensor(L, 1, fn);
+    if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+    lt_opt_check(L, 2, fn, "size|pool_size stride|strides padding", 0);
+    int64_t size = lt_opt_int(L, fn, 2, 0, "size|pool_size", 2, 0);
+    int64_t stride = lt_opt_int(L, fn, 2, 0, "stride|strides", size, 0);
+    lt_padding pad = check_padding(L, fn, 2);
     lt_lua_pushtensor(L, lt_pool2d_direct(x, size, stride, pad, is_max));
     return 1;
 }

@@ -85,11 +85,42 @@ static inline int lt_lua_rawfield(lua_State *L, int idx, const char *k) {
     return lua_rawget(L, idx);
 }
 
-/* Optional fields of an options table at idx (absent or nil gives the default). */
+/* ---- Options tables: the one reader every binding uses (C here, Lua through
+ * lunette._options, see prelude.lua) ----
+ * A function taking options first checks the table's keys against everything it knows,
+ * then reads the fields. `known` lists the options as space-separated groups, each the
+ * Keras name first and then its accepted aliases: "filters kernel_size|kernel strides|stride".
+ * Readers take `names` in the same group form ("kernel_size|kernel") and return the first
+ * present; `pos` > 0 also accepts the value at that array index ({8, 3}) or, when the
+ * argument at idx is not a table, the argument itself for pos 1 (nn.Dropout(0.2)).
+ * Errors name the function: "nn.Conv2D: unknown option 'paddding' (did you mean 'padding'?)". */
+
+/* Raises unless every key of the table at idx is a known name or an array index
+ * 1..npos. A non-table (nil, a positional number) passes. */
+void lt_opt_check(lua_State *L, int idx, const char *fn, const char *known, int npos);
+/* The message lt_opt_check would raise, pushed as a string, or 0 and nothing pushed. */
+int lt_opt_error(lua_State *L, int idx, const char *fn, const char *known, int npos);
+/* The known name closest to key (edit distance, with a bound scaled to the length; a name
+ * the key begins counts as close), or NULL; writes it into out (size n). */
+const char *lt_opt_suggest(const char *key, const char *known, char *out, size_t n);
+
+/* Pushes the first present option among names (or the positional value); returns 1 when
+ * found, else pushes nothing and returns 0. */
+int         lt_opt_field(lua_State *L, int idx, int pos, const char *names);
+lua_Integer lt_opt_int(lua_State *L, const char *fn, int idx, int pos, const char *names,
+                       lua_Integer def, int required);
+lua_Number  lt_opt_num(lua_State *L, const char *fn, int idx, int pos, const char *names,
+                       lua_Number def);
+int         lt_opt_bool(lua_State *L, const char *fn, int idx, const char *names, int def);
+/* A string (false counts as absent); the string stays alive in the options table. */
+const char *lt_opt_str(lua_State *L, const char *fn, int idx, const char *names, const char *def);
+/* An integer or a pair {a, b} (kernel sizes, strides); a pair's second entry defaults to the first. */
+void        lt_opt_pair(lua_State *L, const char *fn, int idx, int pos, const char *names,
+                        lua_Integer def, int required, int64_t *a, int64_t *b);
+
+/* The same readers without a function name, kept for l_optim.c until it moves to lt_opt_*. */
 lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def);
 lua_Number  lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def);
-int         lt_lua_optfield_bool(lua_State *L, int idx, const char *key, int def);
-const char *lt_lua_optfield_str(lua_State *L, int idx, const char *key, const char *def);
 
 /* Module openers, one per binding file; each returns its table. */
 int luaopen_lunette_tensor(lua_State *L);

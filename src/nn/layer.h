@@ -81,6 +81,10 @@ struct lt_layer {
     int fixed_nd;
     int64_t fixed_shape[LT_MAX_DIMS];
     int training;                   /* dropout and batchnorm behave differently */
+    /* trainable = false (Keras): a network's optimizer step leaves its parameters as they
+     * are, and a frozen batchnorm runs in inference mode inside a training step; read at
+     * every step, so changing it takes effect at the next one */
+    int frozen;
     lt_act act;                     /* fused output activation */
     float alpha;                    /* LeakyReLU slope */
     int skip_act_grad;              /* set by the net: dy is already w.r.t. pre-activation */
