@@ -20,27 +20,6 @@ lt_optim *lt_lua_checkoptim(lua_State *L, int idx) {
 
 /* ---- reading options ---- */
 
-/* The number under a (or its alias b) in the options table at idx, or def. */
-static double num_opt(lua_State *L, int idx, const char *fn, const char *a, const char *b,
-                      double def) {
-    if (lua_type(L, idx) != LUA_TTABLE) return def;
-    const char *names[2] = {a, b};
-    for (int i = 0; i < 2; i++) {
-        if (!names[i]) continue;
-        if (lt_lua_rawfield(L, idx, names[i]) != LUA_TNIL) {
-            int ok;
-            double v = lua_tonumberx(L, -1, &ok);
-            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-                luaL_error(L, "%s: '%s' must be a number, got %s", fn, names[i],
-                           luaL_typename(L, -1));
-            lua_pop(L, 1);
-            return v;
-        }
-        lua_pop(L, 1);
-    }
-    return def;
-}
-
 /* Pushes v as the user wrote it: "0.1", "5", "-0.001", "nan", "inf". */
 static const char *numstr(lua_State *L, double v) {
     char b[40];
@@ -94,13 +73,13 @@ static void read_lr(lua_State *L, int idx, const char *fn, lt_optim *o) {
  * as in Keras, at most one kind of clipping). */
 static void read_common(lua_State *L, const char *fn, lt_optim *o) {
     read_lr(L, 1, fn, o);
-    o->weight_decay = num_opt(L, 1, fn, "weight_decay", NULL, o->weight_decay);
+    o->weight_decay = lt_opt_num(L, fn, 1, 0, "weight_decay", o->weight_decay);
     check_nonneg(L, fn, "weight_decay", o->weight_decay);
     const char *clips[3] = {"clipnorm", "clipvalue", "global_clipnorm"};
     double *dst[3] = {&o->clipnorm, &o->clipvalue, &o->global_clipnorm};
     int nset = 0;
     for (int i = 0; i < 3; i++) {
-        *dst[i] = num_opt(L, 1, fn, clips[i], NULL, 0);
+        *dst[i] = lt_opt_num(L, fn, 1, 0, clips[i], 0);
         if (lt_lua_rawfield(L, 1, clips[i]) != LUA_TNIL) {
             check_positive(L, fn, clips[i], *dst[i]);
             nset++;
@@ -119,27 +98,31 @@ static lt_optim *newbox(lua_State *L, lt_optim_kind kind) {
     return u->o;
 }
 
-static void opts_table(lua_State *L) {
+#define COMMON_KEYS "learning_rate|lr weight_decay clipnorm clipvalue global_clipnorm"
+
+/* The options table at 1 (or nothing), its keys checked against known (l_util.h). */
+static void opts_table(lua_State *L, const char *fn, const char *known) {
     if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, known, 0);
 }
 
 static int optim_sgd(lua_State *L) {
-    opts_table(L);
+    opts_table(L, "optim.SGD", COMMON_KEYS " momentum nesterov");
     lt_optim *o = newbox(L, LT_OPT_SGD);
     read_common(L, "optim.SGD", o);
-    o->momentum = num_opt(L, 1, "optim.SGD", "momentum", NULL, 0);
+    o->momentum = lt_opt_num(L, "optim.SGD", 1, 0, "momentum", 0);
     check_unit(L, "optim.SGD", "momentum", o->momentum);
-    o->nesterov = lt_lua_optfield_bool(L, 1, "nesterov", 0);
+    o->nesterov = lt_opt_bool(L, "optim.SGD", 1, "nesterov", 0);
     return 1;
 }
 
 static int adam_like(lua_State *L, lt_optim_kind kind, const char *fn) {
-    opts_table(L);
+    opts_table(L, fn, COMMON_KEYS " beta_1|beta1 beta_2|beta2 epsilon|eps");
     lt_optim *o = newbox(L, kind);
     read_common(L, fn, o);
-    o->beta1 = num_opt(L, 1, fn, "beta1", "beta_1", o->beta1);
-    o->beta2 = num_opt(L, 1, fn, "beta2", "beta_2", o->beta2);
-    o->eps = num_opt(L, 1, fn, "eps", "epsilon", o->eps);
+    o->beta1 = lt_opt_num(L, fn, 1, 0, "beta_1|beta1", o->beta1);
+    o->beta2 = lt_opt_num(L, fn, 1, 0, "beta_2|beta2", o->beta2);
+    o->eps = lt_opt_num(L, fn, 1, 0, "epsilon|eps", o->eps);
     check_positive(L, fn, "eps", o->eps);
     check_unit(L, fn, "beta1", o->beta1);
     check_unit(L, fn, "beta2", o->beta2);
@@ -150,11 +133,11 @@ static int optim_adam(lua_State *L) { return adam_like(L, LT_OPT_ADAM, "optim.Ad
 static int optim_adamw(lua_State *L) { return adam_like(L, LT_OPT_ADAMW, "optim.AdamW"); }
 
 static int optim_rmsprop(lua_State *L) {
-    opts_table(L);
+    opts_table(L, "optim.RMSprop", COMMON_KEYS " rho epsilon|eps");
     lt_optim *o = newbox(L, LT_OPT_RMSPROP);
     read_common(L, "optim.RMSprop", o);
-    o->rho = num_opt(L, 1, "optim.RMSprop", "rho", NULL, 0.9);
-    o->eps = num_opt(L, 1, "optim.RMSprop", "eps", "epsilon", 1e-7);
+    o->rho = lt_opt_num(L, "optim.RMSprop", 1, 0, "rho", 0.9);
+    o->eps = lt_opt_num(L, "optim.RMSprop", 1, 0, "epsilon|eps", 1e-7);
     check_positive(L, "optim.RMSprop", "eps", o->eps);
     check_unit(L, "optim.RMSprop", "rho", o->rho);
     return 1;
@@ -286,7 +269,7 @@ static int optim_m_set_state(lua_State *L) {
     if ((m && m->numel != total) || (v && v->numel != total))
         return luaL_error(L, "%s: the state has %I values for %I parameter values", fn,
                           (lua_Integer)(m ? m->numel : v->numel), (lua_Integer)total);
-    lua_Integer t = lt_lua_optfield_int(L, 3, "iterations", 0);
+    lua_Integer t = lt_opt_int(L, fn, 3, 0, "iterations", 0, 0);
     /* 2^53: beyond it the step count cannot grow (and Adam's bias correction is 1 long
      * before); math.maxinteger overflowed at the next step and made the weights NaN */
     if (t < 0) return luaL_error(L, "%s: iterations must be >= 0", fn);
@@ -365,17 +348,18 @@ static lt_schedule *new_sched(lua_State *L, lt_sched_kind kind) {
 static double need_num(lua_State *L, const char *fn, const char *k) {
     if (lt_lua_rawfield(L, 1, k) == LUA_TNIL) luaL_error(L, "%s: missing argument '%s'", fn, k);
     lua_pop(L, 1);
-    return num_opt(L, 1, fn, k, NULL, 0);
+    return lt_opt_num(L, fn, 1, 0, k, 0);
 }
 
 static int sched_exponential(lua_State *L) {
     const char *fn = "optim.schedules.ExponentialDecay";
     luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, "initial_learning_rate decay_steps decay_rate staircase", 0);
     lt_schedule *s = new_sched(L, LT_SCHED_EXPONENTIAL);
     s->initial = need_num(L, fn, "initial_learning_rate");
     s->decay_steps = need_num(L, fn, "decay_steps");
     s->decay_rate = need_num(L, fn, "decay_rate");
-    s->staircase = lt_lua_optfield_bool(L, 1, "staircase", 0);
+    s->staircase = lt_opt_bool(L, fn, 1, "staircase", 0);
     check_positive(L, fn, "initial_learning_rate", s->initial);
     check_positive(L, fn, "decay_steps", s->decay_steps);
     check_positive(L, fn, "decay_rate", s->decay_rate);
@@ -385,6 +369,7 @@ static int sched_exponential(lua_State *L) {
 static int sched_piecewise(lua_State *L) {
     const char *fn = "optim.schedules.PiecewiseConstant";
     luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, "boundaries values", 0);
     lt_schedule *s = new_sched(L, LT_SCHED_PIECEWISE);
     if (lt_lua_rawfield(L, 1, "boundaries") != LUA_TTABLE) luaL_error(L, "%s: 'boundaries' must be a list of steps", fn);
     if (lt_lua_rawfield(L, 1, "values") != LUA_TTABLE) luaL_error(L, "%s: 'values' must be a list of rates", fn);
@@ -423,12 +408,13 @@ static int sched_piecewise(lua_State *L) {
 static int sched_cosine(lua_State *L) {
     const char *fn = "optim.schedules.CosineDecay";
     luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, "initial_learning_rate decay_steps alpha warmup_target warmup_steps", 0);
     lt_schedule *s = new_sched(L, LT_SCHED_COSINE);
     s->initial = need_num(L, fn, "initial_learning_rate");
     s->decay_steps = need_num(L, fn, "decay_steps");
-    s->alpha = num_opt(L, 1, fn, "alpha", NULL, 0);
-    s->warmup_steps = num_opt(L, 1, fn, "warmup_steps", NULL, 0);
-    s->warmup_target = num_opt(L, 1, fn, "warmup_target", NULL, 0);
+    s->alpha = lt_opt_num(L, fn, 1, 0, "alpha", 0);
+    s->warmup_steps = lt_opt_num(L, fn, 1, 0, "warmup_steps", 0);
+    s->warmup_target = lt_opt_num(L, fn, 1, 0, "warmup_target", 0);
     check_nonneg(L, fn, "initial_learning_rate", s->initial);   /* warm-up may start at 0 */
     check_positive(L, fn, "decay_steps", s->decay_steps);
     if (!(s->alpha >= 0 && s->alpha <= 1))
@@ -444,12 +430,13 @@ static int sched_cosine(lua_State *L) {
 static int sched_onecycle(lua_State *L) {
     const char *fn = "optim.schedules.OneCycle";
     luaL_checktype(L, 1, LUA_TTABLE);
+    lt_opt_check(L, 1, fn, "max_lr total_steps pct_start div_factor final_div_factor", 0);
     lt_schedule *s = new_sched(L, LT_SCHED_ONECYCLE);
     s->max_lr = need_num(L, fn, "max_lr");
     s->total_steps = need_num(L, fn, "total_steps");
-    s->pct_start = num_opt(L, 1, fn, "pct_start", NULL, 0.3);
-    s->div_factor = num_opt(L, 1, fn, "div_factor", NULL, 25);
-    s->final_div_factor = num_opt(L, 1, fn, "final_div_factor", NULL, 1e4);
+    s->pct_start = lt_opt_num(L, fn, 1, 0, "pct_start", 0.3);
+    s->div_factor = lt_opt_num(L, fn, 1, 0, "div_factor", 25);
+    s->final_div_factor = lt_opt_num(L, fn, 1, 0, "final_div_factor", 1e4);
     check_positive(L, fn, "max_lr", s->max_lr);
     if (!(s->total_steps >= 2) || !isfinite(s->total_steps))
         luaL_error(L, "%s: total_steps must be at least 2, got %s", fn,

@@ -92,6 +92,14 @@ local cases = {
   {"plot.bar", function(o) return plot.bar({1, 2}, {"a", "b"}, o) end, {title="t"}, "tile", "title"},
   {"plot.hist", function(o) return plot.hist(tensor.rand(10), o) end, {bins=4}, "bin", "bins"},
   {"plot.model", function(o) return plot.model(m, o) end, {width=60}, "with", "width"},
+  {"optim.SGD", L.optim.SGD, {lr=0.1, momentum=0.9, nesterov=true, weight_decay=1e-4, clipnorm=1}, "momentun", "momentum"},
+  {"optim.Adam", L.optim.Adam, {learning_rate=1e-3, beta_1=0.9, beta2=0.99, eps=1e-7, clipvalue=1}, "epsilom", "epsilon"},
+  {"optim.AdamW", L.optim.AdamW, {lr=1e-3, weight_decay=0.01, global_clipnorm=1}, "weight_decy", "weight_decay"},
+  {"optim.RMSprop", L.optim.RMSprop, {lr=1e-3, rho=0.9, epsilon=1e-7}, "rh0", "rho"},
+  {"optim.schedules.ExponentialDecay", L.optim.schedules.ExponentialDecay, {initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=true}, "decay_step", "decay_steps"},
+  {"optim.schedules.PiecewiseConstant", L.optim.schedules.PiecewiseConstant, {boundaries={5}, values={1, 0.1}}, "boundries", "boundaries"},
+  {"optim.schedules.CosineDecay", L.optim.schedules.CosineDecay, {initial_learning_rate=0, decay_steps=10, alpha=0.1, warmup_target=0.1, warmup_steps=5}, "warmup_step", "warmup_steps"},
+  {"optim.schedules.OneCycle", L.optim.schedules.OneCycle, {max_lr=0.1, total_steps=100, pct_start=0.25, div_factor=10, final_div_factor=100}, "max_rl", "max_lr"},
 }
 
 for _, c in ipairs(cases) do
