@@ -146,6 +146,7 @@ local function monitor_mode(monitor, mode)
   if mode and mode ~= "auto" then return mode end
   return (monitor:find("acc") and "max") or "min"
 end
+nn._better, nn._monitor_mode = better, monitor_mode   -- for the callbacks of lunette/schedules.lua
 
 function nn.EarlyStopping(opts)
   opts = L._options(opts, "nn.EarlyStopping", "monitor patience min_delta mode restore_best_weights verbose")
@@ -924,13 +925,14 @@ function methods:fit(x, y, opts)
   if type(callbacks) == "function" or getmetatable(callbacks) then callbacks = { callbacks } end
   for i, cb in ipairs(callbacks) do        -- a plain {on_epoch_end=fn} table: no misspelt hook
     if type(cb) == "table" and not getmetatable(cb) then
-      L._options(cb, string.format("fit: callbacks[%d]", i), "on_train_begin on_train_end on_epoch_end on_batch_end")
+      L._options(cb, string.format("fit: callbacks[%d]", i), "on_train_begin on_train_end on_epoch_begin on_epoch_end on_batch_end")
     end
   end
   local ascii = nn._ascii()
   local tty = nn._isatty() and verbose == 1
   local history = { history = { loss = {}, accuracy = has_acc(self) and {} or nil }, epoch = {}, params = { epochs = epochs, steps = steps } }
   if xv then history.history.val_loss = {}; if has_acc(self) then history.history.val_accuracy = {} end end
+  history.history.lr = {}      -- the rate of each epoch's first step (schedules and callbacks change it)
   self.stop_training = false
   self._verbose = verbose
   local dash
@@ -949,6 +951,8 @@ function methods:fit(x, y, opts)
     for epoch = 1, epochs do
       cur_epoch, cur_batch = epoch, 0
       if show then print(string.format("Epoch %d/%d", epoch, epochs)) end
+      for _, cb in ipairs(callbacks) do call_cb(cb, "on_epoch_begin", epoch, self) end
+      local epoch_lr = self.optimizer.lr
       net:shuffle(n, opts.shuffle ~= false)
       local t0 = clock()
       local last_draw = -1
@@ -988,6 +992,7 @@ function methods:fit(x, y, opts)
         if has_acc(self) then logs.val_accuracy = vc / vt end
       end
       for k, v in pairs(logs) do history.history[k][#history.history[k] + 1] = v end
+      history.history.lr[#history.history.lr + 1] = epoch_lr
       history.epoch[#history.epoch + 1] = epoch
       if dash then dash:epoch(epoch, logs)
       elseif show then
@@ -1022,11 +1027,12 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "(1) over batches of opts.batch_size (32), shuffled each epoch\n(shuffle=true). "
   .. "validation_data={x_val, y_val} or validation_split=f (the last fraction of x,\nas Keras) "
   .. "adds val_loss/val_accuracy. verbose: 1 progress line (updated in place on a\nterminal, one line "
-  .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, functions "
-  .. "fn(epoch, logs, model) called after each epoch, or\n{on_batch_end=fn, on_epoch_end=fn}. "
+  .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, nn.LearningRateScheduler, "
+  .. "nn.ReduceLROnPlateau, functions\nfn(epoch, logs, model) called after each epoch, or\n{on_epoch_begin=fn, "
+  .. "on_batch_end=fn, on_epoch_end=fn}. "
   .. "dashboard=true shows the live screen on a terminal.\nCtrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
-  .. "are lists, one value per epoch.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
+  .. "are lists, one value per epoch;\n.lr the learning rate of each epoch's first step.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")
 
 -- ---- gradient check ----

@@ -134,7 +134,7 @@ Example: plot.lines({loss={2.3, 1.1, 0.7}, val_loss={2.0, 1.3, 1.0}}, {title='Lo
 
 function P.history(h, opts)
   local fn = "plot.history"
-  opts = L._options(opts, "plot.history", "title width height")
+  opts = L._options(opts, "plot.history", "title width height lr")
   if type(h) ~= "table" then error(fn .. ": expected the history model:fit returns, got a " .. type(h), 2) end
   local hist = type(h.history) == "table" and h.history or h
   local function get(...)
@@ -155,15 +155,21 @@ function P.history(h, opts)
   end
   panel("Loss", "loss", loss, "loss", val_loss, "val_loss")
   panel("Accuracy", "accuracy", acc, "accuracy", val_acc, "val_accuracy")
+  -- the learning rate when it changed during training (a schedule, a callback), or asked for
+  local lr = get("lr", "learning_rate")
+  local varies = false
+  for i = 2, lr and #lr or 0 do varies = varies or lr[i] ~= lr[1] end
+  if lr and (opts.lr == true or (varies and opts.lr ~= false)) then panel("Learning rate", "lr", lr, "lr") end
   if #panels == 0 then error(fn .. ": the history has no loss or accuracy values", 2) end
   return P._new(opt_size({ title = opts.title, cols = #panels, panels = panels }, opts))
 end
 help(P.history, "plot.history", [==[plot.history(h [, opts])
 
 Loss and accuracy per epoch side by side (train and validation), like the lesson's two
-matplotlib figures. h is what model:fit returns (h.history.loss, .accuracy,
-.val_loss, .val_accuracy) or that history table itself.
-opts: title, width, height.
+matplotlib figures, and the learning rate when it changed (a schedule or a callback;
+lr=true always shows it, lr=false never). h is what model:fit returns (h.history.loss,
+.accuracy, .val_loss, .val_accuracy, .lr) or that history table itself.
+opts: title, width, height, lr.
 Example: h = model:fit(x, y, {epochs=5, validation_data={xv, yv}}); plot.history(h)]==])
 
 -- ---- confusion matrices ----
