@@ -571,6 +571,43 @@ static void commit_state(lt_net *net) {
     for (int i = net->ninputs; i < net->n; i++) lt_layer_commit(net->nodes[i].layer, net->cache[i]);
 }
 
+/* The optimizer's pass over parameters [lo, hi) once lt_optim_begin ran: the update on
+ * each parameter tensor (a layer's weight, then its bias) of a trainable layer, only
+ * g ← 0 (and g2 ← 0) on a frozen one's, whose parameters and optimizer state stay as they
+ * are. g2: the worker's gradient block or NULL. Frozen flags are read here, at every
+ * step: setting trainable takes effect at the next step without a compile. */
+static void optim_pass(lt_net *net, const lt_optim *opt, float *g2, int64_t lo, int64_t hi) {
+    float *p = net->params->data, *g = net->grads->data;
+    int64_t off = 0;
+    for (int m = 0; m < net->nlayers && off < hi; m++) {
+        const lt_layer *l = net->layers[m];
+        int64_t part[2] = {l->nw, l->nb};
+        for (int k = 0; k < 2; k++) {
+            int64_t a = off > lo ? off : lo, b = off + part[k] < hi ? off + part[k] : hi;
+            off += part[k];
+            if (a >= b) continue;
+            if (!l->frozen) {
+                lt_optim_apply(opt, p, g, g2, a, b);
+                continue;
+            }
+            memset(g + a, 0, (size_t)(b - a) * sizeof(float));
+            if (g2) memset(g2 + a, 0, (size_t)(b - a) * sizeof(float));
+        }
+    }
+}
+
+/* g ← 0 on frozen layers' parameters after a backward outside a step: a hand-written loop
+ * (model:backward, then opt:step on model:parameters()) leaves them as they are too. */
+static void zero_frozen_grads(lt_net *net) {
+    int64_t off = 0;
+    for (int m = 0; m < net->nlayers; m++) {
+        const lt_layer *l = net->layers[m];
+        int64_t np = lt_layer_nparams(l);
+        if (l->frozen && np) memset(net->grads->data + off, 0, (size_t)np * sizeof(float));
+        off += np;
+    }
+}
+
 /* ---- data-parallel phases on 2 threads (parallel.h) ---- */
 
 enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM, PH_MERGE_GRADS };
@@ -605,7 +642,7 @@ static void par_phase(void *arg, int tid) {
         backward_rows(net, j->xs, r0, n);
         break;
     case PH_OPTIM:
-        lt_optim_apply(j->opt, net->params->data, net->grads->data, net->g1, lo, hi);
+        optim_pass(net, j->opt, net->g1, lo, hi);
         break;
     case PH_MERGE_GRADS:       /* grads += g1, g1 = 0 (a backward outside a step) */
         for (int64_t e = lo; e < hi; e++) {
@@ -645,8 +682,10 @@ static lt_status run_par(par_job *j, int phase) {
  * several nodes gets back its first saved flag. */
 static void set_modes(lt_net *net, int training) {
     for (int i = net->ninputs; i < net->n; i++) {
-        net->keep[i] = net->nodes[i].layer->training;
-        net->nodes[i].layer->training = training;
+        lt_layer *l = net->nodes[i].layer;
+        net->keep[i] = l->training;
+        /* a frozen layer with moving statistics (batchnorm) runs in inference mode (Keras) */
+        l->training = training && !(l->frozen && l->commit);
     }
 }
 
@@ -745,6 +784,7 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
     restore_modes(net);
     if (par && net->nparams > 0) run_par(&job, PH_MERGE_GRADS);
     if (par) lt_blas_threads(0);
+    zero_frozen_grads(net);
     for (int k = 0; dxs && k < net->ninputs && s == LT_OK; k++) {
         if (!dxs[k]) continue;
         const lt_node *d = &net->nodes[k];
@@ -836,9 +876,9 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
             if ((s = lt_optim_begin(opt, net->nparams)) != LT_OK) return s;
             par->opt = opt;
             run_par(par, PH_OPTIM);
-        } else if ((s = lt_optim_step_zero(opt, net->params->data, net->grads->data,
-                                           net->nparams)) != LT_OK) {
-            return s;
+        } else {
+            if ((s = lt_optim_begin(opt, net->nparams)) != LT_OK) return s;
+            optim_pass(net, opt, NULL, 0, net->nparams);
         }
     }
     commit_state(net);                  /* the step is applied: the state goes with it */

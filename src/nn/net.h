@@ -55,7 +55,7 @@ typedef struct {
     lt_layer **layers;
     int chain;                           /* one input, each node reads the previous one */
     int64_t in_size;                     /* per-sample floats of input 0 */
-    int64_t nparams;                     /* trainable */
+    int64_t nparams;                     /* all, frozen layers' too (one flat buffer) */
     lt_tensor *params, *grads;           /* flat, NULL until lt_net_build */
     /* batch buffers, for up to cap samples */
     int64_t cap;
@@ -110,8 +110,8 @@ static inline const float *lt_net_output(const lt_net *net, int k) {
     return net->out[net->outputs[k]];
 }
 /* Backward of the last training forward from the gradients dys[k] (N×output k): accumulates
- * the parameter gradients into net->grads and writes the input gradients into dxs[k] (an
- * entry or dxs itself may be NULL). */
+ * the parameter gradients into net->grads (those of frozen layers stay zero) and writes the
+ * input gradients into dxs[k] (an entry or dxs itself may be NULL). */
 lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs);
 /* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense
  * targets, N class ids for sparse), one loss per output: forward, loss, backward, optimizer
@@ -122,6 +122,13 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
 lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *ys,
                       const int64_t *tn, int64_t N, const lt_net_loss *loss, lt_optim *opt,
                       double *lossv, int64_t *correct, int64_t *total);
+/* The optimizer step inside lt_net_step: lt_optim_begin(opt, nparams) once, then
+ * lt_optim_apply(opt, params, grads, g2, lo, hi) on each parameter tensor's range (a layer's
+ * weight [off, off+nw), then its bias [off+nw, off+nw+nb), layers in net->layers order)
+ * of every layer that is not frozen; a frozen layer's (lt_layer.frozen, Keras's trainable =
+ * false) ranges are not passed to the optimizer (no update, no decay, their state slots
+ * untouched), only their gradients are zeroed. See optim_pass in net.c. */
+
 /* lt_net_step for one input and one output. */
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
