@@ -233,8 +233,26 @@ end
 -- ---- models: Sequential and the functional Model share one C engine (a graph) ----
 
 local methods = {}
-local Sequential = { __name = "lunette.Sequential", __index = methods }
-local Model = { __name = "lunette.Model", __index = methods }
+-- model.trainable (Keras's base_model.trainable = false): reading it tells whether any
+-- layer with parameters trains; setting it sets every such layer's trainable.
+local function model_index(self, k)
+  if k == "trainable" then
+    for _, l in ipairs(rawget(self, "_list") or {}) do if l.trainable then return true end end
+    return false
+  end
+  return methods[k]
+end
+local function model_newindex(self, k, v)
+  if k == "trainable" then
+    if type(v) ~= "boolean" then error("model.trainable must be true or false, got " .. type(v), 2) end
+    for _, l in ipairs(self._list) do if l.trainable ~= nil then l.trainable = v end end
+    return
+  end
+  rawset(self, k, v)
+end
+-- (methods: where help and the REPL's completion find the methods, see help.lua index_table)
+local Sequential = { __name = "lunette.Sequential", __index = model_index, __newindex = model_newindex, methods = methods }
+local Model = { __name = "lunette.Model", __index = model_index, __newindex = model_newindex, methods = methods }
 
 local function is_model(x)
   local mt = getmetatable(x)
@@ -440,6 +458,18 @@ function methods:add(layer)
     self._shapes = { layer.shape }
     return self
   end
+  if getmetatable(layer) == Sequential then   -- another model's layers (a saved conv base)
+    if #self._list == 0 and not self._shapes and layer._shapes then self._shapes = { layer._shapes[1] } end
+    local building = self._building
+    self._building = true
+    for _, l in ipairs(layer._list) do
+      local ok, e = pcall(self.add, self, l)
+      if not ok then self._building = building; error(strip(tostring(e)), 2) end
+    end
+    self._building = building
+    if not building then self:_setup() end
+    return self
+  end
   if not is_layer(layer) then
     error("Sequential:add: expected a layer (nn.Conv2D{...}, nn.Dense{...}, ...), got a "
       .. (is_tensor(layer) and "tensor" or is_sym(layer) and "symbolic tensor" or type(layer)), 2)
@@ -467,7 +497,9 @@ function methods:_setup()
   end
 end
 sethelp(methods.add, "Sequential:add", "model:add(layer)\n\nAppends a layer. The first layer may "
-  .. "carry input_shape, or add nn.Input{...} first.\nExample: model:add(nn.Dense{10, activation='softmax'})")
+  .. "carry input_shape, or add nn.Input{...} first. A Sequential model adds its layers\n(the same "
+  .. "layer objects, weights and trainable flags: a saved conv base under a new head).\n"
+  .. "Example: model:add(nn.Dense{10, activation='softmax'})")
 
 function nn.Sequential(layers)
   local list = {}
@@ -480,7 +512,7 @@ function nn.Sequential(layers)
     end
     self._building = true                   -- one set-up at the end: linear in the layers
     for i, l in ipairs(layers) do
-      if not is_layer(l) and not (is_sym(l) and not l._layer) then
+      if not is_layer(l) and not (is_sym(l) and not l._layer) and getmetatable(l) ~= Sequential then
         error(string.format("nn.Sequential: item %d is a %s, not a layer", i, is_sym(l) and "symbolic tensor" or type(l)), 2)
       end
       local ok, e = pcall(self.add, self, l)
@@ -541,7 +573,8 @@ function methods:parameters()
   self:_network(nil, "parameters"):build()
   local ps, gs = {}, {}
   for _, l in ipairs(self._list) do
-    local p, g = l:parameters()
+    local p, g = {}, {}
+    if l.trainable ~= false then p, g = l:parameters() end   -- frozen: left out (Keras trainable_weights)
     for i = 1, #p do ps[#ps + 1] = p[i]; gs[#gs + 1] = g[i] end
   end
   return ps, gs
@@ -549,7 +582,8 @@ end
 sethelp(methods.parameters, "Sequential:parameters", "model:parameters() → params, grads\n\n"
   .. "Lists of the layers' weight and bias tensors and their gradients (views into the\nmodel's "
   .. "buffers), allocated as soon as the input shape is known. With forward, backward\nand "
-  .. "zero_grad they make a hand-written training loop.\nExample: p, g = model:parameters(); "
+  .. "zero_grad they make a hand-written training loop. Frozen layers' (trainable=false)\nare left "
+  .. "out, as Keras's trainable_weights.\nExample: p, g = model:parameters(); "
   .. "opt:step(p, g)")
 
 -- The model's name as text: model.name is a plain field, and anything assigned to it
@@ -824,12 +858,26 @@ sethelp(methods.zero_grad, "Sequential:zero_grad", "model:zero_grad()\n\nSets ev
   .. "parameter gradient of the model to zero.\nExample: model:zero_grad()")
 
 function methods:get_layer(name)
-  for i, l in ipairs(self._list) do if l.name == name or i == name then return l end end
-  return nil
+  local list = self._list
+  if math.type(name) == "integer" then
+    if name < 1 or name > #list then
+      error(string.format("get_layer: index %d is outside 1..%d (the model's layers, Input not counted)", name, #list), 2)
+    end
+    return list[name]
+  end
+  if type(name) ~= "string" then error("get_layer: expected a layer name or a 1-based index, got a " .. type(name), 2) end
+  local names = {}
+  for i, l in ipairs(list) do
+    if l.name == name then return l end
+    names[i] = l.name
+  end
+  local e = L._option_error({ [name] = true }, "get_layer", names)
+  error((e and e:gsub("unknown option", "no layer named"):gsub("%(options: ", "(layers: ") or "get_layer: no layer named '" .. name .. "'"), 2)
 end
-sethelp(methods.get_layer, "Sequential:get_layer", "model:get_layer(name | index) → layer or nil\n\n"
+sethelp(methods.get_layer, "Sequential:get_layer", "model:get_layer(name | index) → layer\n\n"
   .. "The layer called name (as summary() shows it) or at 1-based position index (Input not\n"
-  .. "counted). Example: model:get_layer('conv2d').weight")
+  .. "counted); an error names a wrong one. Its fields are live: layer.trainable = false\n"
+  .. "freezes it (see help(nn.Dense) for trainable). Example: model:get_layer('conv2d').weight")
 
 -- ---- fit ----
 
@@ -1302,13 +1350,15 @@ function nn.load(path, opts)
       local oks, s = pcall(json.decode, meta.optimizer_state)
       if not oks or type(s) ~= "table" then load_error(path, "corrupt optimizer_state metadata") end
       local m, v = tensors["optimizer.m"], tensors["optimizer.v"]
-      local P = model._net:info().trainable
+      local params = model:parameters()     -- the trainable layers' tensors, as saved
+      local P = 0
+      for _, t in ipairs(params) do P = P + t:numel() end
       for _, t in ipairs { m or false, v or false } do
         if t and t:numel() ~= P then
           load_error(path, string.format("optimizer state has %d values for %d parameters", t:numel(), P))
         end
       end
-      model.optimizer:set_state((model:parameters()), { iterations = math.tointeger(s.iterations) or 0, m = m, v = v })
+      model.optimizer:set_state(params, { iterations = math.tointeger(s.iterations) or 0, m = m, v = v })
     end
   end
   return model

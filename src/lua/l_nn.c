@@ -171,6 +171,7 @@ static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts)
             return luaL_error(L, "%s: trainable=%s: a %s layer has no parameters to train or freeze",
                               fn, t ? "true" : "false", l->vt->kind);
         l->frozen = !t;
+        cfg_bool(L, box, "trainable", t);
     }
     if (lua_type(L, opts) == LUA_TTABLE && lt_opt_field(L, opts, 0, "input_shape")) {
         int64_t shape[4];
@@ -628,7 +629,7 @@ static void lual_destroy(lt_layer *l) {
  * applies to. */
 static int layer_has_params(const lt_layer *l) {
     if (l->set_up) return lt_layer_nparams(l) > 0;
-    static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "BatchNorm", "Embedding", NULL};
+    static const char *const kinds[] = {"Conv2D", "Conv1D", "Dense", "BatchNormalization", "Embedding", NULL};
     for (int i = 0; kinds[i]; i++)
         if (strcmp(l->vt->kind, kinds[i]) == 0) return 1;
     return strcmp(l->vt->kind, "Layer") == 0 && ((const lua_layer *)l)->wnd > 0;
@@ -981,6 +982,11 @@ static int layer__index(lua_State *L) {
         if (strcmp(k, "name") == 0) { lua_pushstring(L, l->name); return 1; }
         if (strcmp(k, "kind") == 0) { lua_pushstring(L, l->vt->kind); return 1; }
         if (strcmp(k, "training") == 0) { lua_pushboolean(L, l->training); return 1; }
+        if (strcmp(k, "trainable") == 0) {
+            if (!layer_has_params(l)) return 0;     /* nil: nothing to train or freeze */
+            lua_pushboolean(L, !l->frozen);
+            return 1;
+        }
         if (strcmp(k, "built") == 0) { lua_pushboolean(L, l->w != NULL); return 1; }
         if (strcmp(k, "output_shape") == 0 || strcmp(k, "input_shape") == 0) {
             if (!l->set_up) return 0;
@@ -1022,6 +1028,22 @@ static int layer__newindex(lua_State *L) {
                               lt_shape_str(dst->ndim, dst->shape, a, sizeof a),
                               lt_shape_str(src->ndim, src->shape, b, sizeof b));
         memmove(dst->data, src->data, (size_t)dst->numel * sizeof(float));   /* may overlap */
+        return 0;
+    }
+    if (k && strcmp(k, "trainable") == 0) {
+        if (!lua_isboolean(L, 3))
+            return luaL_error(L, "%s.trainable must be true or false, got %s", l->name,
+                              luaL_typename(L, 3));
+        if (!layer_has_params(l))
+            return luaL_error(L, "%s.trainable = %s: a %s layer has no parameters to train or "
+                              "freeze", l->name, lua_toboolean(L, 3) ? "true" : "false",
+                              l->vt->kind);
+        if (l->running)
+            return luaL_error(L, "%s.trainable: cannot change while its model runs", l->name);
+        l->frozen = !lua_toboolean(L, 3);
+        lua_getiuservalue(L, 1, 1);
+        lua_pushvalue(L, 3);
+        lua_setfield(L, -2, "trainable");        /* saved with the config */
         return 0;
     }
     if (k && strcmp(k, "name") == 0) {
@@ -1216,7 +1238,8 @@ static int net__gc(lua_State *L) {
     return 0;
 }
 
-/* net:info() → {trainable=, nontrainable=, built=, inputs={shape...}, outputs={id...},
+/* net:info() → {params= (the flat buffer's floats), trainable=, nontrainable= (state and
+ * frozen layers' parameters), built=, inputs={shape...}, outputs={id...},
  * nodes={{name, kind, output_shape, params, state, inputs={id...}}}} (ids 1-based; the
  * inputs are nodes 1..#inputs with kind "InputLayer") */
 static int net_info(lua_State *L) {
@@ -1251,7 +1274,11 @@ static int net_info(lua_State *L) {
     }
     lua_setfield(L, -3, "layers");
     lua_setfield(L, -2, "nodes");
-    for (int m = 0; m < net->nlayers; m++) state += net->layers[m]->nstate;
+    int64_t frozen = 0;
+    for (int m = 0; m < net->nlayers; m++) {
+        state += net->layers[m]->nstate;
+        if (net->layers[m]->frozen) frozen += lt_layer_nparams(net->layers[m]);
+    }
     lua_createtable(L, net->noutputs, 0);
     for (int o = 0; o < net->noutputs; o++) {
         lua_pushinteger(L, net->outputs[o] + 1);
@@ -1259,8 +1286,9 @@ static int net_info(lua_State *L) {
     }
     lua_setfield(L, -2, "outputs");
     lua_pushinteger(L, net->ninputs); lua_setfield(L, -2, "ninputs");
-    lua_pushinteger(L, net->nparams); lua_setfield(L, -2, "trainable");
-    lua_pushinteger(L, state); lua_setfield(L, -2, "nontrainable");
+    lua_pushinteger(L, net->nparams); lua_setfield(L, -2, "params");
+    lua_pushinteger(L, net->nparams - frozen); lua_setfield(L, -2, "trainable");
+    lua_pushinteger(L, state + frozen); lua_setfield(L, -2, "nontrainable");
     lua_pushboolean(L, net->params != NULL); lua_setfield(L, -2, "built");
     return 1;
 }
@@ -1667,7 +1695,14 @@ static int nn_ascii(lua_State *L) {
 
 #define LAYER_COMMON "\nEvery layer has :forward(x), :backward(x, grad_out), :parameters(), .weight, " \
     ".bias,\n:train(), :evaluate(). Calling forward on a standalone layer is inference mode " \
-    "(Keras);\n:train() switches dropout and batch normalisation to training behaviour."
+    "(Keras);\n:train() switches dropout and batch normalisation to training behaviour.\n" \
+    "Options of every layer: name, input_shape, and (layers with parameters) trainable=true.\n" \
+    "trainable=false (or layer.trainable = false, model.trainable = false for all) freezes\n" \
+    "the layer: fit and train_on_batch leave its weights as they are, summary() counts them\n" \
+    "as non-trainable, model:parameters() leaves them out, and a frozen BatchNorm runs in\n" \
+    "inference mode (its moving statistics, as Keras). The flag is read at every step: a\n" \
+    "change after compile takes effect at the next step, no compile needed (Keras asks for\n" \
+    "one). It is saved with the model. An unknown option is an error naming it."
 
 static const lt_reg nn_funcs[] = {
     {"Conv2D", nn_conv2d, "nn.Conv2D{filters, kernel, stride=1, padding='valid', activation, "

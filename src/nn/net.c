@@ -285,21 +285,33 @@ int64_t lt_net_out_width(const lt_net *net, int k) {
     return d->shape[d->nd - 1];
 }
 
-/* The optimizer's view of the parameters: each layer's kernel and bias as separate tensors
- * (so their state is that of layer:parameters()), decay on kernels only (2 or more
- * dimensions: not biases nor BatchNorm's scale and offset). */
-static void optim_segments(lt_net *net) {
+/* The optimizer's view of the parameters, made at every step (the frozen flags may change
+ * between steps): each trainable layer's kernel and bias as separate tensors (so their
+ * state is that of layer:parameters()), decay on kernels only (2 or more dimensions: not
+ * biases nor BatchNorm's scale and offset); g2: the worker's block in a 2-thread step. A
+ * frozen layer (Keras's trainable = false) gets no segment: no update, no decay, its state
+ * untouched; only its gradients (g and g2) are zeroed. */
+static void optim_segments(lt_net *net, float *g2) {
     int k = 0;
     int64_t off = 0;
+    float *g = net->grads->data;
     for (int m = 0; m < net->nlayers; m++) {
         const lt_layer *l = net->layers[m];
-        if (l->nw > 0)
-            net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off, .n = l->nw,
-                                            .g = net->grads->data + off, .decay = l->wnd >= 2};
-        if (l->nb > 0)
-            net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off + l->nw,
-                                            .n = l->nb, .g = net->grads->data + off + l->nw};
-        off += lt_layer_nparams(l);
+        int64_t np = lt_layer_nparams(l);
+        if (l->frozen && np) {
+            memset(g + off, 0, (size_t)np * sizeof(float));
+            if (g2) memset(g2 + off, 0, (size_t)np * sizeof(float));
+        } else {
+            if (l->nw > 0)
+                net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off, .n = l->nw,
+                                                .g = g + off, .g2 = g2 ? g2 + off : NULL,
+                                                .decay = l->wnd >= 2};
+            if (l->nb > 0)
+                net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off + l->nw,
+                                                .n = l->nb, .g = g + off + l->nw,
+                                                .g2 = g2 ? g2 + off + l->nw : NULL};
+        }
+        off += np;
     }
     net->noseg = k;
 }
@@ -336,11 +348,9 @@ lt_status lt_net_build(lt_net *net, lt_rng *r) {
         net->params = p;
         net->grads = g;
         net->fwd_n = 0;
-        net->noseg = 0;
     }
     if (!net->oseg && !(net->oseg = calloc((size_t)2 * net->nlayers + 1, sizeof *net->oseg)))
         return lt_seterr(LT_ENOMEM, "Model: out of memory");
-    if (net->noseg == 0) optim_segments(net);
     for (int m = 0; m < net->nlayers; m++)
         if ((s = lt_layer_build_state(net->layers[m])) != LT_OK) return s;
     return LT_OK;
@@ -595,6 +605,18 @@ static void commit_state(lt_net *net) {
     for (int i = net->ninputs; i < net->n; i++) lt_layer_commit(net->nodes[i].layer, net->cache[i]);
 }
 
+/* g ← 0 on frozen layers' parameters after a backward outside a step: a hand-written loop
+ * (model:backward, then opt:step on model:parameters()) leaves them as they are too. */
+static void zero_frozen_grads(lt_net *net) {
+    int64_t off = 0;
+    for (int m = 0; m < net->nlayers; m++) {
+        const lt_layer *l = net->layers[m];
+        int64_t np = lt_layer_nparams(l);
+        if (l->frozen && np) memset(net->grads->data + off, 0, (size_t)np * sizeof(float));
+        off += np;
+    }
+}
+
 /* ---- data-parallel phases on 2 threads (parallel.h) ---- */
 
 enum { PH_FORWARD, PH_BACKWARD, PH_OPTIM, PH_MERGE_GRADS };
@@ -670,8 +692,10 @@ static lt_status run_par(par_job *j, int phase) {
  * several nodes gets back its first saved flag. */
 static void set_modes(lt_net *net, int training) {
     for (int i = net->ninputs; i < net->n; i++) {
-        net->keep[i] = net->nodes[i].layer->training;
-        net->nodes[i].layer->training = training;
+        lt_layer *l = net->nodes[i].layer;
+        net->keep[i] = l->training;
+        /* a frozen layer with moving statistics (batchnorm) runs in inference mode (Keras) */
+        l->training = training && !(l->frozen && l->commit);
     }
 }
 
@@ -770,6 +794,7 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
     restore_modes(net);
     if (par && net->nparams > 0) run_par(&job, PH_MERGE_GRADS);
     if (par) lt_blas_threads(0);
+    zero_frozen_grads(net);
     for (int k = 0; dxs && k < net->ninputs && s == LT_OK; k++) {
         if (!dxs[k]) continue;
         const lt_node *d = &net->nodes[k];
@@ -857,8 +882,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     }
     if (tm) tm->backward += (t1 = seconds()) - t0;
     if (net->nparams > 0) {
-        for (int i = 0; i < net->noseg; i++)
-            net->oseg[i].g2 = par ? net->g1 + (net->oseg[i].g - net->grads->data) : NULL;
+        optim_segments(net, par ? net->g1 : NULL);
         if ((s = lt_optim_begin(opt, net->noseg, net->oseg, 1)) != LT_OK) return s;
         if (par) {
             par->opt = opt;

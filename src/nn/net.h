@@ -55,7 +55,7 @@ typedef struct {
     lt_layer **layers;
     int chain;                           /* one input, each node reads the previous one */
     int64_t in_size;                     /* per-sample floats of input 0 */
-    int64_t nparams;                     /* trainable */
+    int64_t nparams;                     /* all, frozen layers' too (one flat buffer) */
     lt_tensor *params, *grads;           /* flat, NULL until lt_net_build */
     /* batch buffers, for up to cap samples */
     int64_t cap;
@@ -78,7 +78,7 @@ typedef struct {
     int *keep;                           /* per node: its layer's training flag, kept aside */
     float *g1;
     lt_rng rng1;
-    lt_optim_seg *oseg;                  /* the optimizer's segments (see optim_segments) */
+    lt_optim_seg *oseg;                  /* the optimizer's segments (optim_segments in net.c) */
     int noseg;
     int busy;                            /* inside a call (a Lua layer may call back) */
 } lt_net;
@@ -112,8 +112,8 @@ static inline const float *lt_net_output(const lt_net *net, int k) {
     return net->out[net->outputs[k]];
 }
 /* Backward of the last training forward from the gradients dys[k] (N×output k): accumulates
- * the parameter gradients into net->grads and writes the input gradients into dxs[k] (an
- * entry or dxs itself may be NULL). */
+ * the parameter gradients into net->grads (those of frozen layers stay zero) and writes the
+ * input gradients into dxs[k] (an entry or dxs itself may be NULL). */
 lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs);
 /* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense
  * targets, N class ids for sparse), one loss per output: forward, loss, backward, optimizer
@@ -124,6 +124,15 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
 lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *ys,
                       const int64_t *tn, int64_t N, const lt_net_loss *loss, lt_optim *opt,
                       double *lossv, int64_t *correct, int64_t *total);
+/* The optimizer step inside lt_net_step: one lt_optim_seg per parameter tensor (a layer's
+ * weight [off, off+nw), then its bias [off+nw, off+nw+nb), layers in net->layers order) of
+ * every layer that is not frozen, built at each step (optim_segments in net.c), then
+ * lt_optim_begin once and lt_optim_apply over the segments (split between the threads).
+ * A frozen layer's (lt_layer.frozen, Keras's trainable = false) tensors are not passed to
+ * the optimizer (no update, no decay, their state untouched), only their gradients are
+ * zeroed. The segments are the same parameters as layer:parameters()' tensors: the
+ * optimizer's state is shared with a hand-written loop's opt:step. */
+
 /* lt_net_step for one input and one output. */
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,
