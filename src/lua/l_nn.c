@@ -188,11 +188,40 @@ static int finish_layer(lua_State *L, LLayer *u, int box, lt_layer *l, int opts)
     return 1;
 }
 
+/* kernel_regularizer = nn.l1(x) / nn.l2(x) / nn.l1_l2{l1, l2} (or the plain {l1=, l2=} a
+ * saved config holds): the factors into l (NULL: read and checked only) and the config. */
+static void opt_regularizer(lua_State *L, const char *fn, int opts, int box, lt_layer *l) {
+    if (lua_type(L, opts) != LUA_TTABLE || !lt_opt_field(L, opts, 0, "kernel_regularizer")) return;
+    int idx = lua_gettop(L);
+    char what[96];
+    snprintf(what, sizeof what, "%s: kernel_regularizer", fn);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_error(L, "%s must be nn.l1(x), nn.l2(x) or nn.l1_l2{l1=, l2=}, got %s", what,
+                   luaL_typename(L, idx));
+    lt_opt_check(L, idx, what, "l1 l2", 0);
+    double f[2] = {lt_opt_num(L, what, idx, 0, "l1", 0), lt_opt_num(L, what, idx, 0, "l2", 0)};
+    for (int i = 0; i < 2; i++) {
+        char b[40];
+        snprintf(b, sizeof b, "%.14g", f[i]);
+        if (!(f[i] >= 0 && f[i] < 1e30))
+            luaL_error(L, "%s: l%d must be a finite number >= 0, got %s", what, i + 1, b);
+    }
+    lua_pop(L, 1);
+    if (!l) return;
+    l->l1 = (float)f[0];
+    l->l2 = (float)f[1];
+    lua_pushstring(L, "kernel_regularizer");
+    lua_createtable(L, 0, 2);
+    lua_pushnumber(L, f[0]); lua_setfield(L, -2, "l1");
+    lua_pushnumber(L, f[1]); lua_setfield(L, -2, "l2");
+    cfg_set(L, box);
+}
+
 static int conv_ctor(lua_State *L, int dims) {
     const char *fn = dims == 2 ? "nn.Conv2D" : "nn.Conv1D";
     luaL_checktype(L, 1, LUA_TTABLE);
     lt_opt_check(L, 1, fn, "filters kernel_size|kernel strides|stride padding activation use_bias"
-                 LAYER_OPTS, 2);
+                 " kernel_regularizer" LAYER_OPTS, 2);
     lt_conv_opts o;
     o.filters = lt_opt_int(L, fn, 1, 1, "filters", 0, 1);
     lt_opt_pair(L, fn, 1, 2, "kernel_size|kernel", 0, 1, &o.kh, &o.kw);
@@ -214,7 +243,10 @@ static int conv_ctor(lua_State *L, int dims) {
     cfg_str(L, box, "padding", o.pad == LT_PAD_SAME ? "same" : "valid");
     cfg_str(L, box, "activation", lt_act_name(o.act));
     cfg_bool(L, box, "use_bias", o.use_bias);
-    return finish_layer(L, u, box, dims == 2 ? lt_conv2d_new(&o) : lt_conv1d_new(&o), 1);
+    opt_regularizer(L, fn, 1, box, NULL);       /* checked before the layer exists */
+    lt_layer *l = dims == 2 ? lt_conv2d_new(&o) : lt_conv1d_new(&o);
+    if (l) opt_regularizer(L, fn, 1, box, l);   /* cannot raise now */
+    return finish_layer(L, u, box, l, 1);
 }
 static int nn_conv2d(lua_State *L) { return conv_ctor(L, 2); }
 static int nn_conv1d(lua_State *L) { return conv_ctor(L, 1); }
@@ -222,7 +254,7 @@ static int nn_conv1d(lua_State *L) { return conv_ctor(L, 1); }
 static int nn_dense(lua_State *L) {
     const char *fn = "nn.Dense";
     if (lua_isnoneornil(L, 1)) luaL_error(L, "nn.Dense: missing argument 'units'");
-    lt_opt_check(L, 1, fn, "units activation use_bias" LAYER_OPTS, 1);
+    lt_opt_check(L, 1, fn, "units activation use_bias kernel_regularizer" LAYER_OPTS, 1);
     lua_Integer units = lt_opt_int(L, fn, 1, 1, "units", 0, 1);
     lt_act act = opt_act(L, fn, 1);
     int bias = lt_opt_bool(L, fn, 1, "use_bias", 1);
@@ -231,7 +263,10 @@ static int nn_dense(lua_State *L) {
     cfg_int(L, box, "units", units);
     cfg_str(L, box, "activation", lt_act_name(act));
     cfg_bool(L, box, "use_bias", bias);
-    return finish_layer(L, u, box, lt_dense_new(units, act, bias), 1);
+    opt_regularizer(L, fn, 1, box, NULL);       /* checked before the layer exists */
+    lt_layer *l = lt_dense_new(units, act, bias);
+    if (l) opt_regularizer(L, fn, 1, box, l);   /* cannot raise now */
+    return finish_layer(L, u, box, l, 1);
 }
 
 static int pool_ctor(lua_State *L, int dims, int is_max, const char *cls) {

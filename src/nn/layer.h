@@ -85,6 +85,9 @@ struct lt_layer {
      * are, and a frozen batchnorm runs in inference mode inside a training step; read at
      * every step, so changing it takes effect at the next one */
     int frozen;
+    /* kernel_regularizer (Keras): l1·Σ|w| + l2·Σw² over the kernel joins the training loss
+     * (its gradient joins the kernel's in the optimizer step, see optim.h) */
+    float l1, l2;
     lt_act act;                     /* fused output activation */
     float alpha;                    /* LeakyReLU slope */
     int skip_act_grad;              /* set by the net: dy is already w.r.t. pre-activation */

@@ -305,7 +305,7 @@ static void optim_segments(lt_net *net, float *g2) {
             if (l->nw > 0)
                 net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off, .n = l->nw,
                                                 .g = g + off, .g2 = g2 ? g2 + off : NULL,
-                                                .decay = l->wnd >= 2};
+                                                .decay = l->wnd >= 2, .l1 = l->l1, .l2 = l->l2};
             if (l->nb > 0)
                 net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off + l->nw,
                                                 .n = l->nb, .g = g + off + l->nw,
@@ -605,6 +605,19 @@ static void commit_state(lt_net *net) {
     for (int i = net->ninputs; i < net->n; i++) lt_layer_commit(net->nodes[i].layer, net->cache[i]);
 }
 
+double lt_net_penalty(const lt_net *net) {
+    double p = 0;
+    for (int m = 0; m < net->nlayers; m++) {
+        const lt_layer *l = net->layers[m];
+        if (l->frozen || !l->w || (l->l1 == 0 && l->l2 == 0)) continue;
+        for (int64_t e = 0; e < l->nw; e++) {
+            float w = l->w->data[e];
+            p += (double)l->l1 * fabsf(w) + (double)l->l2 * w * w;
+        }
+    }
+    return p;
+}
+
 /* g ← 0 on frozen layers' parameters after a backward outside a step: a hand-written loop
  * (model:backward, then opt:step on model:parameters()) leaves them as they are too. */
 static void zero_frozen_grads(lt_net *net) {
@@ -884,6 +897,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     if (net->nparams > 0) {
         optim_segments(net, par ? net->g1 : NULL);
         if ((s = lt_optim_begin(opt, net->noseg, net->oseg, 1)) != LT_OK) return s;
+        *lossv += opt->penalty;         /* the kernel regularizers' loss, as Keras reports it */
         if (par) {
             par->opt = opt;
             run_par(par, PH_OPTIM);
@@ -1046,6 +1060,6 @@ lt_status lt_net_evaluate(lt_net *net, const lt_tensor *const *xs, const lt_tens
             }
         }
     }
-    *lossv = sum / (double)n;
+    *lossv = sum / (double)n + lt_net_penalty(net);
     return LT_OK;
 }

@@ -133,6 +133,10 @@ lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *y
  * zeroed. The segments are the same parameters as layer:parameters()' tensors: the
  * optimizer's state is shared with a hand-written loop's opt:step. */
 
+/* The kernel regularizers' loss at the current weights (trainable layers): Σ l1·|w| + l2·w²
+ * (Keras adds it to the loss it reports; lt_net_step and lt_net_evaluate include it). */
+double lt_net_penalty(const lt_net *net);
+
 /* lt_net_step for one input and one output. */
 lt_status lt_net_train_step(lt_net *net, const float *x, const float *y, int64_t N, int64_t tn,
                             lt_loss_kind loss, lt_optim *opt, double *lossv, int64_t *correct,

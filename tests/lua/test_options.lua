@@ -118,7 +118,7 @@ T.raises(function() nn.Conv2D{filters=8, kernel=3, paddding="same", activaton="r
 T.raises(function() nn.Conv2D{filters=8, kernal_size=3} end,
   "nn.Conv2D: unknown option 'kernal_size' (did you mean 'kernel_size'?)", "a misspelt required option is named")
 T.raises(function() nn.Dense{units=2, foo=1} end,
-  "nn.Dense: unknown option 'foo' (options: units, activation, use_bias, name, input_shape, trainable, class)")
+  "nn.Dense: unknown option 'foo' (options: units, activation, use_bias, kernel_regularizer, name, input_shape, trainable, class)")
 T.raises(function() nn.Conv2D{8, 3, 1} end, "nn.Conv2D: unexpected positional argument 3 (it takes 2)")
 T.raises(function() model():fit(x4, y4, {1}) end, "fit: options must be named (name=value), got a value at index 1")
 T.raises(function() nn.Dense{units=2, [true]=1} end, "nn.Dense: option names must be strings, got a boolean key")

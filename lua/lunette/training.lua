@@ -1,4 +1,5 @@
--- lunette/schedules.lua: the learning rate during training, on the Lua side: the fit
+-- lunette/training.lua: training craft on the Lua side: the kernel regularizers nn.l1,
+-- nn.l2 and nn.l1_l2 (read by the layers, applied in C), and the learning rate: the fit
 -- callbacks nn.LearningRateScheduler and nn.ReduceLROnPlateau (Keras's), and nn.lr_find,
 -- Smith's learning-rate range test. The per-step schedules (optim.schedules.*) are in C
 -- (src/nn/optim.c), evaluated inside each update.
@@ -16,6 +17,39 @@ local function shown(v)
 end
 
 local function good_rate(v) return type(v) == "number" and v > 0 and v < math.huge end
+
+-- ---- kernel regularizers: nn.l1, nn.l2, nn.l1_l2 ----
+
+local Reg = { __name = "lunette.Regularizer" }
+Reg.__index = Reg
+function Reg:__tostring()
+  if self.l1 > 0 and self.l2 > 0 then return string.format("L1L2(l1=%s, l2=%s)", tostring(self.l1), tostring(self.l2)) end
+  if self.l1 > 0 then return string.format("L1(%s)", tostring(self.l1)) end
+  return string.format("L2(%s)", tostring(self.l2))
+end
+
+local function factor(fn, k, v, def)
+  if v == nil then return def end
+  if type(v) ~= "number" or not (v >= 0 and v < math.huge) then
+    error(string.format("%s: %s must be a finite number >= 0, got %s", fn, k, shown(v)))
+  end
+  return v
+end
+
+function nn.l1(x) return setmetatable({ l1 = factor("nn.l1", "the factor", x, 0.01), l2 = 0 }, Reg) end
+function nn.l2(x) return setmetatable({ l1 = 0, l2 = factor("nn.l2", "the factor", x, 0.01) }, Reg) end
+function nn.l1_l2(opts)
+  opts = L._options(opts, "nn.l1_l2", "l1 l2")
+  return setmetatable({ l1 = factor("nn.l1_l2", "l1", opts.l1, 0), l2 = factor("nn.l1_l2", "l2", opts.l2, 0) }, Reg)
+end
+local REG_HELP = "\n\nA kernel regularizer (Keras's): kernel_regularizer = nn.l2(1e-4) on nn.Conv2D,\n"
+  .. "nn.Conv1D or nn.Dense adds l1·Σ|w| + l2·Σw² over the layer's kernel (not its bias)\nto the loss fit, "
+  .. "train_on_batch and evaluate report (the progress line shows the sum,\nas Keras does) and its gradient to "
+  .. "the kernel's in each step. A hand-written loop\n(model:backward, opt:step) does not add it. Frozen layers' "
+  .. "kernels do not count."
+sethelp(nn.l1, "nn.l1", "nn.l1(x=0.01)" .. REG_HELP .. "\nExample: nn.Dense{64, activation='relu', kernel_regularizer=nn.l1(1e-5)}")
+sethelp(nn.l2, "nn.l2", "nn.l2(x=0.01)" .. REG_HELP .. "\nExample: nn.Conv2D{32, 3, kernel_regularizer=nn.l2(1e-4)}")
+sethelp(nn.l1_l2, "nn.l1_l2", "nn.l1_l2{l1=0, l2=0}" .. REG_HELP .. "\nExample: nn.Dense{10, kernel_regularizer=nn.l1_l2{l1=1e-5, l2=1e-4}}")
 
 -- ---- nn.LearningRateScheduler(fn) ----
 
