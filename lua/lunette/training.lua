@@ -215,7 +215,7 @@ function nn.lr_find(model, x, y, opts)
   local steps = num("steps", 100, function(v) return v >= 2 and v % 1 == 0 end, "a whole number >= 2")
   local bs = num("batch_size", 32, function(v) return v >= 1 and v % 1 == 0 end, "a whole number >= 1")
   local diverge = num("diverge", 4, function(v) return v > 1 and v < math.huge end, "a number above 1")
-  local beta = num("smooth", 0.98, function(v) return v >= 0 and v < 1 end, "in [0, 1)")
+  local beta = num("smooth", 0.9, function(v) return v >= 0 and v < 1 end, "in [0, 1)")
   if not (getmetatable(x) and x.shape) or not (getmetatable(y) and y.shape) then
     error(fn .. ": x and y must be tensors (one input, one output)")
   end
@@ -261,7 +261,7 @@ sethelp(nn.lr_find, "nn.lr_find", "nn.lr_find(model, x, y [, opts]) → result\n
   .. "the weights, moving statistics, optimizer state\nand rate are restored. result.lr, result.loss "
   .. "(smoothed), result.raw, result.suggestion\n(the rate at the lowest loss after the first 5 steps, / 10); result:plot() draws "
   .. "loss against log10(rate)\n(without the first 5 steps, nor the last 5 of a diverged sweep: fastai's view), and\nprinting the result shows it.\nopts: start_lr=1e-7, end_lr=10, steps=100, "
-  .. "batch_size=32, diverge=4, smooth=0.98.\nExample: r = nn.lr_find(model, ds.x_train, ds.y_train); "
+  .. "batch_size=32, diverge=4, smooth=0.9 (fastai uses 0.98 over longer sweeps;\nthe average lags by about 1/(1-smooth) steps).\nExample: r = nn.lr_find(model, ds.x_train, ds.y_train); "
   .. "print(r); model.optimizer.lr = r.suggestion")
 
 function LRFind:plot(opts)

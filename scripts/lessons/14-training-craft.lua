@@ -31,9 +31,9 @@ function task(x, y, lo, hi, n)
   return data.scale(data.take(x, pos), 1 / 255), tensor(labels)
 end
 
-xa, ya = task(fashion.x_train, fashion.y_train, 0, 4, QUICK and 1500 or nil)
-xb, yb = task(fashion.x_train, fashion.y_train, 5, 9, QUICK and 300 or 500)
-xb_test, yb_test = task(fashion.x_test, fashion.y_test, 5, 9, QUICK and 500 or nil)
+xa, ya = task(fashion.x_train, fashion.y_train, 0, 4, QUICK and 1000 or nil)
+xb, yb = task(fashion.x_train, fashion.y_train, 5, 9, QUICK and 200 or 500)
+xb_test, yb_test = task(fashion.x_test, fashion.y_test, 5, 9, QUICK and 300 or nil)
 print(string.format("task A (%s ... %s): %d images; task B (%s ... %s): %d images, %d to test",
   fashion.classes[1], fashion.classes[5], xa.shape[1], fashion.classes[6], fashion.classes[10],
   xb.shape[1], xb_test.shape[1]))
@@ -66,10 +66,33 @@ print(string.format("task A: accuracy %.3f after %d epoch(s)", h_a.history.accur
 
 -- %%
 base.trainable = false
+print(base.trainable, base.layers[1].trainable)
+--> false	false
+
+-- %%
 model_b = nn.Sequential{base, nn.Dense{units = 5, activation = "softmax"}}
 model_b:compile{optimizer = optim.Adam{lr = 1e-3}, loss = "sparse_categorical_crossentropy",
                 metrics = {"accuracy"}}
 model_b:summary()
+--> Model: "sequential"
+--> __________________________________________________________________________
+-->  Layer (type)                     Output Shape                    Param # 
+--> ==========================================================================
+-->  conv2d (Conv2D)                  (None, 26, 26, 16)                  160 
+--> __________________________________________________________________________
+-->  max_pooling2d (MaxPool2D)        (None, 13, 13, 16)                    0 
+--> __________________________________________________________________________
+-->  conv2d_1 (Conv2D)                (None, 11, 11, 32)                4,640 
+--> __________________________________________________________________________
+-->  max_pooling2d_1 (MaxPool2D)      (None, 5, 5, 32)                      0 
+--> __________________________________________________________________________
+-->  flatten (Flatten)                (None, 800)                           0 
+--> __________________________________________________________________________
+-->  dense (Dense)                    (None, 5)                         4,005 
+--> ==========================================================================
+-->  Total params: 8,805 (34.39 KB)
+-->  Trainable params: 4,005 (15.64 KB)
+-->  Non-trainable params: 4,800 (18.75 KB)
 
 -- %% [markdown]
 -- The same head on a new base trained from scratch, on the same few B images,
@@ -97,6 +120,14 @@ print(plot.lines({transfer = h_b.history.val_accuracy, scratch = h_s.history.val
                  {title = "Task B: validation accuracy", xlabel = "epoch"}))
 
 -- %% [markdown]
+-- One full run (3 epochs on the 30,000 images of task A; then 10 epochs on 500
+-- images of task B, validated on its 5,000 test images): the frozen base
+-- reaches 0.919 where the same network from scratch reaches 0.906, and it gets
+-- there sooner (the curves above are from this run's settings): the head only
+-- has to learn which of the base's features tell shoes from bags. With more
+-- labelled B images the difference shrinks; with fewer it grows.
+
+-- %% [markdown]
 -- ## Weight decay and the size of the weights
 --
 -- Large weights make a network's output swing with small changes of its input:
@@ -110,7 +141,7 @@ print(plot.lines({transfer = h_b.history.val_accuracy, scratch = h_s.history.val
 -- of all the kernels.
 
 -- %%
-xw, yw = task(fashion.x_train, fashion.y_train, 0, 4, QUICK and 1000 or 10000)
+xw, yw = task(fashion.x_train, fashion.y_train, 0, 4, QUICK and 640 or 10000)
 EPOCHS_W = QUICK and 2 or 6
 function kernel_norm(model)
   local s = 0
@@ -144,6 +175,13 @@ print(plot.lines({Adam = n_none, ["Adam + l2(1e-3)"] = n_l2, ["AdamW wd=0.5"] = 
                  {title = "Norm of the kernels", xlabel = "epoch", start = 0}))
 
 -- %% [markdown]
+-- In one full run (6 epochs on 10,000 images) the kernels' norm grew from about
+-- 12 to 23.3 under plain Adam, stayed at 8.9 with nn.l2(1e-3) and reached 16.3
+-- with AdamW's decay of 0.5, for training accuracies of 0.935, 0.911 and
+-- 0.913: the smaller weights fit the training set less closely, which is the
+-- point when the test set differs from it.
+
+-- %% [markdown]
 -- ## A learning-rate schedule
 --
 -- A rate that suits the start of training is too large at the end, where the
@@ -152,6 +190,13 @@ print(plot.lines({Adam = n_none, ["Adam + l2(1e-3)"] = n_l2, ["AdamW wd=0.5"] = 
 -- max_lr/25 to max_lr over 30% of the steps, then anneal to almost 0), given
 -- to the optimizer as its lr. The history records each epoch's rate, and
 -- plot.history draws it next to the loss.
+
+-- %%
+oc = optim.schedules.OneCycle{max_lr = 0.01, total_steps = 101}
+print(oc(0), oc(29.3), oc(100))
+print(optim.Adam{lr = oc})
+--> 0.0004	0.01	4e-08
+--> Adam(lr=OneCycle(max_lr=0.01, total_steps=101, pct_start=0.3, div_factor=25, final_div_factor=10000), iterations=0)
 
 -- %%
 EPOCHS_S = QUICK and 2 or 6
@@ -186,6 +231,6 @@ print(plot.history(h_sched))
 lunette.seed(142)
 fresh = nn.Sequential{conv_base(), nn.Dense{units = 5, activation = "softmax"}}
 fresh:compile{optimizer = optim.Adam(), loss = "sparse_categorical_crossentropy"}
-found = nn.lr_find(fresh, xw, yw, {steps = QUICK and 60 or 100, batch_size = 32})
+found = nn.lr_find(fresh, xw, yw, {steps = QUICK and 40 or 100, batch_size = 32})
 print(found)
 assert(found.suggestion > 1e-6 and found.suggestion < 1, "a plausible rate")
