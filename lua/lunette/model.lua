@@ -926,6 +926,62 @@ local function call_cb(cb, what, ...)
   end
 end
 
+-- Keras's sample_weight and class_weight as one weight per training sample (nil: none):
+-- the loss of a batch is Σ w_i·loss_i / N. sample_weight: N numbers (a tensor or a list);
+-- class_weight: {[class id] = weight} for 0-based class ids (a class left out weighs 1),
+-- multiplied into sample_weight when both are given (tf.keras). Checked here, values and
+-- keys named in the errors.
+local function check_weight(v, what)
+  if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
+    error(string.format("fit: %s is %s: weights must be finite and non-negative", what,
+      v ~= v and "nan" or tostring(v)), 4)
+  end
+end
+
+local function sample_weights(self, y, n, sw, cw)
+  local w
+  if sw ~= nil then
+    local t = sw
+    if not is_tensor(t) then
+      if type(t) ~= "table" then error("fit: sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
+      local ok, r = pcall(tensor, t)
+      if not ok then error("fit: sample_weight must be a list of numbers", 3) end
+      t = r
+    end
+    if t:numel() ~= n or (t:dim() > 1 and t.shape[1] ~= n) then
+      error(string.format("fit: sample_weight has %d values for %d samples", t:numel(), n), 3)
+    end
+    w = t:reshape(n):clone()
+    for i = 1, n do check_weight(w:get(i), string.format("sample_weight[%d]", i)) end
+  end
+  if cw ~= nil then
+    if type(cw) ~= "table" or is_tensor(cw) then error("fit: class_weight must be a table {[class id]=weight, ...}", 3) end
+    if self._multi_out then error("fit: class_weight is for a model with one output (as Keras); use sample_weight", 3) end
+    local info = self._net:info()
+    local shape = info.nodes[info.outputs[1]].output_shape
+    local K = shape[#shape]
+    local ncls = K == 1 and 2 or K
+    for k, v in pairs(cw) do
+      if math.type(k) ~= "integer" or k < 0 or k >= ncls then
+        error(string.format("fit: class_weight has class %s, but the model's output has %d classes (0..%d)",
+          tostring(k), ncls, ncls - 1), 3)
+      end
+      check_weight(v, string.format("class_weight[%d]", k))
+    end
+    local labels
+    if y:dim() == 1 or (y:dim() == 2 and y.shape[2] == 1) then labels = y:reshape(n)
+    elseif y:dim() == 2 and y.shape[2] == K and #shape == 1 then labels = y:argmax(2)
+    else error("fit: class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
+    w = w or tensor.ones(n)
+    for i = 1, n do
+      local c = math.floor(labels:get(i) + 0.5)
+      local f = cw[c]
+      if f ~= nil and f ~= 1 then w:set(i, w:get(i) * f) end
+    end
+  end
+  return w
+end
+
 -- The options fit knows: an unknown key is an error naming it. Add new ones here.
 local FIT_OPTIONS = {
   "epochs", "batch_size", "verbose", "shuffle",
@@ -957,10 +1013,12 @@ function methods:fit(x, y, opts)
       error("fit: validation_split must be a number in [0, 1), got " .. tostring(f), 2)
     end
   end
+  local net = self:_network(x, "fit")
+  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
   if not opts.validation_data and (opts.validation_split or 0) > 0 then
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
+    if sw then sw = sw:slice(1, 1, nrows(x)) end   -- the training rows' weights
   end
-  local net = self:_network(x, "fit")
   local n = nrows(x)
   ccall(net.check_targets, net, y)
   if xv then
@@ -1006,7 +1064,7 @@ function methods:fit(x, y, opts)
         cur_batch = b
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
-        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer)
+        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer, sw)
         if loss == nil then error(nan_message(c, epoch, b), 0) end
         lsum = lsum + loss * cnt; seen = seen + cnt
         csum = csum + c; tsum = tsum + t
@@ -1072,7 +1130,11 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "adds val_loss/val_accuracy. verbose: 1 progress line (updated in place on a\nterminal, one line "
   .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, functions "
   .. "fn(epoch, logs, model) called after each epoch, or\n{on_batch_end=fn, on_epoch_end=fn}. "
-  .. "dashboard=true shows the live screen on a terminal.\nCtrl-C stops at the next batch and returns "
+  .. "dashboard=true shows the live screen on a terminal.\nsample_weight: one non-negative weight per "
+  .. "sample (a tensor or list); class_weight:\n{[class id]=weight} (0-based ids, a class left out "
+  .. "weighs 1; with sample_weight the two\nmultiply). The loss is then Σ w·loss / batch size, as "
+  .. "Keras reports it; accuracy and\nval_loss stay unweighted. An unknown option is an error naming "
+  .. "it.\nCtrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
   .. "are lists, one value per epoch.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")

@@ -1380,7 +1380,7 @@ static void read_tensors_raw(lua_State *L, int idx, int n, lt_tensor **out, cons
  * layer) may finalise the caller's tensor objects explicitly; the views keep the storage.
  * The box is on the stack, so it goes with the call, however the call ends. */
 #define HOLD_MT "lunette.Hold"
-typedef struct { int n; lt_tensor *t[2 * LT_MAX_MERGE]; } Hold;
+typedef struct { int n; lt_tensor *t[2 * LT_MAX_MERGE + 1]; } Hold;
 
 static int hold__gc(lua_State *L) {
     Hold *h = luaL_checkudata(L, 1, HOLD_MT);
@@ -1397,7 +1397,7 @@ static Hold *hold_new(lua_State *L) {
 }
 
 static lt_tensor *hold(lua_State *L, Hold *h, const lt_tensor *t) {
-    lt_tensor *v = h->n < 2 * LT_MAX_MERGE ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
+    lt_tensor *v = h->n < 2 * LT_MAX_MERGE + 1 ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
     if (!v) luaL_error(L, "out of memory");
     return h->t[h->n++] = v;
 }
@@ -1502,11 +1502,19 @@ static int net_train_rows(lua_State *L) {
     int64_t N = read_inputs(L, net, 2, xs, "fit", h);
     read_targets(L, net, 3, N, ys, "fit", h);
     if (net->perm_n > N) luaL_error(L, "fit: shuffle order is longer than the data");
+    lt_tensor *w = NULL;                 /* sample weights, one per row (model.lua checks them) */
+    if (!lua_isnoneornil(L, 7)) {
+        w = hold(L, h, lt_lua_checktensor(L, 7));
+        if (w->numel != N) luaL_error(L, "fit: %I sample weights for %I samples", (lua_Integer)w->numel,
+                                      (lua_Integer)N);
+    }
     double loss = 0;
     int64_t c = 0, t = 0;
+    net->row_weights = w ? w->data : NULL;
     lt_status s = lt_net_train_rows(net, (const lt_tensor *const *)xs,
                                     (const lt_tensor *const *)ys, start, count, ls, o, &loss,
                                     &c, &t);
+    net->row_weights = NULL;
     return push_step(L, s, loss, c, t);
 }
 
