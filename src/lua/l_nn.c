@@ -1492,6 +1492,7 @@ static int net_shuffle(lua_State *L) {
 
 /* net:train_rows(xs, ys, start, count, opt): rows perm[start..start+count) (0-based) */
 static int net_train_rows(lua_State *L) {
+    lua_settop(L, 7);                    /* the weights' slot, before the Hold box */
     LNet *u = checklnet(L, 1);
     lt_net *net = u->net;
     lua_Integer start = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
