@@ -322,7 +322,11 @@ static int act_ctor(lua_State *L, lt_act a, const char *cls) {
         u = plain_box(L, cls);
     }
     int box = lua_gettop(L);
-    if (a == LT_ACT_LEAKY_RELU) cfg_num(L, box, "negative_slope", alpha);
+    if (a == LT_ACT_LEAKY_RELU) {
+        lua_pushstring(L, "negative_slope");
+        lt_lua_pushfloat(L, alpha);
+        cfg_set(L, box);
+    }
     return finish_layer(L, u, box, lt_activation_new(a, alpha), 1);
 }
 static int nn_relu(lua_State *L) { return act_ctor(L, LT_ACT_RELU, "ReLU"); }

@@ -128,5 +128,17 @@ T.check(tostring(e):find("test_options.lua:%d+: fit: unknown option 'epoch'") ~=
 local c = nn.Conv2D{filters=2, kernel_size=3}:config()
 T.check(nn.Conv2D(c):config().filters == 2, "nn[cfg.class](cfg)")
 T.raises(function() nn.Dense(c) end, "nn.Dense: unknown option")
+-- numbers in layer configs print as written, not as float32 artifacts
+T.check(nn.LeakyReLU(0.1):config().negative_slope == 0.1, "LeakyReLU slope 0.1")
+T.check(nn.RandomRotation(0.1):config().factor[2] == 0.1, "RandomRotation factor 0.1")
+T.check(nn.RandomZoom{0.2, fill_value=0.3}:config().fill_value == 0.3, "fill_value 0.3")
+local bn = nn.BatchNorm{momentum=0.9, epsilon=1e-5}:config()
+T.check(bn.momentum == 0.9 and bn.epsilon == 1e-5, "BatchNorm momentum and epsilon")
+local ms = nn.Sequential{nn.Input{4}, nn.Dropout(0.1), nn.LeakyReLU(0.2), nn.Dense(2)}
+ms:compile{loss="mse", optimizer="sgd"}
+ms:save(tmp)
+local ml = nn.load(tmp)
+T.check(ml.layers[1]:config().rate == 0.1 and ml.layers[2]:config().negative_slope == 0.2, "configs as written after save/load")
+T.check(require("lunette.pretty").format(ml.layers[2]:config()):find("negative_slope = 0.2}", 1, true) ~= nil, "printed as 0.2")
 os.remove(tmp)
 T.done()
