@@ -1454,6 +1454,7 @@ static int push_step(lua_State *L, lt_status s, double loss, int64_t c, int64_t 
 
 /* net:train_on_batch(xs, ys, opt) → loss, correct, total | nil, "the loss is nan" */
 static int net_train_on_batch(lua_State *L) {
+    lua_settop(L, 5);                    /* optional sample weights, before the Hold box */
     LNet *u = checklnet(L, 1);
     lt_net *net = u->net;
     lt_optim *o = lt_lua_checkoptim(L, 4);
@@ -1465,9 +1466,17 @@ static int net_train_on_batch(lua_State *L) {
     const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
     for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
     for (int k = 0; k < net->noutputs; k++) { yp[k] = ys[k]->data; tn[k] = ys[k]->numel; }
+    lt_tensor *w = NULL;
+    if (!lua_isnoneornil(L, 5)) {
+        w = hold(L, h, lt_lua_checktensor(L, 5));
+        if (w->numel != N) luaL_error(L, "train_on_batch: %I sample weights for %I samples",
+                                      (lua_Integer)w->numel, (lua_Integer)N);
+    }
     double loss = 0;
     int64_t c = 0, t = 0;
+    net->step_weights = w ? w->data : NULL;
     lt_status s = lt_net_step(net, xp, yp, tn, N, ls, o, &loss, &c, &t);
+    net->step_weights = NULL;
     return push_step(L, s, loss, c, t);
 }
 

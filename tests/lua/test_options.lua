@@ -66,6 +66,7 @@ local cases = {
   {"compile", function(o) return model():compile(o) end, {optimizer="adam", loss="mse", metrics={}}, "metric", "metrics"},
   {"fit", function(o) return model():fit(x4, y4, o) end, {epochs=1, batch_size=2, verbose=0, shuffle=false}, "epoch", "epochs"},
   {"fit: callbacks[1]", function(o) return model():fit(x4, y4, {verbose=0, callbacks={o}}) end, {on_epoch_end=function() end}, "on_epoch_ned", "on_epoch_end"},
+  {"train_on_batch", function(o) return model():train_on_batch(x4, y4, o) end, {sample_weight={1, 1, 1, 1}, class_weight={[0]=2}}, "class_weigth", "class_weight"},
   {"evaluate", function(o) return m:evaluate(x4, y4, o) end, {batch_size=2, verbose=0}, "batchsize", "batch_size"},
   {"predict", function(o) return m:predict(x4, o) end, {batch_size=2}, "batch_sise", "batch_size"},
   {"predict", function(o) return m:predict_classes(x4, o) end, {batch_size=2}, "batch_sise", "batch_size"},

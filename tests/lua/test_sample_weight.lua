@@ -101,6 +101,29 @@ do
   T.close(h.history.val_loss[1], h1.history.val_loss[1], 1e-6, "val_loss is unweighted (Keras)")
 end
 
+-- train_on_batch takes the same weights: the same step as fit on one full batch
+do
+  L.seed(9)
+  local function mk()
+    L.seed(9)
+    local m = nn.Sequential{nn.Input{D}, nn.Dense{units=3, activation="softmax"}}
+    m:compile{optimizer=optim.SGD{lr=0.5}, loss="sparse_categorical_crossentropy"}
+    return m
+  end
+  local x, y = tensor.randn(4, D), tensor{0, 2, 1, 2}
+  local a, b = mk(), mk()
+  a:predict(x); b:predict(x)
+  b:get_layer(1).weight = a:get_layer(1).weight
+  b:get_layer(1).bias = a:get_layer(1).bias
+  local o = {sample_weight={1, 0.5, 2, 0}, class_weight={[2]=3}}
+  local la = a:train_on_batch(x, y, o)
+  local hb = b:fit(x, y, {batch_size=4, verbose=0, sample_weight=o.sample_weight, class_weight=o.class_weight})
+  T.close(la, hb.history.loss[1], 1e-6, "train_on_batch loss = fit's")
+  T.close(a:get_layer(1).weight, b:get_layer(1).weight, 1e-6, "train_on_batch step = fit's")
+  T.raises(function() a:train_on_batch(x, y, {sample_weigth={1, 1, 1, 1}}) end,
+    "train_on_batch: unknown option 'sample_weigth' (did you mean 'sample_weight'?)")
+end
+
 -- bad input: each names the value
 do
   local m = nn.Sequential{nn.Input{D}, nn.Dense{units=3, activation="softmax"}}
