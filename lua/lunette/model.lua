@@ -509,6 +509,7 @@ function nn.Sequential(layers)
     if type(layers) ~= "table" or is_layer(layers) or is_sym(layers) then
       error("nn.Sequential: expected a list of layers, e.g. nn.Sequential{nn.Flatten(), nn.Dense{10}}", 2)
     end
+    L._options(layers, "nn.Sequential", "name", #layers)
     self._building = true                   -- one set-up at the end: linear in the layers
     for i, l in ipairs(layers) do
       if not is_layer(l) and not (is_sym(l) and not l._layer) and getmetatable(l) ~= Sequential then

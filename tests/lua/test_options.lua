@@ -60,6 +60,7 @@ local cases = {
   {"nn.RandomTranslation", nn.RandomTranslation, {height_factor=0.1, width_factor=0.1}, "heigth_factor", "height_factor"},
   {"nn.EarlyStopping", nn.EarlyStopping, {monitor="loss", patience=2}, "patiense", "patience"},
   {"nn.ModelCheckpoint", nn.ModelCheckpoint, {path=tmp, monitor="loss"}, "save_best", "save_best_only"},
+  {"nn.Sequential", function(o) local t = {nn.Input{3}, nn.Dense(2)}; for k, v in pairs(o) do t[k] = v end; return nn.Sequential(t) end, {name="s"}, "nme", "name"},
   {"nn.Model", nn.Model, (function() local i = nn.Input{3}; return {inputs=i, outputs=nn.Dense(2)(i)} end)(), "output", "outputs"},
   {"nn.gradcheck", function(o) return nn.gradcheck(nn.Dense{units=2, input_shape={3}}, tensor.rand(2, 3), o) end, {samples=2}, "sample", "samples"},
   {"nn.load", function(o) m:save(tmp); return nn.load(tmp, o) end, {custom_objects={}}, "custom_object", "custom_objects"},
