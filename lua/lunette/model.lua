@@ -510,6 +510,7 @@ function nn.Sequential(layers)
     if type(layers) ~= "table" or is_layer(layers) or is_sym(layers) then
       error("nn.Sequential: expected a list of layers, e.g. nn.Sequential{nn.Flatten(), nn.Dense{10}}", 2)
     end
+    L._options(layers, "nn.Sequential", "name", #layers)
     self._building = true                   -- one set-up at the end: linear in the layers
     for i, l in ipairs(layers) do
       if not is_layer(l) and not (is_sym(l) and not l._layer) and getmetatable(l) ~= Sequential then
@@ -739,17 +740,76 @@ local function as_data(self, v, many, fn, what, level)
 end
 local function nrows(v) return (is_tensor(v) and v or v[1]).shape[1] end
 
-function methods:train_on_batch(x, y)
+-- Keras's sample_weight and class_weight as one weight per training sample (nil: none):
+-- the loss of a batch is Σ w_i·loss_i / N. sample_weight: N numbers (a tensor or a list);
+-- class_weight: {[class id] = weight} for 0-based class ids (a class left out weighs 1),
+-- multiplied into sample_weight when both are given (tf.keras). Checked here, values and
+-- keys named in the errors.
+local function check_weight(v, what)
+  if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
+    error(string.format("fit: %s is %s: weights must be finite and non-negative", what,
+      v ~= v and "nan" or tostring(v)), 4)
+  end
+end
+
+local function sample_weights(self, y, n, sw, cw)
+  local w
+  if sw ~= nil then
+    local t = sw
+    if not is_tensor(t) then
+      if type(t) ~= "table" then error("fit: sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
+      local ok, r = pcall(tensor, t)
+      if not ok then error("fit: sample_weight must be a list of numbers", 3) end
+      t = r
+    end
+    if t:numel() ~= n or (t:dim() > 1 and t.shape[1] ~= n) then
+      error(string.format("fit: sample_weight has %d values for %d samples", t:numel(), n), 3)
+    end
+    w = t:reshape(n):clone()
+    for i = 1, n do check_weight(w:get(i), string.format("sample_weight[%d]", i)) end
+  end
+  if cw ~= nil then
+    if type(cw) ~= "table" or is_tensor(cw) then error("fit: class_weight must be a table {[class id]=weight, ...}", 3) end
+    if self._multi_out then error("fit: class_weight is for a model with one output (as Keras); use sample_weight", 3) end
+    local info = self._net:info()
+    local shape = info.nodes[info.outputs[1]].output_shape
+    local K = shape[#shape]
+    local ncls = K == 1 and 2 or K
+    for k, v in pairs(cw) do
+      if math.type(k) ~= "integer" or k < 0 or k >= ncls then
+        error(string.format("fit: class_weight has class %s, but the model's output has %d classes (0..%d)",
+          tostring(k), ncls, ncls - 1), 3)
+      end
+      check_weight(v, string.format("class_weight[%d]", k))
+    end
+    local labels
+    if y:dim() == 1 or (y:dim() == 2 and y.shape[2] == 1) then labels = y:reshape(n)
+    elseif y:dim() == 2 and y.shape[2] == K and #shape == 1 then labels = y:argmax(2)
+    else error("fit: class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
+    w = w or tensor.ones(n)
+    for i = 1, n do
+      local c = math.floor(labels:get(i) + 0.5)
+      local f = cw[c]
+      if f ~= nil and f ~= 1 then w:set(i, w:get(i) * f) end
+    end
+  end
+  return w
+end
+
+function methods:train_on_batch(x, y, opts)
   need_compiled(self, "train_on_batch")
+  opts = L._options(opts, "train_on_batch", "sample_weight class_weight")
   x = as_data(self, x, self._multi_in, "train_on_batch", "x", 2)
   y = as_data(self, y, self._multi_out, "train_on_batch", "y", 2)
   local net = self:_network(x, "train_on_batch")
-  local loss, c, t = ccall(net.train_on_batch, net, x, y, self.optimizer)
+  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
+  local loss, c, t = ccall(net.train_on_batch, net, x, y, self.optimizer, sw)
   if loss == nil then error(nan_message(c), 2) end
   return loss, c / t
 end
-sethelp(methods.train_on_batch, "Sequential:train_on_batch", "model:train_on_batch(x, y) → loss, accuracy\n\n"
+sethelp(methods.train_on_batch, "Sequential:train_on_batch", "model:train_on_batch(x, y [, {sample_weight, class_weight}]) → loss, accuracy\n\n"
   .. "One optimizer step on the batch (x, y), in one C call: forward, loss, backward, update.\n"
+  .. "sample_weight and class_weight weigh the samples' losses as in fit (see its help).\n"
   .. "Example: loss = model:train_on_batch(xb, yb)")
 
 local function check_xy(self, x, y, fn)
@@ -958,10 +1018,12 @@ function methods:fit(x, y, opts)
       error("fit: validation_split must be a number in [0, 1), got " .. tostring(f), 2)
     end
   end
+  local net = self:_network(x, "fit")
+  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
   if not opts.validation_data and (opts.validation_split or 0) > 0 then
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
+    if sw then sw = sw:slice(1, 1, nrows(x)) end   -- the training rows' weights
   end
-  local net = self:_network(x, "fit")
   local n = nrows(x)
   ccall(net.check_targets, net, y)
   if xv then
@@ -1010,7 +1072,7 @@ function methods:fit(x, y, opts)
         cur_batch = b
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
-        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer)
+        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer, sw)
         if loss == nil then error(nan_message(c, epoch, b), 0) end
         lsum = lsum + loss * cnt; seen = seen + cnt
         csum = csum + c; tsum = tsum + t
@@ -1078,7 +1140,11 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, nn.LearningRateScheduler, "
   .. "nn.ReduceLROnPlateau, functions\nfn(epoch, logs, model) called after each epoch, or\n{on_epoch_begin=fn, "
   .. "on_batch_end=fn, on_epoch_end=fn}. "
-  .. "dashboard=true shows the live screen on a terminal.\nCtrl-C stops at the next batch and returns "
+  .. "dashboard=true shows the live screen on a terminal.\nsample_weight: one non-negative weight per "
+  .. "sample (a tensor or list); class_weight:\n{[class id]=weight} (0-based ids, a class left out "
+  .. "weighs 1; with sample_weight the two\nmultiply). The loss is then Σ w·loss / batch size, as "
+  .. "Keras reports it; accuracy and\nval_loss stay unweighted. An unknown option is an error naming "
+  .. "it.\nCtrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
   .. "are lists, one value per epoch;\n.lr the learning rate of each epoch's first step.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")

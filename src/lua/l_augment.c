@@ -45,8 +45,8 @@ static int normalise(lua_State *L, const char *fn, const char *known, const char
 
 static void cfg_pair(lua_State *L, int cfg, const char *key, const float *r) {
     lua_createtable(L, 2, 0);
-    lua_pushnumber(L, r[0]); lua_rawseti(L, -2, 1);
-    lua_pushnumber(L, r[1]); lua_rawseti(L, -2, 2);
+    lt_lua_pushfloat(L, r[0]); lua_rawseti(L, -2, 1);
+    lt_lua_pushfloat(L, r[1]); lua_rawseti(L, -2, 2);
     lua_setfield(L, cfg, key);
 }
 
@@ -60,7 +60,7 @@ static int finish(lua_State *L, const char *fn, lt_aug_kind kind, lt_augment_opt
         lua_pushstring(L, fill_names[o->fill]); lua_setfield(L, cfg, "fill_mode");
         lua_pushstring(L, o->interp == LT_INTERP_NEAREST ? "nearest" : "bilinear");
         lua_setfield(L, cfg, "interpolation");
-        lua_pushnumber(L, o->fill_value); lua_setfield(L, cfg, "fill_value");
+        lt_lua_pushfloat(L, o->fill_value); lua_setfield(L, cfg, "fill_value");
     }
     int has_seed = lt_opt_field(L, t, 0, "seed");
     if (has_seed) lua_pop(L, 1);

@@ -357,7 +357,11 @@ static int act_ctor(lua_State *L, lt_act a, const char *cls) {
         u = plain_box(L, cls);
     }
     int box = lua_gettop(L);
-    if (a == LT_ACT_LEAKY_RELU) cfg_num(L, box, "negative_slope", alpha);
+    if (a == LT_ACT_LEAKY_RELU) {
+        lua_pushstring(L, "negative_slope");
+        lt_lua_pushfloat(L, alpha);
+        cfg_set(L, box);
+    }
     return finish_layer(L, u, box, lt_activation_new(a, alpha), 1);
 }
 static int nn_relu(lua_State *L) { return act_ctor(L, LT_ACT_RELU, "ReLU"); }
@@ -1415,7 +1419,7 @@ static void read_tensors_raw(lua_State *L, int idx, int n, lt_tensor **out, cons
  * layer) may finalise the caller's tensor objects explicitly; the views keep the storage.
  * The box is on the stack, so it goes with the call, however the call ends. */
 #define HOLD_MT "lunette.Hold"
-typedef struct { int n; lt_tensor *t[2 * LT_MAX_MERGE]; } Hold;
+typedef struct { int n; lt_tensor *t[2 * LT_MAX_MERGE + 1]; } Hold;
 
 static int hold__gc(lua_State *L) {
     Hold *h = luaL_checkudata(L, 1, HOLD_MT);
@@ -1432,7 +1436,7 @@ static Hold *hold_new(lua_State *L) {
 }
 
 static lt_tensor *hold(lua_State *L, Hold *h, const lt_tensor *t) {
-    lt_tensor *v = h->n < 2 * LT_MAX_MERGE ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
+    lt_tensor *v = h->n < 2 * LT_MAX_MERGE + 1 ? lt_tensor_reshape(t, t->ndim, t->shape) : NULL;
     if (!v) luaL_error(L, "out of memory");
     return h->t[h->n++] = v;
 }
@@ -1485,6 +1489,7 @@ static int push_step(lua_State *L, lt_status s, double loss, int64_t c, int64_t 
 
 /* net:train_on_batch(xs, ys, opt) → loss, correct, total | nil, "the loss is nan" */
 static int net_train_on_batch(lua_State *L) {
+    lua_settop(L, 5);                    /* optional sample weights, before the Hold box */
     LNet *u = checklnet(L, 1);
     lt_net *net = u->net;
     lt_optim *o = lt_lua_checkoptim(L, 4);
@@ -1496,9 +1501,17 @@ static int net_train_on_batch(lua_State *L) {
     const float *xp[LT_MAX_MERGE], *yp[LT_MAX_MERGE];
     for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
     for (int k = 0; k < net->noutputs; k++) { yp[k] = ys[k]->data; tn[k] = ys[k]->numel; }
+    lt_tensor *w = NULL;
+    if (!lua_isnoneornil(L, 5)) {
+        w = hold(L, h, lt_lua_checktensor(L, 5));
+        if (w->numel != N) luaL_error(L, "train_on_batch: %I sample weights for %I samples",
+                                      (lua_Integer)w->numel, (lua_Integer)N);
+    }
     double loss = 0;
     int64_t c = 0, t = 0;
+    net->step_weights = w ? w->data : NULL;
     lt_status s = lt_net_step(net, xp, yp, tn, N, ls, o, &loss, &c, &t);
+    net->step_weights = NULL;
     return push_step(L, s, loss, c, t);
 }
 
@@ -1527,6 +1540,7 @@ static int net_shuffle(lua_State *L) {
 
 /* net:train_rows(xs, ys, start, count, opt): rows perm[start..start+count) (0-based) */
 static int net_train_rows(lua_State *L) {
+    lua_settop(L, 7);                    /* the weights' slot, before the Hold box */
     LNet *u = checklnet(L, 1);
     lt_net *net = u->net;
     lua_Integer start = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
@@ -1537,11 +1551,19 @@ static int net_train_rows(lua_State *L) {
     int64_t N = read_inputs(L, net, 2, xs, "fit", h);
     read_targets(L, net, 3, N, ys, "fit", h);
     if (net->perm_n > N) luaL_error(L, "fit: shuffle order is longer than the data");
+    lt_tensor *w = NULL;                 /* sample weights, one per row (model.lua checks them) */
+    if (!lua_isnoneornil(L, 7)) {
+        w = hold(L, h, lt_lua_checktensor(L, 7));
+        if (w->numel != N) luaL_error(L, "fit: %I sample weights for %I samples", (lua_Integer)w->numel,
+                                      (lua_Integer)N);
+    }
     double loss = 0;
     int64_t c = 0, t = 0;
+    net->row_weights = w ? w->data : NULL;
     lt_status s = lt_net_train_rows(net, (const lt_tensor *const *)xs,
                                     (const lt_tensor *const *)ys, start, count, ls, o, &loss,
                                     &c, &t);
+    net->row_weights = NULL;
     return push_step(L, s, loss, c, t);
 }
 

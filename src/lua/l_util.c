@@ -1,6 +1,7 @@
 /* l_util.c: shared helpers for the bindings (see l_util.h). */
 #include "lua/l_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,16 @@ lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Inte
 
 lua_Number lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def) {
     return lt_opt_num(L, "options", idx, 0, key, def);
+}
+
+void lt_lua_pushfloat(lua_State *L, float v) {
+    char buf[40];
+    if (!isfinite(v)) { lua_pushnumber(L, (lua_Number)v); return; }
+    for (int p = 1; p <= 9; p++) {          /* 9 significant digits always round-trip */
+        snprintf(buf, sizeof buf, "%.*g", p, (double)v);
+        if ((float)strtod(buf, NULL) == v) break;
+    }
+    lua_pushnumber(L, strtod(buf, NULL));
 }
 
 int lt_lua_columns(lua_State *L, int *rows, int *tty) {

@@ -122,6 +122,10 @@ void        lt_opt_pair(lua_State *L, const char *fn, int idx, int pos, const ch
 lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def);
 lua_Number  lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def);
 
+/* Pushes the float32 v as the shortest decimal that reads back as v: what a user wrote
+ * (lr = 0.1 stored as a float shows as 0.1, not 0.10000000149012). For configs. */
+void lt_lua_pushfloat(lua_State *L, float v);
+
 /* Module openers, one per binding file; each returns its table. */
 int luaopen_lunette_tensor(lua_State *L);
 int luaopen_lunette_nn(lua_State *L);             /* l_nn.c */

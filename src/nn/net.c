@@ -268,6 +268,7 @@ void lt_net_free(lt_net *net) {
     free(net->out);
     free(net->cache);
     free(net->perm);
+    free(net->wbuf);
     free(net->g1);
     free(net->keep);
     free(net->oseg);
@@ -842,6 +843,23 @@ static void rows_k(const lt_net *net, int o, int64_t N, int64_t *rows, int64_t *
     *rows = N * lt_net_out_size(net, o) / *K;
 }
 
+/* Sample weights on one output's loss: returns Σ w_i·loss_i / N (loss_i: sample i's mean
+ * over its rows, the per-sample loss Keras weighs) and scales sample i's rows of the
+ * gradient g (of the unweighted batch mean) by w_i, which makes it the weighted loss's. */
+static double weigh_samples(lt_loss_kind kind, const float *pred, int64_t rows, int64_t K,
+                            const float *target, int64_t N, const float *w, float *g) {
+    int64_t r = rows / N;                      /* rows per sample */
+    int64_t tstride = kind == LT_LOSS_SCCE ? r : r * K;
+    double sum = 0;
+    for (int64_t i = 0; i < N; i++) {
+        double li;
+        lt_loss_eval(kind, pred + i * r * K, r, K, target + i * tstride, &li, NULL);
+        sum += (double)w[i] * li;
+        for (int64_t e = i * r * K; e < (i + 1) * r * K; e++) g[e] *= w[i];
+    }
+    return sum / (double)N;
+}
+
 static lt_status train_step(lt_net *net, const float *const *xs, const float *const *ys,
                             int64_t N, const lt_net_loss *loss, lt_optim *opt, double *lossv,
                             int64_t *correct, int64_t *total, par_job *par) {
@@ -868,6 +886,8 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
         } else {
             lt_loss_eval(loss[o].kind, pred, rows, K, ys[o], &lo, g);
         }
+        if (net->step_weights) lo = weigh_samples(loss[o].kind, pred, rows, K, ys[o], N,
+                                                  net->step_weights, g);
         if (loss[o].weight != 1.0f)
             for (int64_t e = 0; e < rows * K; e++) g[e] *= loss[o].weight;
         *lossv += loss[o].weight * lo;
@@ -1002,7 +1022,18 @@ lt_status lt_net_train_rows(lt_net *net, const lt_tensor *const *xs, const lt_te
         tn[o] = count * r;
         py += count * r;
     }
-    return lt_net_step(net, xp, yp, tn, count, loss, opt, lossv, correct, total);
+    if (!net->row_weights) return lt_net_step(net, xp, yp, tn, count, loss, opt, lossv, correct, total);
+    if (count > net->wcap) {
+        float *w = realloc(net->wbuf, (size_t)count * sizeof(float));
+        if (!w) return lt_seterr(LT_ENOMEM, "fit: out of memory");
+        net->wbuf = w;
+        net->wcap = count;
+    }
+    gather(net->wbuf, net->row_weights, 1, net->perm + start, count);
+    net->step_weights = net->wbuf;
+    s = lt_net_step(net, xp, yp, tn, count, loss, opt, lossv, correct, total);
+    net->step_weights = NULL;
+    return s;
 }
 
 lt_status lt_net_predict(lt_net *net, const lt_tensor *const *xs, int64_t batch,

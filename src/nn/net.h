@@ -81,6 +81,13 @@ typedef struct {
     lt_optim_seg *oseg;                  /* the optimizer's segments (optim_segments in net.c) */
     int noseg;
     int busy;                            /* inside a call (a Lua layer may call back) */
+    /* Keras's sample_weight: per-sample weights of the loss (NULL: all 1), borrowed. The
+     * next lt_net_step reads step_weights (N floats); lt_net_train_rows gathers them from
+     * row_weights (one per data row, indexed like the rows) into wbuf. The weighted loss
+     * is Σ w_i·loss_i / N (Keras: summed over the batch, divided by its size). */
+    const float *step_weights, *row_weights;
+    float *wbuf;
+    int64_t wcap;
 } lt_net;
 
 /* A graph network. ninputs input nodes with per-sample shapes (in_nd[k], in_shape[k]),

@@ -60,12 +60,14 @@ local cases = {
   {"nn.RandomTranslation", nn.RandomTranslation, {height_factor=0.1, width_factor=0.1}, "heigth_factor", "height_factor"},
   {"nn.EarlyStopping", nn.EarlyStopping, {monitor="loss", patience=2}, "patiense", "patience"},
   {"nn.ModelCheckpoint", nn.ModelCheckpoint, {path=tmp, monitor="loss"}, "save_best", "save_best_only"},
+  {"nn.Sequential", function(o) local t = {nn.Input{3}, nn.Dense(2)}; for k, v in pairs(o) do t[k] = v end; return nn.Sequential(t) end, {name="s"}, "nme", "name"},
   {"nn.Model", nn.Model, (function() local i = nn.Input{3}; return {inputs=i, outputs=nn.Dense(2)(i)} end)(), "output", "outputs"},
   {"nn.gradcheck", function(o) return nn.gradcheck(nn.Dense{units=2, input_shape={3}}, tensor.rand(2, 3), o) end, {samples=2}, "sample", "samples"},
   {"nn.load", function(o) m:save(tmp); return nn.load(tmp, o) end, {custom_objects={}}, "custom_object", "custom_objects"},
   {"compile", function(o) return model():compile(o) end, {optimizer="adam", loss="mse", metrics={}}, "metric", "metrics"},
   {"fit", function(o) return model():fit(x4, y4, o) end, {epochs=1, batch_size=2, verbose=0, shuffle=false}, "epoch", "epochs"},
   {"fit: callbacks[1]", function(o) return model():fit(x4, y4, {verbose=0, callbacks={o}}) end, {on_epoch_end=function() end}, "on_epoch_ned", "on_epoch_end"},
+  {"train_on_batch", function(o) return model():train_on_batch(x4, y4, o) end, {sample_weight={1, 1, 1, 1}, class_weight={[0]=2}}, "class_weigth", "class_weight"},
   {"evaluate", function(o) return m:evaluate(x4, y4, o) end, {batch_size=2, verbose=0}, "batchsize", "batch_size"},
   {"predict", function(o) return m:predict(x4, o) end, {batch_size=2}, "batch_sise", "batch_size"},
   {"predict", function(o) return m:predict_classes(x4, o) end, {batch_size=2}, "batch_sise", "batch_size"},
@@ -136,5 +138,17 @@ T.check(tostring(e):find("test_options.lua:%d+: fit: unknown option 'epoch'") ~=
 local c = nn.Conv2D{filters=2, kernel_size=3}:config()
 T.check(nn.Conv2D(c):config().filters == 2, "nn[cfg.class](cfg)")
 T.raises(function() nn.Dense(c) end, "nn.Dense: unknown option")
+-- numbers in layer configs print as written, not as float32 artifacts
+T.check(nn.LeakyReLU(0.1):config().negative_slope == 0.1, "LeakyReLU slope 0.1")
+T.check(nn.RandomRotation(0.1):config().factor[2] == 0.1, "RandomRotation factor 0.1")
+T.check(nn.RandomZoom{0.2, fill_value=0.3}:config().fill_value == 0.3, "fill_value 0.3")
+local bn = nn.BatchNorm{momentum=0.9, epsilon=1e-5}:config()
+T.check(bn.momentum == 0.9 and bn.epsilon == 1e-5, "BatchNorm momentum and epsilon")
+local ms = nn.Sequential{nn.Input{4}, nn.Dropout(0.1), nn.LeakyReLU(0.2), nn.Dense(2)}
+ms:compile{loss="mse", optimizer="sgd"}
+ms:save(tmp)
+local ml = nn.load(tmp)
+T.check(ml.layers[1]:config().rate == 0.1 and ml.layers[2]:config().negative_slope == 0.2, "configs as written after save/load")
+T.check(require("lunette.pretty").format(ml.layers[2]:config()):find("negative_slope = 0.2}", 1, true) ~= nil, "printed as 0.2")
 os.remove(tmp)
 T.done()
