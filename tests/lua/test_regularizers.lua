@@ -46,6 +46,19 @@ b.layers[1].weight = a.layers[1].weight
 b.layers[1].bias = a.layers[1].bias
 T.close(a:evaluate(x, y, { verbose = 0 }), b:evaluate(x, y, { verbose = 0 }), 1e-7, "frozen kernels do not count")
 
+-- a frozen layer is neither updated nor decayed nor regularized, with every optimizer
+for _, opt in ipairs { optim.AdamW { weight_decay = 0.5, lr = 0.1 }, optim.SGD { lr = 0.1, weight_decay = 0.5, momentum = 0.9 } } do
+  L.seed(4)
+  local frozen = nn.Dense { 4, kernel_regularizer = nn.l2(1), trainable = false }
+  local m = nn.Sequential { nn.Input { 3 }, frozen, nn.Dense { 2 } }
+  m:compile { optimizer = opt, loss = "mse" }
+  local w, b = frozen.weight:clone(), frozen.bias:clone()
+  m:fit(x, y, { epochs = 3, batch_size = 1, verbose = 0 })
+  T.close(frozen.weight, w, 0, opt.name .. ": a frozen kernel stays, bit for bit")
+  T.close(frozen.bias, b, 0, opt.name .. ": a frozen bias stays")
+  T.check(#opt:state().params == 2, opt.name .. ": no optimizer state for the frozen layer")
+end
+
 -- saved with the model
 local m = twin(nn.l2(0.25))
 T.check(m.layers[1]:config().kernel_regularizer.l2 == 0.25, "config")
