@@ -645,8 +645,8 @@ static const lt_reg optim_funcs[] = {
      "parameter's own steps (as in PyTorch)." COMMON_HELP
      "Example: model:compile{optimizer=optim.Adam{lr=3e-4, clipnorm=1}, loss='sparse_categorical_crossentropy'}"},
     {"AdamW", optim_adamw, "optim.AdamW{lr=1e-3, weight_decay=0.01, beta1=0.9, beta2=0.999, eps=1e-8}\n\n"
-     "Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's formula and\n"
-     "defaults: w -= lr·wd·w, then w -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps).\n"
+     "Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's formula and "
+     "defaults:\nw -= lr·wd·w, then w -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps).\n"
      "The decay applies to kernels, not to biases nor BatchNorm's parameters." COMMON_HELP
      "Example: opt = optim.AdamW{lr=1e-3, weight_decay=0.05}"},
     {"RMSprop", optim_rmsprop, "optim.RMSprop{lr=1e-3, rho=0.9, eps=1e-7, weight_decay=0}\n\n"
@@ -689,8 +689,8 @@ static const lt_reg optim_meths[] = {
      "layers one by one, once each, gives the same\nresult as one step over all of them (global_clipnorm: the norm is that of the\ngradients "
      "one call is given). Weight decay applies to tensors of 2 or more\ndimensions (kernels).\nExample: opt:step(conv:parameters()); "
      "opt:step(dense:parameters())"},
-    {"state", optim_m_state, "opt:state() → {iterations, params={{size, t, m, v}, ...}}\n"
-     "opt:state(params) → {iterations, m, v}\n\nA copy of the optimizer's state: per parameter "
+    {"state", optim_m_state, "opt:state([params]) → table\n\nopt:state() → {iterations, "
+     "params={{size, t, m, v}, ...}}; opt:state(params) → {iterations, m, v}.\nA copy of the optimizer's state: per parameter "
      "tensor, its size, its step count t and\nits moment buffers; with a list of parameters, "
      "theirs concatenated in that order."},
     {"set_state", optim_m_set_state, "opt:set_state(params, {iterations, m, v})\n\nRestores "
