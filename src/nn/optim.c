@@ -293,11 +293,24 @@ static void rmsprop(const lt_optim *o, const lt_optim_run *r, int64_t a, int64_t
 
 /* ---- a step ---- */
 
+/* Σ (g + g2)² for the clipping norms: float partial sums over 8 lanes (independent adds,
+ * not one serial chain), gathered into a double every block so the rounding stays small. */
 static double sumsq(const float *g, const float *g2, int64_t n) {
     double s = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double x = g2 ? (double)g[i] + g2[i] : g[i];
-        s += x * x;
+    int64_t i = 0;
+    while (i < n) {
+        int64_t end = n - i > 4096 ? i + 4096 : n;
+        float part[8] = {0};
+        for (; i + 8 <= end; i += 8)
+            for (int k = 0; k < 8; k++) {
+                float x = g2 ? g[i + k] + g2[i + k] : g[i + k];
+                part[k] += x * x;
+            }
+        for (; i < end; i++) {
+            float x = g2 ? g[i] + g2[i] : g[i];
+            part[0] += x * x;
+        }
+        for (int k = 0; k < 8; k++) s += part[k];
     }
     return s;
 }
