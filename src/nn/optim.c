@@ -121,12 +121,17 @@ double lt_optim_lr_at(const lt_optim *o, int64_t t) {
  * are all ours) or that moved to another buffer (a layer bound into a network). Run when
  * a parameter is added, so the list cannot grow without end. */
 static void prune(lt_optim *o) {
-    int k = 0;
+    /* decide first, free after: freeing a key changes its storage's count, and may free
+     * the storage other entries still point to */
     for (int i = 0; i < o->nparam; i++) {
         lt_storage *st = o->param[i].key->storage;
         int ours = 0;
         for (int j = 0; j < o->nparam; j++) ours += o->param[j].key->storage == st;
-        if (st->detached || st->refs <= ours) free_param(&o->param[i]);
+        o->param[i].dead = st->detached || st->refs <= ours;
+    }
+    int k = 0;
+    for (int i = 0; i < o->nparam; i++) {
+        if (o->param[i].dead) free_param(&o->param[i]);
         else o->param[k++] = o->param[i];
     }
     o->nparam = k;

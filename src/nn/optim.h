@@ -59,6 +59,7 @@ typedef struct {
     lt_tensor *key;          /* a 1-d view of the parameter's elements (holds the storage) */
     int64_t t;               /* steps taken on this parameter */
     float *m, *v;            /* n floats each, or NULL (SGD: m = velocity; RMSprop: v) */
+    int dead;                /* scratch of prune (optim.c) */
 } lt_optim_param;
 
 typedef struct lt_optim_run lt_optim_run;   /* one step's plan (optim.c) */
