@@ -529,7 +529,10 @@ sethelp(nn.Sequential, "nn.Sequential", "nn.Sequential{layer, ...} → model\n\n
   .. "layers applied in order. Methods: add, compile, fit, evaluate,\npredict, predict_classes, "
   .. "train_on_batch, summary, count_params, parameters, save,\nforward, backward, zero_grad "
   .. "(nn.load reads it back). Parameters are allocated on the\nfirst forward or fit, so "
-  .. "summary() of a huge model costs nothing. model.layers is read-only.\nExample:\n"
+  .. "summary() of a huge model costs nothing. model.layers is read-only.\nmodel.trainable = false "
+  .. "freezes every layer with parameters (true unfreezes; see\nhelp(nn.Dense) on trainable); a "
+  .. "Sequential model given as an item adds its layers\n(a saved conv base under a new head: "
+  .. "nn.Sequential{base, nn.Dense{10}}).\nExample:\n"
   .. "  model = nn.Sequential{\n    nn.Conv2D{filters=32, kernel=3, stride=2, activation='relu', "
   .. "input_shape={28,28,1}},\n    nn.Flatten(), nn.Dense{10, activation='softmax'}}\n"
   .. "  model:compile{optimizer='adam', loss='sparse_categorical_crossentropy', metrics={'accuracy'}}")
@@ -606,7 +609,8 @@ local function node_labels(info)
 end
 
 function methods:summary_text(opts)
-  L._options(opts, "summary", "width")
+  L._options(opts, "summary", "width show_trainable")
+  local show_trainable = type(opts) == "table" and opts.show_trainable
   local info = self:_network(nil, "summary"):info()
   local ascii = nn._ascii()
   local graph = getmetatable(self) == Model
@@ -620,29 +624,35 @@ function methods:summary_text(opts)
       r[4] = table.concat(c, ", ")
       if r[4] == "" then r[4] = "-" end
     end
+    if show_trainable then r[#r + 1] = l.trainable == nil and "-" or l.trainable and "Y" or "N" end
     rows[i] = r
   end
   local out = {}
   local total, nt = info.trainable + info.nontrainable, info.nontrainable
   out[#out + 1] = string.format('Model: "%s"', name_of(self))
   local heads = { "Layer (type)", "Output Shape", "Param #", graph and "Connected to" or nil }
+  local widths = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }
+  if show_trainable then heads[#heads + 1] = "Trainable"; widths[#widths + 1] = 11 end
   for _, l in ipairs(require("lunette.layout").table(heads, rows,
-      { widths = graph and { 24, 20, 10, 16 } or { 33, 26, 15 }, right = { false, false, true, false },
+      { widths = widths, right = { false, false, true, false, false },
         ascii = ascii, width = type(opts) == "table" and opts.width or (L.columns()) })) do out[#out + 1] = l end
   out[#out + 1] = string.format(" Total params: %s (%s)", commas(total), bytes_str(total * 4))
   out[#out + 1] = string.format(" Trainable params: %s (%s)", commas(info.trainable), bytes_str(info.trainable * 4))
   out[#out + 1] = string.format(" Non-trainable params: %s (%s)", commas(nt), bytes_str(nt * 4))
   return table.concat(out, "\n")
 end
-sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text([{width=n}]) → string\n\nThe text summary() prints.")
+sethelp(methods.summary_text, "Sequential:summary_text", "model:summary_text([{width=n, show_trainable=false}]) → string\n\n"
+  .. "The text summary() prints. show_trainable adds Keras's Trainable column (Y, N for a\nfrozen "
+  .. "layer, - for one without parameters).")
 
 function methods:summary(opts)
   print(self:summary_text(opts))
 end
-sethelp(methods.summary, "Sequential:summary", "model:summary([{width=n}])\n\nPrints the layers with their output "
+sethelp(methods.summary, "Sequential:summary", "model:summary([{width=n, show_trainable=false}])\n\nPrints the layers with their output "
   .. "shapes and parameter counts, and the totals, in Keras's\nlayout (a graph model adds the 'Connected to' "
   .. "column), made compact to fit the terminal\n(or width). Computed from shapes alone: "
-  .. "summarising VGG16 allocates no weights.\nExample: model:summary()")
+  .. "summarising VGG16 allocates no weights.\nFrozen layers' parameters (trainable=false) count as non-trainable; "
+  .. "show_trainable=true\nadds a Trainable column (Y, N, - without parameters).\nExample: model:summary()")
 
 local function model_tostring(self)
   local ok, s = pcall(methods.summary_text, self)

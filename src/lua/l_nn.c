@@ -1279,7 +1279,8 @@ static int net__gc(lua_State *L) {
 
 /* net:info() → {params= (the flat buffer's floats), trainable=, nontrainable= (state and
  * frozen layers' parameters), built=, inputs={shape...}, outputs={id...},
- * nodes={{name, kind, output_shape, params, state, inputs={id...}}}} (ids 1-based; the
+ * nodes={{name, kind, output_shape, params, state, trainable (nil: no parameters),
+ * inputs={id...}}}} (ids 1-based; the
  * inputs are nodes 1..#inputs with kind "InputLayer") */
 static int net_info(lua_State *L) {
     lt_net *net = checknet(L, 1);
@@ -1298,6 +1299,10 @@ static int net_info(lua_State *L) {
         for (int j = net->ninputs; l && j < i; j++) first &= net->nodes[j].layer != l;
         lua_pushinteger(L, l && first ? lt_layer_nparams(l) : 0); lua_setfield(L, -2, "params");
         lua_pushinteger(L, l && first ? l->nstate : 0); lua_setfield(L, -2, "state");
+        if (l && lt_layer_nparams(l) > 0) {
+            lua_pushboolean(L, !l->frozen);
+            lua_setfield(L, -2, "trainable");
+        }
         lua_createtable(L, d->nin, 0);
         for (int k = 0; k < d->nin; k++) {
             lua_pushinteger(L, d->in[k] + 1);

@@ -57,6 +57,29 @@ local p = m:parameters()
 m:get_layer(1).trainable = false
 T.check(#m:parameters() == #p - 2, "parameters() leaves frozen layers out")
 
+-- Keras's show_trainable column
+local st = m:summary_text{show_trainable=true, width=100}
+T.check(st:find("Trainable", 1, true) and st:find("conv2d %(Conv2D%).-N") and st:find("flatten %(Flatten%).- %-")
+  and st:find("dense %(Dense%).-Y"), "show_trainable column\n" .. st)
+
+-- a Lua layer with parameters freezes too
+do
+  local ll = nn.Layer{weight={3, 2}, trainable=false, output_shape={2},
+    forward=function(self, x) return x:matmul(self.weight) end,
+    backward=function(self, x, dy) return dy:matmul(self.weight:transpose(1, 2)), x:transpose(1, 2):matmul(dy) end}
+  local ml = nn.Sequential{nn.Input{3}, ll, nn.Dense{units=2}}
+  ml:compile{optimizer="sgd", loss="mse"}
+  ml:predict(tensor.randn(2, 3))
+  local w0 = ll.weight:clone()
+  ml:fit(tensor.randn(8, 3), tensor.randn(8, 2), {verbose=0, batch_size=4})
+  T.check(same(ll.weight, w0), "frozen nn.Layer bit-identical")
+  ll.trainable = true
+  ml:fit(tensor.randn(8, 3), tensor.randn(8, 2), {verbose=0, batch_size=4})
+  T.check(not same(ll.weight, w0), "unfrozen nn.Layer trains")
+  T.raises(function() nn.Lambda{forward=function(x) return x end, trainable=false} end,
+    "nn.Lambda: unknown option 'trainable'")
+end
+
 -- bad input
 T.raises(function() nn.Flatten{trainable=false} end, "nn.Flatten: trainable=false: a Flatten layer has no parameters")
 T.raises(function() nn.Dropout{rate=0.1, trainable=true} end, "a Dropout layer has no parameters")
