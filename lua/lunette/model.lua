@@ -146,7 +146,7 @@ local function monitor_mode(monitor, mode)
   if mode and mode ~= "auto" then return mode end
   return (monitor:find("acc") and "max") or "min"
 end
-nn._better, nn._monitor_mode = better, monitor_mode   -- for the callbacks of lunette/schedules.lua
+nn._better, nn._monitor_mode = better, monitor_mode   -- for the callbacks of lunette/training.lua
 
 function nn.EarlyStopping(opts)
   opts = L._options(opts, "nn.EarlyStopping", "monitor patience min_delta mode restore_best_weights verbose")
