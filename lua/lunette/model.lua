@@ -1257,8 +1257,9 @@ local function architecture(self, json)
     nodes = nodes, outputs = self._spec.outputs, multi_inputs = self._multi_in, multi_outputs = self._multi_out }
 end
 
-function methods:save(path)
+function methods:save(path, opts)
   if type(path) ~= "string" then error("save: expected a file path", 2) end
+  L._options(opts, "save", "")                -- none yet: an options table is not ignored
   local st, json = L.safetensors, L.json
   if not st or not json then error("save: lunette.safetensors / lunette.json are not available", 2) end
   local net = self:_network(nil, "save")

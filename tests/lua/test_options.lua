@@ -119,6 +119,8 @@ for _, c in ipairs(cases) do
     string.format("%s: unknown option '%s' (did you mean '%s'?)", name, typo, want), name .. " suggestion")
 end
 
+T.raises(function() m:save(tmp, {overwrite=true}) end, "save: unknown option 'overwrite' (it takes no options)")
+
 -- the issue's examples, word for word
 T.raises(function() nn.Conv2D{filters=8, kernel=3, paddding="same", activaton="relu"} end, "unknown option")
 T.raises(function() nn.Conv2D{filters=8, kernal_size=3} end,
