@@ -89,8 +89,13 @@ static lt_status ensure_setup(lt_net *net) {
 }
 
 /* Gradient slots for backward (see the top of the file), from the outputs back. want_dx:
- * the graph inputs' gradients are wanted too (lt_net_backward). Returns the slot count. */
-static int plan_backward(lt_net *net, int want_dx) {
+ * the graph inputs' gradients are wanted too (lt_net_backward). frozen_aware: frozen
+ * layers count as having no parameters, so a frozen base under a trainable head is not
+ * backpropagated through at all (Keras); such a plan holds only for the frozen flags it
+ * was made with (net->plan_frozen), and never needs more slots than the plain one (its
+ * gradients are a subset at every point of the sweep, and a slot is only added when all
+ * are in use). Returns the slot count (-1: out of memory). */
+static int plan_backward(lt_net *net, int want_dx, int frozen_aware) {
     int n = net->n, nslots = 0, nfree = 0;
     int *upstream = calloc((size_t)n, sizeof *upstream);   /* trainable at or before i */
     int *freel = malloc((size_t)(n + LT_MAX_MERGE + 1) * sizeof *freel);
@@ -104,7 +109,7 @@ static int plan_backward(lt_net *net, int want_dx) {
         lt_node *d = &net->nodes[i];
         d->gslot = -1;
         if (is_input(net, i)) continue;
-        upstream[i] = lt_layer_nparams(d->layer) > 0;
+        upstream[i] = lt_layer_nparams(d->layer) > 0 && !(frozen_aware && d->layer->frozen);
         for (int k = 0; k < d->nin; k++) upstream[i] |= upstream[d->in[k]];
     }
     for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].gslot = TAKE();
@@ -149,7 +154,8 @@ lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape
     lt_net *net = calloc(1, sizeof *net);
     if (!net || !(net->nodes = calloc((size_t)n, sizeof *net->nodes)) ||
         !(net->layers = calloc((size_t)nlayers, sizeof *net->layers)) ||
-        !(net->keep = calloc((size_t)n, sizeof *net->keep))) {
+        !(net->keep = calloc((size_t)n, sizeof *net->keep)) ||
+        !(net->plan_frozen = calloc((size_t)nlayers, 1))) {
         if (net) {
             free(net->nodes);
             free(net->layers);
@@ -223,7 +229,7 @@ lt_net *lt_net_new_graph(int ninputs, const int *in_nd, const int64_t (*in_shape
         lt_net_free(net);
         return NULL;
     }
-    if ((s1 = plan_backward(net, 1)) < 0 || (s0 = plan_backward(net, 0)) < 0) {
+    if ((s1 = plan_backward(net, 1, 0)) < 0 || (s0 = plan_backward(net, 0, 0)) < 0) {
         lt_seterr(LT_ENOMEM, "Model: out of memory");
         lt_net_free(net);
         return NULL;
@@ -272,6 +278,7 @@ void lt_net_free(lt_net *net) {
     free(net->g1);
     free(net->keep);
     free(net->oseg);
+    free(net->plan_frozen);
     if (net->layers)
         for (int m = 0; m < net->nlayers; m++) lt_layer_free(net->layers[m]);
     free(net->layers);
@@ -794,7 +801,7 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
         return lt_seterr(LT_EARG, "backward: run forward(x, {training=true}) first (the last "
                          "forward was in inference mode, or the model changed since)");
     if ((s = enter(net)) != LT_OK) return s;
-    if (!net->plan_dx && plan_backward(net, 1) < 0) {
+    if (!net->plan_dx && plan_backward(net, 1, 0) < 0) {
         leave(net);
         return lt_seterr(LT_ENOMEM, "backward: out of memory");
     }
@@ -860,6 +867,21 @@ static double weigh_samples(lt_loss_kind kind, const float *pred, int64_t rows, 
     return sum / (double)N;
 }
 
+/* The training step's backward plan: no input gradients, frozen layers skipped. Made again
+ * after lt_net_backward's plan or when a frozen flag changed since (compared per layer: a
+ * stale plan would leave an unfrozen layer untrained); otherwise kept, so that steady-state
+ * steps allocate nothing. */
+static lt_status plan_for_training(lt_net *net) {
+    int same = !net->plan_dx;
+    for (int m = 0; m < net->nlayers && same; m++) same = net->plan_frozen[m] == (net->layers[m]->frozen != 0);
+    if (same) return LT_OK;
+    int s = plan_backward(net, 0, 1);
+    if (s < 0 || s > net->nslots) s = plan_backward(net, 0, 0);   /* the plain plan: always valid */
+    if (s < 0) return lt_seterr(LT_ENOMEM, "fit: out of memory");
+    for (int m = 0; m < net->nlayers; m++) net->plan_frozen[m] = net->layers[m]->frozen != 0;
+    return LT_OK;
+}
+
 static lt_status train_step(lt_net *net, const float *const *xs, const float *const *ys,
                             int64_t N, const lt_net_loss *loss, lt_optim *opt, double *lossv,
                             int64_t *correct, int64_t *total, par_job *par) {
@@ -871,7 +893,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     if (par) lt_rng_seed(&net->rng1, lt_rng_next(&lt_global_rng));
     if ((s = forward(net, xs, N, 1, par)) != LT_OK) return s;
     if (tm) tm->forward += (t1 = seconds()) - t0;
-    if (net->plan_dx) plan_backward(net, 0);   /* on failure the input-gradient plan stays: valid */
+    if ((s = plan_for_training(net)) != LT_OK) return s;
     *lossv = 0;
     for (int o = 0; o < net->noutputs; o++) {
         int64_t rows, K;

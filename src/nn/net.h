@@ -63,6 +63,7 @@ typedef struct {
     float **out, **cache;                /* per node (out of an input node: unused) */
     float *scratch, *slots, *xbuf, *ybuf;
     int nslots, plan_dx;                 /* gradient slots; whether the plan has input grads */
+    char *plan_frozen;                   /* per layer: frozen when the plan was made */
     int64_t gstride;                     /* per-sample floats of a slot: the largest node */
     int64_t slot_floats;                 /* floats of a slot: cap·gstride, aligned */
     int64_t sstride;                     /* per-sample floats of scratch: the largest layer */

@@ -80,6 +80,36 @@ do
     "nn.Lambda: unknown option 'trainable'")
 end
 
+-- a frozen base is not backpropagated through (Keras): a frozen layer's backward runs only
+-- when a trainable layer below it needs the gradient
+do
+  local calls = 0
+  local function counting(trainable)
+    return nn.Layer{weight={3, 3}, trainable=trainable, output_shape={3},
+      forward=function(self, x) return x:matmul(self.weight) end,
+      backward=function(self, x, dy) calls = calls + 1
+        return dy:matmul(self.weight:transpose(1, 2)), x:transpose(1, 2):matmul(dy) end}
+  end
+  local base = counting(false)
+  local mf = nn.Sequential{nn.Input{3}, base, nn.Dense{units=2}}
+  mf:compile{optimizer="sgd", loss="mse"}
+  local xs, ys = tensor.randn(8, 3), tensor.randn(8, 2)
+  mf:fit(xs, ys, {verbose=0, batch_size=4})
+  T.check(calls == 0, "a frozen base's backward is skipped (" .. calls .. " calls)")
+  base.trainable = true
+  mf:fit(xs, ys, {verbose=0, batch_size=4})
+  T.check(calls == 2, "unfrozen: its backward runs again at the next step (" .. calls .. " calls)")
+  base.trainable = false
+  mf:train_on_batch(xs, ys)
+  T.check(calls == 2, "frozen again: skipped again")
+  calls = 0
+  local mid = counting(false)
+  local mm = nn.Sequential{nn.Input{3}, nn.Dense{units=3}, mid, nn.Dense{units=2}}
+  mm:compile{optimizer="sgd", loss="mse"}
+  mm:fit(xs, ys, {verbose=0, batch_size=8})
+  T.check(calls == 1, "a frozen layer above a trainable one still passes the gradient down")
+end
+
 -- bad input
 T.raises(function() nn.Flatten{trainable=false} end, "nn.Flatten: trainable=false: a Flatten layer has no parameters")
 T.raises(function() nn.Dropout{rate=0.1, trainable=true} end, "a Dropout layer has no parameters")
