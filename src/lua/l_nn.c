@@ -953,12 +953,17 @@ static int layer_count_params(lua_State *L) {
     return 1;
 }
 
-static int layer_config(lua_State *L) {              /* a copy of the config table */
+/* a copy of the config table, without the "_" entries (user fields, Lua functions) */
+static int layer_config(lua_State *L) {
     checklayer(L, 1);
     lua_getiuservalue(L, 1, 1);
     lua_newtable(L);
     lua_pushnil(L);
     while (lua_next(L, -3)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] == '_') {
+            lua_pop(L, 1);
+            continue;
+        }
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_settable(L, -4);
@@ -1034,7 +1039,13 @@ static int layer__index(lua_State *L) {
             return 1;
         }
     }
-    lua_getiuservalue(L, 1, 1);                  /* fields set from Lua, config */
+    lua_getiuservalue(L, 1, 1);                  /* fields set from Lua, then the config */
+    if (lt_lua_rawfield(L, -1, "_fields") == LUA_TTABLE) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL) return 1;
     lua_pushvalue(L, 2);                         /* methods */
@@ -1098,7 +1109,22 @@ static int layer__newindex(lua_State *L) {
               strcmp(k, "input_shape") == 0 || strcmp(k, "training") == 0 ||
               strcmp(k, "built") == 0))
         return luaL_error(L, "%s.%s is read-only", l->name, k);
+    /* Other fields are the user's (a Lua layer's state, notes): kept in config._fields, out
+     * of the config that save writes and constructors read; the config's own keys are the
+     * layer's architecture and read-only. */
     lua_getiuservalue(L, 1, 1);
+    int cfg = lua_gettop(L);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, cfg) != LUA_TNIL && k && k[0] != '_')
+        return luaL_error(L, "%s.%s is part of the layer's config (read-only): build a new layer",
+                          l->name, k);
+    lua_pop(L, 1);
+    if (lt_lua_rawfield(L, cfg, "_fields") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, cfg, "_fields");
+    }
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
     lua_rawset(L, -3);

@@ -121,6 +121,18 @@ end
 
 T.raises(function() m:save(tmp, {overwrite=true}) end, "save: unknown option 'overwrite' (it takes no options)")
 
+-- a user's own fields on a layer stay out of its config: save/load still works, and the
+-- config's keys (the architecture) are read-only rather than silently out of step
+do
+  local mu = nn.Sequential{nn.Input{3}, nn.Dense(2)}
+  mu:compile{loss="mse", optimizer="sgd"}
+  mu.layers[1].note = "first"
+  T.check(mu.layers[1].note == "first" and mu.layers[1]:config().note == nil, "a user field is kept, not in config")
+  T.check(mu:save(tmp), "save with a user field")
+  T.check(nn.load(tmp).layers[1]:config().units == 2, "loads back")
+  T.raises(function() mu.layers[1].units = 4 end, "dense.units is part of the layer's config (read-only)")
+end
+
 -- the issue's examples, word for word
 T.raises(function() nn.Conv2D{filters=8, kernel=3, paddding="same", activaton="relu"} end, "unknown option")
 T.raises(function() nn.Conv2D{filters=8, kernal_size=3} end,
