@@ -1623,6 +1623,41 @@ static int net_backward(lua_State *L) {
     return lua_gettop(L) - top;
 }
 
+/* net:explain(xs, dys, logits, node) → node output, d/d node output (nil, nil when node is
+ * nil), then one input gradient per input: lt_net_explain (saliency, Grad-CAM). dys: one
+ * per output, N×(output shape); node: a 1-based node id (see net:info()). */
+static int net_explain(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *xs[LT_MAX_MERGE], *dys[LT_MAX_MERGE];
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "explain", h);
+    read_tensors(L, 3, net->noutputs, dys, "explain", "output", h);
+    int logits = lua_toboolean(L, 4);
+    int node = lua_isnoneornil(L, 5) ? -1 : node_id(L, 5, net->n);
+    const float *xp[LT_MAX_MERGE], *dp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    for (int o = 0; o < net->noutputs; o++) {
+        if (dys[o]->numel != N * lt_net_out_size(net, o))
+            return luaL_error(L, "explain: the gradient of output %d has %I values, expected %I",
+                              o + 1, (lua_Integer)dys[o]->numel,
+                              (lua_Integer)(N * lt_net_out_size(net, o)));
+        dp[o] = dys[o]->data;
+    }
+    int top = lua_gettop(L);
+    float *on = NULL, *dn = NULL, *dxp[LT_MAX_MERGE];
+    if (node >= 0) {
+        on = push_node_tensor(L, net, node, N)->data;
+        dn = push_node_tensor(L, net, node, N)->data;
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    for (int k = 0; k < net->ninputs; k++) dxp[k] = push_node_tensor(L, net, k, N)->data;
+    lt_status s = lt_net_explain(net, xp, N, dp, logits, node, on, dn, dxp);
+    if (s != LT_OK) return raise_status(L, s);
+    return lua_gettop(L) - top;
+}
+
 /* net:_timing(on) → {steps, forward, loss, backward, optimizer (seconds summed), allocs}
  * since the last call, then sets timing on or off (tests/bench). allocs is -1 when the
  * build does not count allocations (LUNETTE_COUNT_ALLOCS). */
@@ -1859,6 +1894,7 @@ static const lt_reg net_meths[] = {
     {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
     {"backward", net_backward, NULL}, {"zero_grad", net_zero_grad, NULL},
+    {"explain", net_explain, NULL},
     {"set_loss", net_set_loss, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 

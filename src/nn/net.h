@@ -113,6 +113,16 @@ static inline const float *lt_net_output(const lt_net *net, int k) {
  * the parameter gradients into net->grads and writes the input gradients into dxs[k] (an
  * entry or dxs itself may be NULL). */
 lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs);
+/* Gradients for explanations (saliency, Grad-CAM): a forward of xs (N samples) in
+ * inference mode on one thread, keeping every node's output, then a backward from dys[k]
+ * (N×output k). With `logits`, an output layer's fused softmax or sigmoid is skipped: dys
+ * are taken w.r.t. its pre-activation (the class score before the softmax). Writes node
+ * `node`'s output into onode and d/d(that output) into dnode (N×node size; either may be
+ * NULL; node -1: none), the inputs' gradients into dxs (an entry or dxs may be NULL).
+ * Changes no parameter, accumulated gradient or layer state; ends a pending training
+ * forward (backward then asks for a new one). */
+lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const float *const *dys,
+                         int logits, int node, float *onode, float *dnode, float *const *dxs);
 /* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense
  * targets, N class ids for sparse), one loss per output: forward, loss, backward, optimizer
  * step. *loss is the weighted total of the batch means, correct/total the accuracy counts
