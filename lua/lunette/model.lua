@@ -896,6 +896,7 @@ function methods:fit(x, y, opts)
   local bs = opts.batch_size or 32
   if type(epochs) ~= "number" or epochs < 1 or epochs % 1 ~= 0 then error("fit: epochs must be a positive integer", 2) end
   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then error("fit: batch_size must be a positive integer", 2) end
+  require("lunette.health").check(opts.monitor)
   local verbose = opts.verbose == nil and 1 or opts.verbose
   if verbose == true then verbose = 1 elseif verbose == false then verbose = 0 end
   local xv, yv
@@ -938,6 +939,7 @@ function methods:fit(x, y, opts)
     end
   end
   local show = verbose ~= 0 and not dash
+  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty)
   for _, cb in ipairs(callbacks) do call_cb(cb, "on_train_begin", self) end
   local cur_epoch, cur_batch = 0, 0
   local function run()
@@ -954,7 +956,8 @@ function methods:fit(x, y, opts)
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
         local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer)
-        if loss == nil then error(nan_message(c, epoch, b), 0) end
+        if loss == nil then error(nan_message(c, epoch, b) .. (health and health:nonfinite() or ""), 0) end
+        if health then health:batch(epoch, b) end
         lsum = lsum + loss * cnt; seen = seen + cnt
         csum = csum + c; tsum = tsum + t
         logs = { loss = lsum / seen }
@@ -984,6 +987,7 @@ function methods:fit(x, y, opts)
       end
       for k, v in pairs(logs) do history.history[k][#history.history[k] + 1] = v end
       history.epoch[#history.epoch + 1] = epoch
+      if health then health:epoch(epoch) end
       if dash then dash:epoch(epoch, logs)
       elseif show then
         local line = progress.line({ b = cur_batch, steps = steps, ascii = ascii, time = fmt_time(elapsed),
@@ -998,6 +1002,7 @@ function methods:fit(x, y, opts)
     end
   end
   local ok, err = pcall(run)
+  if health then health:finish() end
   for _, cb in ipairs(callbacks) do pcall(call_cb, cb, "on_train_end", self) end
   if dash then pcall(dash.finish, dash, history) end
   if not ok then
@@ -1019,7 +1024,9 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "adds val_loss/val_accuracy. verbose: 1 progress line (updated in place on a\nterminal, one line "
   .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, functions "
   .. "fn(epoch, logs, model) called after each epoch, or\n{on_batch_end=fn, on_epoch_end=fn}. "
-  .. "dashboard=true shows the live screen on a terminal.\nCtrl-C stops at the next batch and returns "
+  .. "dashboard=true shows the live screen on a terminal.\nmonitor=true collects layer health each step "
+  .. "(dead ReLU units, activation mean/std,\ngradient norm, update/weight ratio) into history.health, "
+  .. "a dashboard panel and\nwarnings (a layer that dies, a non-finite loss); plot.health(history) draws it.\nCtrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
   .. "are lists, one value per epoch.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")

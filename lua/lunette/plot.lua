@@ -486,6 +486,190 @@ opts: bins (10), min, max (the range; default the data's), title, width, height.
 Example: plot.hist(model.layers[1].weight, {bins=20})]==])
 
 
+-- ---- what the network looks at: Grad-CAM and saliency ----
+
+-- A heat value 0..1 as a "jet" colour (blue → cyan → yellow → red).
+local function jet(v)
+  local function c(x) return x < 0 and 0 or x > 1 and 1 or x end
+  return c(1.5 - math.abs(4 * v - 3)), c(1.5 - math.abs(4 * v - 2)), c(1.5 - math.abs(4 * v - 1))
+end
+
+-- The heat map h (HxW, >= 0) scaled to its maximum, over img (HxWxC in 0..1): in colour a
+-- jet-coloured blend (alpha: the heat's weight), otherwise the heat alone in grey levels
+-- (a blend would only darken the shades).
+local function heat_image(img, h, alpha)
+  local s = img:size()
+  local H, W, C = s[1], s[2], s[3]
+  local mx = h:max()
+  local hn = mx > 0 and h / mx or h * 0
+  if P.style() ~= "color" then return hn:reshape(H, W, 1) end
+  local out = tensor.zeros(H, W, 3)
+  local ih, hh, oh = img:reshape(-1), hn:reshape(-1), out:reshape(-1)
+  for p = 0, H * W - 1 do
+    local v = hh:get(p + 1)
+    local r, g, b = jet(v)
+    local a = alpha * (0.35 + 0.65 * v)      -- cold areas let the image show through
+    local px = { r, g, b }
+    for k = 1, 3 do
+      local base = ih:get(p * C + (C == 3 and k or 1))
+      oh:set(p * 3 + k, (1 - a) * base + a * px[k])
+    end
+  end
+  return out
+end
+
+local function explain_plot(fn, what, model, x, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error(fn .. ": options must be a table", 3) end
+  local known = { class = true, label = true, classes = true, alpha = true, title = true,
+    width = true, height = true }
+  if what == "gradcam" then known.layer = true end
+  local mopts = {}
+  for k, v in pairs(opts) do
+    if not known[k] then
+      local names = {}
+      for n in pairs(known) do names[#names + 1] = n end
+      table.sort(names)
+      error(string.format("%s: unknown option '%s' (expected %s)", fn, tostring(k), table.concat(names, ", ")), 3)
+    end
+    if k == "class" or k == "layer" then mopts[k] = v end
+  end
+  if not is_tensor(x) then error(fn .. ": x must be one image tensor (HxWxC), got a " .. type(x), 3) end
+  if #x.shape == 4 then
+    if x.shape[1] ~= 1 then error(string.format("%s: one image at a time (x is a batch of %d)", fn, x.shape[1]), 3) end
+    x = x[1]
+  end
+  if opts.class ~= nil and type(opts.class) ~= "number" then error(fn .. ": class must be one class id", 3) end
+  local alpha = opts.alpha or 0.5
+  if type(alpha) ~= "number" or alpha < 0 or alpha > 1 then error(fn .. ": alpha must be a number in 0..1", 3) end
+  local classes = opts.classes
+  if classes ~= nil and type(classes) ~= "table" then error(fn .. ": classes must be a table of names", 3) end
+  local M = L.metrics
+  local ok, heat, ctx = pcall(function()
+    if what == "gradcam" then
+      local cam, c = M._gradcam("plot.gradcam", model, x, mopts)
+      return cam[1], c
+    end
+    return M.saliency(model, x, mopts), nil
+  end)
+  if not ok then error(tostring(heat):gsub("^[^\n]-:%d+: ", ""), 3) end
+  local probs = model:predict(x:reshape(1, table.unpack(x.shape)))
+  if type(probs) == "table" then probs = probs[1] end
+  local K = probs.shape[2]
+  local order = {}
+  for j = 1, K do order[j] = j - 1 end
+  table.sort(order, function(a, b)
+    local pa, pb = probs:get(1, a + 1), probs:get(1, b + 1)
+    if pa ~= pb then return pa > pb end
+    return a < b
+  end)
+  local cls = opts.class and math.tointeger(opts.class) or order[1]
+  local top = {}
+  for i = 1, math.min(3, K) do
+    top[i] = string.format("%s %.1f%%", label_name(classes, order[i]), 100 * probs:get(1, order[i] + 1))
+  end
+  local img = as_image(fn, x)
+  if img:max() > 1 then img = img / 255 end
+  local first = "Predicted: " .. label_name(classes, order[1])
+  if opts.label ~= nil then first = "True: " .. label_name(classes, opts.label) .. " " .. first end
+  local second = what == "gradcam"
+    and string.format("Grad-CAM of %s at %s", label_name(classes, cls), ctx.layer)
+    or string.format("Saliency of %s", label_name(classes, cls))
+  local panels = { { kind = "image", px = img, title = first },
+    { kind = "image", px = heat_image(img, heat, alpha), title = second } }
+  return P._new(opt_size({ title = opts.title or ("Top " .. #top .. ": " .. table.concat(top, ", ")),
+    cols = 2, panels = panels }, opts))
+end
+
+function P.gradcam(model, x, opts) return explain_plot("plot.gradcam", "gradcam", model, x, opts) end
+help(P.gradcam, "plot.gradcam", [==[plot.gradcam(model, x [, opts])
+
+The image x (HxWxC) and, beside it, its Grad-CAM heat map (metrics.gradcam: where
+the evidence for the class lies, from the gradient of the class score before the
+softmax at a convolution's maps) over it: in colour, blue (cold) to red (hot); in
+the colourless styles the heat alone in shades. Above: the top-3 probabilities;
+the image's title gives the true (opts.label) and predicted classes.
+opts: class (default the predicted one), layer (default the last with HxWxC maps),
+label (the true class id), classes (names), alpha (the heat's weight, 0.5), title,
+width, height.
+Example: plot.gradcam(model, ds.x_test[1], {label=ds.y_test:get(1), classes=ds.classes})]==])
+
+function P.saliency(model, x, opts) return explain_plot("plot.saliency", "saliency", model, x, opts) end
+help(P.saliency, "plot.saliency", [==[plot.saliency(model, x [, opts])
+
+The image x (HxWxC) and, beside it, its saliency map (metrics.saliency: the size
+of the class score's gradient at each pixel, Simonyan et al. 2014) over it, drawn
+as plot.gradcam draws its heat map, with the same titles.
+opts: class (default the predicted one), label (the true class id), classes (names),
+alpha (0.5), title, width, height.
+Example: plot.saliency(model, ds.x_test[1], {label=ds.y_test:get(1), classes=ds.classes})]==])
+
+-- ---- layer health (fit{monitor=true}) ----
+
+function P.health(history, opts)
+  local fn = "plot.health"
+  opts = opts or {}
+  if type(opts) ~= "table" then error(fn .. ": options must be a table", 2) end
+  for k in pairs(opts) do
+    if k ~= "title" and k ~= "width" and k ~= "height" then
+      error(string.format("%s: unknown option '%s' (expected title, width, height)", fn, tostring(k)), 2)
+    end
+  end
+  local hh = type(history) == "table" and history.health
+  if type(hh) ~= "table" or #hh == 0 then
+    error(fn .. ": expected the history of fit{..., monitor=true} (it has no health records)", 2)
+  end
+  local H = require "lunette.health"
+  local order, series = {}, {}
+  for e, nodes in ipairs(hh) do
+    for _, r in ipairs(H.rows(nodes)) do
+      if not series[r.name] then
+        series[r.name] = { dead = {}, ratio = {}, grad = {}, std = {} }
+        order[#order + 1] = r.name
+      end
+      local s = series[r.name]
+      local function lg(v) return (v and v > 0) and math.log(v, 10) or 0 / 0 end
+      s.dead[e] = r.dead or 0 / 0
+      s.ratio[e] = lg(r.update_ratio)
+      s.grad[e] = lg(r.grad_norm)
+      s.std[e] = r.std or 0 / 0
+    end
+  end
+  local E = #hh
+  local function panel(title, key, skip_missing)
+    local list = {}
+    for _, name in ipairs(order) do
+      local y, any = {}, false
+      for e = 1, E do
+        local v = series[name][key][e]
+        if v == nil then v = 0 / 0 end
+        y[e] = v
+        any = any or v == v
+      end
+      if any or not skip_missing then list[#list + 1] = { name = name, y = y } end
+    end
+    if #list == 0 then return nil end
+    return { kind = "lines", title = title, xlabel = "epoch", series = list }
+  end
+  local panels = {}
+  for _, p in ipairs { panel("log10 update/weight (-3 is healthy)", "ratio", true),
+    panel("Dead ReLU units (fraction)", "dead", true), panel("log10 gradient norm", "grad", true),
+    panel("Activation std", "std", true) } do
+    panels[#panels + 1] = p
+  end
+  return P._new(opt_size({ title = opts.title, cols = 2, panels = panels }, opts))
+end
+help(P.health, "plot.health", [==[plot.health(history [, opts])
+
+Layer health per epoch from the history of fit{..., monitor=true}: one curve per
+layer in four panels: the update-to-weight ratio (log10; about -3 is healthy, much
+higher means too large a learning rate, much lower too small), the fraction of dead
+ReLU units (channels that output zero for a whole batch), the gradient norm (log10)
+and the spread (std) of the activations. history.health[e] holds the numbers: per
+node name, kind, dead, mean, std, grad_norm, update_ratio (means over the epoch).
+opts: title, width, height.
+Example: h = model:fit(x, y, {epochs=5, monitor=true}); plot.health(h)]==])
+
 -- ---- model graphs ----
 
 -- plot.model(model): the nodes in order, one line each, with an arrow down where a node
@@ -545,7 +729,7 @@ Example: print(plot.model(model))]==])
 help(P, "plot", [==[plot: charts, images and matrices drawn as text.
 
 Every constructor returns a plot object: it prints inline (so it stays in the scrollback and in replay logs), p:view() opens the full-screen viewer, p:render(w, h, style) gives the text. Plots fit the terminal's width (lunette.columns()) unless given width= and height=.
-Curves: plot.lines, plot.history. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. Distributions: plot.bar, plot.hist. Graphs: plot.model. Style: plot.style.
+Curves: plot.lines, plot.history, plot.health. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. What a network looks at: plot.gradcam, plot.saliency. Distributions: plot.bar, plot.hist. Graphs: plot.model. Style: plot.style.
 Example: plot.history(model:fit(x, y, {epochs=5, validation_split=0.1}))]==])
 
 return P

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lua/l_nn.h"
+#include "nn/monitor.h"
 #include "nn/net.h"
 #include "plot/canvas.h"
 
@@ -1658,6 +1659,86 @@ static int net_explain(lua_State *L) {
     return lua_gettop(L) - top;
 }
 
+/* net:_monitor(on): layer health statistics in every training step from now on (on), or
+ * none (monitor.h); turning it on clears the sums. */
+static int net_monitor(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    int on = lua_toboolean(L, 2);
+    if (!on) {
+        lt_monitor_free(net->monitor);
+        net->monitor = NULL;
+        return 0;
+    }
+    if (!net->monitor && !(net->monitor = lt_monitor_new(net->n)))
+        return luaL_error(L, "monitor: out of memory");
+    lt_monitor_reset(net->monitor);
+    return 0;
+}
+
+static void set_stat(lua_State *L, const char *k, double v) {
+    if (v < 0) return;                   /* -1: not measured for this node */
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* net:_health([reset]) → {steps=, nodes={{name, kind, dead, mean, std, grad_norm,
+ * update_ratio, last={...}}, ...}} for the non-input nodes in order (their means over the
+ * steps since the last reset; last: the last step's), then clears the sums when reset.
+ * nil when monitoring is off. */
+static int net_health(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_monitor *m = net->monitor;
+    int reset = lua_toboolean(L, 2);
+    if (!m) return 0;
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)m->steps);
+    lua_setfield(L, -2, "steps");
+    lua_createtable(L, net->n - net->ninputs, 0);
+    double k = m->steps ? 1.0 / (double)m->steps : 0;
+    for (int i = net->ninputs; i < net->n && i < m->n; i++) {
+        const lt_health *s = &m->sum[i], *h = &m->last[i];
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, net->nodes[i].layer->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, net->nodes[i].layer->vt->kind);
+        lua_setfield(L, -2, "kind");
+        if (m->steps) {
+            set_stat(L, "dead", h->dead < 0 ? -1 : s->dead * k);
+            lua_pushnumber(L, s->mean * k);
+            lua_setfield(L, -2, "mean");
+            lua_pushnumber(L, s->std * k);
+            lua_setfield(L, -2, "std");
+            set_stat(L, "grad_norm", h->gnorm < 0 ? -1 : s->gnorm * k);
+            set_stat(L, "update_ratio", h->ratio < 0 ? -1 : s->ratio * k);
+            lua_createtable(L, 0, 5);
+            set_stat(L, "dead", h->dead);
+            lua_pushnumber(L, h->mean);
+            lua_setfield(L, -2, "mean");
+            lua_pushnumber(L, h->std);
+            lua_setfield(L, -2, "std");
+            set_stat(L, "grad_norm", h->gnorm);
+            set_stat(L, "update_ratio", h->ratio);
+            lua_setfield(L, -2, "last");
+        }
+        lua_rawseti(L, -2, i - net->ninputs + 1);
+    }
+    lua_setfield(L, -2, "nodes");
+    if (reset) lt_monitor_reset(m);
+    return 1;
+}
+
+/* net:_nonfinite() → layer name, "weights" | "output" of the first node holding a NaN or
+ * an infinity after a refused step, or nothing. */
+static int net_nonfinite(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    int weights = 0;
+    int i = lt_monitor_first_nonfinite(net, net->cap, &weights);
+    if (i < 0) return 0;
+    lua_pushstring(L, net->nodes[i].layer->name);
+    lua_pushstring(L, weights ? "weights" : "output");
+    return 2;
+}
+
 /* net:_timing(on) → {steps, forward, loss, backward, optimizer (seconds summed), allocs}
  * since the last call, then sets timing on or off (tests/bench). allocs is -1 when the
  * build does not count allocations (LUNETTE_COUNT_ALLOCS). */
@@ -1894,7 +1975,8 @@ static const lt_reg net_meths[] = {
     {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
     {"backward", net_backward, NULL}, {"zero_grad", net_zero_grad, NULL},
-    {"explain", net_explain, NULL},
+    {"explain", net_explain, NULL}, {"_monitor", net_monitor, NULL},
+    {"_health", net_health, NULL}, {"_nonfinite", net_nonfinite, NULL},
     {"set_loss", net_set_loss, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 

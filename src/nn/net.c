@@ -12,6 +12,7 @@
  *            r0·gstride on, so threads on different nodes never overlap
  *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
 #include "nn/net.h"
+#include "nn/monitor.h"
 #include "nn/parallel.h"
 
 #include <math.h>
@@ -270,6 +271,7 @@ void lt_net_free(lt_net *net) {
     free(net->perm);
     free(net->g1);
     free(net->keep);
+    lt_monitor_free(net->monitor);
     if (net->layers)
         for (int m = 0; m < net->nlayers; m++) lt_layer_free(net->layers[m]);
     free(net->layers);
@@ -902,6 +904,8 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     }
     s = backward_par(net, xs, N, par);
     for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].layer->skip_act_grad = 0;
+    if (s == LT_OK && net->monitor)
+        s = lt_monitor_before_update(net->monitor, net, N, par ? net->g1 : NULL);
     if (s != LT_OK) {                 /* keep "grads read zero between steps" */
         if (net->nparams > 0) memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
         if (net->g1) memset(net->g1, 0, (size_t)net->nparams * sizeof(float));
@@ -919,6 +923,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
         }
     }
     commit_state(net);                  /* the step is applied: the state goes with it */
+    if (net->monitor) lt_monitor_after_update(net->monitor, net);
     if (tm) {
         tm->optimizer += seconds() - t1;
         tm->steps++;

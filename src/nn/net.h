@@ -79,6 +79,7 @@ typedef struct {
     float *g1;
     lt_rng rng1;
     int busy;                            /* inside a call (a Lua layer may call back) */
+    struct lt_monitor *monitor;          /* layer health per step (monitor.h), or NULL */
 } lt_net;
 
 /* A graph network. ninputs input nodes with per-sample shapes (in_nd[k], in_shape[k]),
