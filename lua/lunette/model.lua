@@ -939,7 +939,7 @@ function methods:fit(x, y, opts)
     end
   end
   local show = verbose ~= 0 and not dash
-  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty)
+  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty, opts.monitor)
   for _, cb in ipairs(callbacks) do call_cb(cb, "on_train_begin", self) end
   local cur_epoch, cur_batch = 0, 0
   local function run()
@@ -1024,9 +1024,10 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "adds val_loss/val_accuracy. verbose: 1 progress line (updated in place on a\nterminal, one line "
   .. "per epoch otherwise), 0 silent. callbacks: nn.EarlyStopping,\nnn.ModelCheckpoint, functions "
   .. "fn(epoch, logs, model) called after each epoch, or\n{on_batch_end=fn, on_epoch_end=fn}. "
-  .. "dashboard=true shows the live screen on a terminal.\nmonitor=true collects layer health each step "
-  .. "(dead ReLU units, activation mean/std,\ngradient norm, update/weight ratio) into history.health, "
-  .. "a dashboard panel and\nwarnings (a layer that dies, a non-finite loss); plot.health(history) draws it.\nCtrl-C stops at the next batch and returns "
+  .. "dashboard=true shows the live screen on a terminal.\nmonitor=true measures layer health on every "
+  .. "4th batch (monitor=n: every n-th): dead ReLU\nunits, activation mean/std, gradient norm, update/weight "
+  .. "ratio; epoch means go to\nhistory.health, the last batch's to a dashboard panel; a warning names a "
+  .. "layer that\ndies or where a non-finite loss starts. plot.health(history) draws it.\nCtrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
   .. "are lists, one value per epoch.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")

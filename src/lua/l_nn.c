@@ -1659,19 +1659,21 @@ static int net_explain(lua_State *L) {
     return lua_gettop(L) - top;
 }
 
-/* net:_monitor(on): layer health statistics in every training step from now on (on), or
- * none (monitor.h); turning it on clears the sums. */
+/* net:_monitor(on [, every=1]): layer health statistics of every `every`-th training step
+ * from now on (the first included), or none (monitor.h); turning it on clears the sums. */
 static int net_monitor(lua_State *L) {
     lt_net *net = checknet(L, 1);
     int on = lua_toboolean(L, 2);
+    lua_Integer every = luaL_optinteger(L, 3, 1);
+    luaL_argcheck(L, every >= 1 && every <= 1000000, 3, "every must be 1..1000000");
     if (!on) {
         lt_monitor_free(net->monitor);
         net->monitor = NULL;
         return 0;
     }
-    if (!net->monitor && !(net->monitor = lt_monitor_new(net->n)))
+    if (!net->monitor && !(net->monitor = lt_monitor_new(net->n, (int)every)))
         return luaL_error(L, "monitor: out of memory");
-    lt_monitor_reset(net->monitor);
+    lt_monitor_restart(net->monitor, (int)every);
     return 0;
 }
 

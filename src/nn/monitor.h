@@ -4,8 +4,9 @@
  * the norm of its parameters' gradient and the update-to-weight ratio ||Δθ|| / ||θ|| of
  * the optimizer step (about 1e-3 is healthy: Karpathy's rule of thumb). The net calls two
  * hooks in each training step; the statistics only read its buffers, so a monitored run
- * trains exactly as an unmonitored one. Sums over the steps since the last reset are kept,
- * with the last step's values. */
+ * trains exactly as an unmonitored one. To stay cheap (a few per cent of a step) only every
+ * `every`-th step is measured (the first one included); sums over the measured steps since
+ * the last reset are kept, with the last measured step's values. */
 #ifndef LT_MONITOR_H
 #define LT_MONITOR_H
 
@@ -21,7 +22,9 @@ typedef struct {
 
 typedef struct lt_monitor {
     int n;                     /* nodes of the net it was made for */
-    int64_t steps;             /* steps summed since the last reset */
+    int every, sampled;        /* measure every `every`-th step; whether this step is */
+    int64_t tick;              /* steps seen since the start */
+    int64_t steps;             /* measured steps summed since the last reset */
     lt_health *sum, *last;     /* per node */
     float *snap;               /* the parameters before the step's update */
     int64_t nsnap;
@@ -29,9 +32,10 @@ typedef struct lt_monitor {
     int64_t nalive;
 } lt_monitor;
 
-lt_monitor *lt_monitor_new(int nnodes);          /* NULL when out of memory */
-void        lt_monitor_free(lt_monitor *m);      /* NULL is a no-op */
-void        lt_monitor_reset(lt_monitor *m);     /* clears the sums */
+lt_monitor *lt_monitor_new(int nnodes, int every);   /* NULL when out of memory */
+void        lt_monitor_free(lt_monitor *m);          /* NULL is a no-op */
+void        lt_monitor_reset(lt_monitor *m);         /* clears the sums */
+void        lt_monitor_restart(lt_monitor *m, int every);  /* sums and step count */
 
 /* Hooks of a training step (net.c): before_update once the gradients of the batch are
  * complete (in grads, plus the data-parallel worker's g1 when not NULL) and before the
