@@ -127,5 +127,5 @@ T.check(lines[1]:find("layer", 1, true) and lines[1]:find("upd/w", 1, true) and 
 -- errors
 T.raises(function() plot.health({ history = {} }) end, "plot.health: expected the history of fit{..., monitor=true}")
 T.raises(function() plot.health(ha, { colour = 1 }) end, "unknown option 'colour'")
-T.raises(function() model():fit(x, y, { monitor = 'yes', verbose = 0 }) end, "fit: monitor must be true or false")
+T.raises(function() model():fit(x, y, { monitor = 'yes', verbose = 0 }) end, "fit: monitor must be true, false or a batch interval")
 T.done()
