@@ -568,6 +568,10 @@ local function explain_plot(fn, what, model, x, opts)
   for i = 1, math.min(3, K) do
     top[i] = string.format("%s %.1f%%", label_name(classes, order[i]), 100 * probs:get(1, order[i] + 1))
   end
+  local xs = x.shape
+  if #xs == 3 and xs[3] ~= 1 and xs[3] ~= 3 then       -- neither grey nor RGB: the channels' mean
+    x = x:mean(3):reshape(xs[1], xs[2], 1)
+  end
   local img = as_image(fn, x)
   if img:max() > 1 then img = img / 255 end
   local first = "Predicted: " .. label_name(classes, order[1])

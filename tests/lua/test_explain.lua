@@ -192,6 +192,37 @@ T.check(#metrics.misclassified(yt, yp, { true_class = 2 }) == 0, "a row with non
 local probs = tensor { { 0.9, 0.1 }, { 0.2, 0.8 }, { 0.6, 0.4 } }
 T.close(metrics.misclassified({ 0, 0, 1 }, probs), { 2, 3 }, 0, "misclassified from scores")
 
+-- plot.gradcam / plot.saliency: the image and the heat map side by side, the top 3
+local names = { "cat", "dog", "frog", "ship", "car" }
+local probs1 = A:predict(x:reshape(1, 6, 6, 2))
+local ord = { 0, 1, 2, 3, 4 }
+table.sort(ord, function(a, b) return probs1:get(1, a + 1) > probs1:get(1, b + 1) end)
+local want_top = string.format("Top 3: %s %.1f%%, %s %.1f%%, %s %.1f%%", names[ord[1] + 1], 100 * probs1:get(1, ord[1] + 1),
+  names[ord[2] + 1], 100 * probs1:get(1, ord[2] + 1), names[ord[3] + 1], 100 * probs1:get(1, ord[3] + 1))
+local img = tensor.rand(6, 6, 2)
+local gp = plot.gradcam(A, x, { label = 3, classes = names, layer = 'c2' })
+local txt = gp:render(80, 24, "ascii")
+T.check(txt:find(want_top, 1, true), "plot.gradcam: the top-3 probabilities in order: " .. txt:sub(1, 200))
+T.check(txt:find("True: ship", 1, true) and txt:find("Predicted: " .. names[ord[1] + 1], 1, true), "true and predicted class")
+T.check(txt:find("Grad-CAM of " .. names[ord[1] + 1] .. " at c2", 1, true), "the heat map's title")
+local w, h = gp:size()
+T.check(w <= 80 and h <= 24, "plot.gradcam fits 80x24")
+local sp = plot.saliency(A, x, { class = 2, classes = names }):render(80, 24, "unicode")
+T.check(sp:find("Saliency of frog", 1, true), "plot.saliency of the chosen class")
+-- a 32x32 RGB image on a small CNN at 80x24 in colour
+local big = nn.Sequential { nn.Conv2D { filters = 4, kernel = 3, stride = 2, activation = 'relu', input_shape = { 32, 32, 3 } },
+  nn.Flatten(), nn.Dense { 10, activation = 'softmax' } }
+local ps = plot.style()
+plot.style("color")
+local bp = plot.gradcam(big, tensor.rand(32, 32, 3))
+local bw, bh = bp:size()
+plot.style(ps == "color" and "color" or ps)
+T.check(bw <= 80 and bh <= 24, "a 32x32 Grad-CAM fits 80x24 in colour: " .. bw .. "x" .. bh)
+T.raises(function() plot.gradcam(A, x, { colour = true }) end, "plot.gradcam: unknown option 'colour'")
+T.raises(function() plot.gradcam(A, tensor.rand(2, 6, 6, 2)) end, "one image at a time")
+T.raises(function() plot.saliency(A, x, { layer = 'c2' }) end, "unknown option 'layer'")
+T.raises(function() plot.gradcam(A, x, { layer = 'out' }) end, "not HxWxC maps")
+
 -- errors
 T.raises(function() metrics.gradcam(A, x, { layer = 'nope' }) end, "no layer named 'nope'")
 T.raises(function() metrics.gradcam(A, x, { layer = 'out' }) end, "not HxWxC maps")
