@@ -160,7 +160,7 @@ function D:keys()
   while true do
     local k = P._screen_key(0)
     if k == nil then return false end
-    if k == "q" then return true end
+    if k == "q" or k == "esc" then return true end
     if k == "resize" then self.last_draw = -1 end
   end
 end

@@ -191,9 +191,12 @@ function P.confusion(cm, opts)
     for i = 1, #classes do c[i] = tostring(classes[i]) end
     classes = c
   end
-  return P._new(opt_size({ panels = { { kind = "confusion", cm = cm, classes = classes,
+  local spec = opt_size({ panels = { { kind = "confusion", cm = cm, classes = classes,
     normalize = opts.normalize and true or false,
-    title = opts.title or (opts.normalize and "Normalized confusion matrix" or "Confusion matrix") } } }, opts))
+    title = opts.title or (opts.normalize and "Normalized confusion matrix" or "Confusion matrix") } } }, opts)
+  local drill = P._drill_data(fn, s[1], classes, opts)
+  if drill then spec._view = function(p) P._drill_view(p, drill) end end
+  return P._new(spec)
 end
 help(P.confusion, "plot.confusion", [==[plot.confusion(cm [, opts])
 
@@ -202,7 +205,150 @@ metrics.confusion_matrix returns) with the value in every cell, shaded by value,
 class names on both axes, "True label" and "Predicted label".
 opts: classes (k names), normalize (false: counts; true: each row divided by its sum),
 title, width, height.
+Drill-down: given the samples too (x: NxHxWxC images, y_true: N ids, y_pred: N ids or
+NxK probabilities, and optionally model), p:view() lets the arrow keys pick a cell and
+Enter page through its images (n/p or the arrows), each with its true and predicted
+class and its probabilities; g shows its Grad-CAM (needs model); Esc returns to the
+matrix, q leaves. From Lua: metrics.misclassified(y_true, y_pred, {true_class, pred_class}).
 Example: plot.confusion(metrics.confusion_matrix(y, pred, 10), {classes=ds.classes, normalize=true})]==])
+
+-- ---- confusion-matrix drill-down (plot.confusion with x, y_true, y_pred [, model]) ----
+
+local explain_plot      -- plot.gradcam's body (below)
+
+local function ids_of(fn, what, v, n)
+  if not is_tensor(v) then
+    if type(v) ~= "table" then error(string.format("%s: %s must be a tensor or a table of class ids", fn, what), 4) end
+    v = tensor(v)
+  end
+  return v
+end
+
+-- Checks the drill-down options; nil when none is given.
+function P._drill_data(fn, k, classes, opts)
+  if opts.x == nil and opts.y_true == nil and opts.y_pred == nil and opts.model == nil then return nil end
+  local x, yt, yp = opts.x, opts.y_true, opts.y_pred
+  if not is_tensor(x) or #x.shape < 3 then error(fn .. ": drill-down: x must be the images (NxHxWxC)", 3) end
+  if yt == nil or yp == nil then error(fn .. ": drill-down: needs x, y_true and y_pred", 3) end
+  yt, yp = ids_of(fn, "y_true", yt), ids_of(fn, "y_pred", yp)
+  local n = x.shape[1]
+  if yt.shape[1] ~= n or yp.shape[1] ~= n then
+    error(string.format("%s: drill-down: x has %d samples, y_true %d, y_pred %d", fn, n, yt.shape[1], yp.shape[1]), 3)
+  end
+  local probs
+  if #yp.shape == 2 and yp.shape[2] > 1 then
+    if yp.shape[2] ~= k then error(string.format("%s: drill-down: y_pred has %d classes, the matrix %d", fn, yp.shape[2], k), 3) end
+    probs = yp
+  end
+  local model = opts.model
+  if model ~= nil and (type(model) ~= "table" or type(model._network) ~= "function") then
+    error(fn .. ": drill-down: model must be a model (nn.Sequential or nn.Model)", 3)
+  end
+  -- the samples of every cell, in order
+  local ti, pi = yt:reshape(-1), probs and probs:argmax(2) or yp:reshape(-1)
+  local cells = {}
+  for i = 1, n do
+    local a, b = ti:get(i), pi:get(i)
+    if a >= 0 and a < k and b >= 0 and b < k and a % 1 == 0 and b % 1 == 0 then
+      local key = math.tointeger(a * k + b)
+      local c = cells[key]
+      if not c then c = {}; cells[key] = c end
+      c[#c + 1] = i
+    end
+  end
+  return { k = k, classes = classes, x = x, yt = ti, yp = pi, probs = probs, model = model, cells = cells }
+end
+
+-- The page of sample i: the image and its probabilities, or its Grad-CAM.
+local function drill_page(d, i, cam)
+  local t, pr = math.tointeger(d.yt:get(i)), math.tointeger(d.yp:get(i))
+  if cam then
+    return explain_plot("plot.confusion", "gradcam", d.model, d.x[i], { label = t, class = pr, classes = d.classes })
+  end
+  local img = d.x[i]
+  local xs = img.shape
+  if #xs == 3 and xs[3] ~= 1 and xs[3] ~= 3 then img = img:mean(3):reshape(xs[1], xs[2], 1) end
+  img = as_image("plot.confusion", img)
+  if img:max() > 1 then img = img / 255 end
+  local panels = { { kind = "image", px = img,
+    title = "True: " .. label_name(d.classes, t) .. " Predicted: " .. label_name(d.classes, pr) } }
+  local probs = d.probs and d.probs[i]
+  if not probs and d.model then
+    local ok, pp = pcall(d.model.predict, d.model, d.x[i]:reshape(1, table.unpack(d.x[i].shape)))
+    if ok then probs = (type(pp) == "table" and pp[1] or pp)[1] end
+  end
+  if probs then
+    local K = probs:numel()
+    local order = {}
+    for j = 1, K do order[j] = j - 1 end
+    table.sort(order, function(a, b)
+      local pa, pb = probs:get(a + 1), probs:get(b + 1)
+      if pa ~= pb then return pa > pb end
+      return a < b
+    end)
+    local vals, labels = {}, {}
+    for j = 1, math.min(K, 5) do
+      vals[j] = probs:get(order[j] + 1)
+      labels[j] = label_name(d.classes, order[j])
+    end
+    panels[2] = { kind = "bars", values = tensor(vals), labels = labels, title = "Probabilities" }
+  end
+  return P._new { cols = #panels, panels = panels, title = string.format("True: %s  Predicted: %s  (sample %d)",
+    label_name(d.classes, t), label_name(d.classes, pr), i) }
+end
+
+-- The drill-down viewer (raw keys): the matrix with a cell cursor, then the pages of a cell.
+function P._drill_view(p, d)
+  if not P._screen_begin(true) then print(p) return end
+  local ci, cj, mode, list, pos, cam, note = 0, 0, "matrix", nil, 1, false, nil
+  local function name(c) return label_name(d.classes, c) end
+  local ok, err = pcall(function()
+    while true do
+      if mode == "matrix" then
+        local n = #(d.cells[ci * d.k + cj] or {})
+        local status = string.format(" true %s, predicted %s: %d image%s%s   [arrows] move  [enter] images  [q] quit",
+          name(ci), name(cj), n, n == 1 and "" or "s", note and "  (" .. note .. ")" or "")
+        P._screen_show(p, { panel = 0, i = ci, j = cj }, status)
+      else
+        local i = list[pos]
+        local okp, page = pcall(drill_page, d, i, cam)
+        if not okp then
+          cam = false
+          note = tostring(page):gsub("^[^\n]-:%d+: ", "")
+          page = drill_page(d, i, false)
+        end
+        local status = string.format(" true %s, predicted %s: image %d/%d (sample %d)%s   [n/p] page  [g] %s  [esc] back  [q] quit",
+          name(d.yt:get(i)), name(d.yp:get(i)), pos, #list, i, note and "  (" .. note .. ")" or "",
+          cam and "image" or "Grad-CAM")
+        P._screen_show(page, nil, status)
+      end
+      note = nil
+      local k
+      repeat k = P._screen_key(250) until k ~= nil
+      if k == "q" or k == "eof" then return end
+      if mode == "matrix" then
+        if k == "left" then cj = math.max(cj - 1, 0)
+        elseif k == "right" then cj = math.min(cj + 1, d.k - 1)
+        elseif k == "up" then ci = math.max(ci - 1, 0)
+        elseif k == "down" then ci = math.min(ci + 1, d.k - 1)
+        elseif k == "esc" then return
+        elseif k == "enter" then
+          list = d.cells[ci * d.k + cj]
+          if list and #list > 0 then mode, pos, cam = "images", 1, false else note = "no images in this cell" end
+        end
+      else
+        if k == "esc" then mode = "matrix"
+        elseif k == "right" or k == "n" or k == "pgdn" or k == " " or k == "down" then pos = math.min(pos + 1, #list)
+        elseif k == "left" or k == "p" or k == "pgup" or k == "up" then pos = math.max(pos - 1, 1)
+        elseif k == "g" then
+          if d.model then cam = not cam else note = "Grad-CAM needs the model: plot.confusion(cm, {..., model=m})" end
+        end
+      end
+    end
+  end)
+  P._screen_end()
+  if not ok then error(err, 0) end
+end
 
 -- ---- images ----
 
@@ -518,7 +664,7 @@ local function heat_image(img, h, alpha)
   return out
 end
 
-local function explain_plot(fn, what, model, x, opts)
+function explain_plot(fn, what, model, x, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error(fn .. ": options must be a table", 3) end
   local known = { class = true, label = true, classes = true, alpha = true, title = true,

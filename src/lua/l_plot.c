@@ -273,14 +273,20 @@ static int plot_m_view(lua_State *L) {
         return 0;
     }
     fflush(stdout);
+    lua_getiuservalue(L, 1, 1);                  /* a spec with its own viewer (in Lua: the */
+    if (lua_istable(L, -1) && lt_lua_rawfield(L, -1, "_view") == LUA_TFUNCTION) {  /* drill-down) */
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 0);
+        return 0;
+    }
     return lt_lua_check(L, lt_view(p, st));
 }
 
 /* ---- the dashboard's screen ---- */
 
-static int screen_begin(lua_State *L) {
+static int screen_begin(lua_State *L) {          /* plot._screen_begin([raw]) */
     if (!interactive(L)) { lua_pushboolean(L, 0); return 1; }
-    lt_status s = lt_screen_begin(0);
+    lt_status s = lt_screen_begin(lua_toboolean(L, 1));
     lua_pushboolean(L, s == LT_OK);
     if (s != LT_OK) { lua_pushstring(L, lt_lasterror()); return 2; }
     return 1;
@@ -323,14 +329,53 @@ static int screen_draw(lua_State *L) {
     return 0;
 }
 
-static int screen_key(lua_State *L) {            /* → "q", "resize", a key, or nil */
+/* plot._screen_key([timeout_ms]) → "q", "resize", "esc", "enter", "left", "right", "up",
+ * "down", "pgdn", "pgup", a character, "other", "eof" (the keyboard is gone), or nil
+ * when no key came */
+static int screen_key(lua_State *L) {
     int k = lt_screen_key((int)luaL_optinteger(L, 1, 0));
+    static const char *const names[] = {"left", "right", "up", "down", "resize", "q", "esc",
+                                        "enter", "pgdn", "pgup"};
+    if (k == LT_KEY_NONE && lt_screen_active() && lt_screen_input_gone()) {
+        lua_pushliteral(L, "eof");
+        return 1;
+    }
     if (k == LT_KEY_NONE) return 0;
-    if (k == LT_KEY_QUIT) lua_pushliteral(L, "q");
-    else if (k == LT_KEY_RESIZE) lua_pushliteral(L, "resize");
+    if (k >= LT_KEY_LEFT && k <= LT_KEY_PGUP) lua_pushstring(L, names[k - LT_KEY_LEFT]);
     else if (k < 256) { char c = (char)k; lua_pushlstring(L, &c, 1); }
     else lua_pushliteral(L, "other");
     return 1;
+}
+
+/* plot._screen_show(p, cursor, status): the screen with p over all rows but the last
+ * (cursor: nil or {panel, i, j}, 0-based) and status in reverse video on the last row. */
+static int screen_show(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    const char *status = luaL_optstring(L, 3, "");
+    lt_cursor cur = {0, 0, 0}, *pc = NULL;
+    if (lua_istable(L, 2)) {
+        cur.panel = (int)lt_lua_optfield_int(L, 2, "panel", 0);
+        cur.i = (int)lt_lua_optfield_int(L, 2, "i", 0);
+        cur.j = (int)lt_lua_optfield_int(L, 2, "j", 0);
+        if (cur.panel < 0 || cur.panel >= p->npanels) cur.panel = 0;
+        pc = &cur;
+    }
+    if (!lt_screen_active()) return 0;
+    int w, h;
+    lt_screen_size(&w, &h);
+    lt_screen_clear();
+    if (w >= 4 && h >= 3) {
+        lt_canvas *c = lt_plot_render(p, w, h - 1, current_style(L, NULL), pc);
+        if (c) { lt_screen_draw(c, 0, 0); lt_canvas_free(c); }
+        char line[1024];
+        snprintf(line, sizeof line, "%s", status);
+        int n = 0;                               /* cut to w code points */
+        for (char *q = line; *q; q++)
+            if (((unsigned char)*q & 0xC0) != 0x80 && n++ == w) { *q = 0; break; }
+        lt_screen_text(0, h - 1, line, 1);
+    }
+    lt_screen_refresh();
+    return 0;
 }
 
 static int plot_term_size(lua_State *L) {        /* the terminal's columns, rows */
@@ -428,6 +473,7 @@ static const lt_reg plot_funcs[] = {
     {"_screen_size", screen_size, NULL},
     {"_screen_draw", screen_draw, NULL},
     {"_screen_key", screen_key, NULL},
+    {"_screen_show", screen_show, NULL},
     {"_term_size", plot_term_size, NULL},
     {NULL, NULL, NULL}};
 
