@@ -1,7 +1,7 @@
 -- lunette/health.lua: layer health during fit{monitor=true}. The engine collects the
 -- statistics in every training step (src/nn/monitor.c: dead ReLU units, activation mean
 -- and spread, gradient norm, update-to-weight ratio); this module reads them after each
--- batch, warns once when a layer dies (every ReLU unit zero for the whole batch), feeds the
+-- batch, warns once when a layer dies (every ReLU unit zero for whole batches), feeds the
 -- dashboard's health panel, keeps each epoch's means in history.health and names the layer
 -- where non-finite values first appear when the loss stops being finite.
 local L = require "lunette"
@@ -29,7 +29,7 @@ function M.flag(r)
   if r.dead and r.dead >= 1 then return "DEAD" end
   if r.dead and r.dead >= 0.5 then return "dying" end
   if r.update_ratio and r.update_ratio ~= r.update_ratio then return "nan" end
-  if r.update_ratio and r.update_ratio > 1e-2 then return "upd/w high" end
+  if r.update_ratio and r.update_ratio > 2e-2 then return "upd/w high" end
   if r.update_ratio and r.update_ratio > 0 and r.update_ratio < 1e-5 then return "upd/w low" end
   return nil
 end
@@ -64,7 +64,7 @@ function M.start(net, history, dash, show, tty, monitor)
   net:_monitor(true, monitor == true and M.EVERY or monitor)
   history.health = {}
   history.warnings = {}
-  return setmetatable({ net = net, history = history, dash = dash, show = show, tty = tty, warned = {}, seen = 0 }, H)
+  return setmetatable({ net = net, history = history, dash = dash, show = show, tty = tty, warned = {}, dead = {}, seen = 0 }, H)
 end
 
 function H:warn(msg)
@@ -81,11 +81,16 @@ function H:batch(epoch, b)
   local st = self.net:_health()
   if st.steps == self.seen then return end    -- this batch was not measured
   self.seen = st.steps
+  -- dead: every ReLU unit zero for the whole batch on two measured batches in a row (one
+  -- alone happens early in healthy training, and the layer recovers)
   for _, nd in ipairs(st.nodes) do
-    if nd.last and nd.last.dead and nd.last.dead >= 1 and not self.warned[nd.name] then
+    local all = nd.last and nd.last.dead and nd.last.dead >= 1
+    local prev = self.dead[nd.name]
+    self.dead[nd.name] = all and (prev or { epoch = epoch, batch = b }) or nil
+    if all and prev and not self.warned[nd.name] then
       self.warned[nd.name] = true
       self:warn(string.format("warning: layer %s died at epoch %d, batch %d: all its ReLU units "
-        .. "output zero for the whole batch", nd.name, epoch, b))
+        .. "output zero for whole batches since then", nd.name, prev.epoch, prev.batch))
     end
   end
   if self.dash then

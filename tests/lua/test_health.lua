@@ -100,12 +100,25 @@ dm:get_layer('d1').bias = tensor { -100, -100, -100, -100 }
 local out = {}
 local oprint = print
 print = function(...) out[#out + 1] = table.concat({ ... }, "\t") end
-local ok, dh = pcall(dm.fit, dm, x, y, { epochs = 2, batch_size = 2, verbose = 0, monitor = true })
+local ok, dh = pcall(dm.fit, dm, x, y, { epochs = 2, batch_size = 2, verbose = 0, monitor = 1 })
 print = oprint
 T.check(ok, "fit with a dead layer runs: " .. tostring(dh))
 T.check(ok and #dh.warnings == 1 and dh.warnings[1]:find("layer d1 died at epoch 1, batch 1", 1, true),
-  "one warning naming the dead layer")
+  "one warning naming the dead layer, from the first of two dead batches in a row")
 T.check(out[1] and out[1]:find("warning: layer d1 died", 1, true), "the warning is printed")
+
+-- one dead batch alone is no warning (healthy training has them early on)
+local H = require "lunette.health"
+local seq = { 1, 0, 1 }
+local hist2 = {}
+local mon = H.start({ _monitor = function() end, _health = function()
+  local v = table.remove(seq, 1)
+  return { steps = 3 - #seq, nodes = { { name = 'd1', last = { dead = v } } } }
+end }, hist2, nil, false, false, true)
+print = function() end
+for b = 1, 3 do mon:batch(1, b) end
+print = oprint
+T.check(#hist2.warnings == 0, "dead, alive, dead: no warning")
 
 -- a non-finite loss names the layer where the non-finite values are
 local nm = model()
