@@ -123,7 +123,7 @@ print(plot.gradcam(model, x_test[wrong], {layer = "conv2d_1", label = y_test:get
 true_class = math.tointeger(y_test:get(wrong))
 cam_pred = metrics.gradcam(model, x_test[wrong], {layer = "conv2d_1"})
 cam_true = metrics.gradcam(model, x_test[wrong], {layer = "conv2d_1", class = true_class})
-print(table.concat(cam_pred.shape, "x"), cam_pred:min() >= 0, cam_true:min() >= 0)
+print(string.format("%s %s %s", table.concat(cam_pred.shape, "x"), cam_pred:min() >= 0, cam_true:min() >= 0))
 --> 28x28 true true
 
 -- %%
