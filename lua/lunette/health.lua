@@ -60,11 +60,60 @@ function M.lines(nodes, w, max_rows)
   return out
 end
 
-function M.start(net, history, dash, show, tty, monitor)
+-- model and x (fit's training inputs): for the per-epoch histograms.
+function M.start(net, history, dash, show, tty, monitor, model, x)
   net:_monitor(true, monitor == true and M.EVERY or monitor)
   history.health = {}
+  history.histograms = {}
   history.warnings = {}
-  return setmetatable({ net = net, history = history, dash = dash, show = show, tty = tty, warned = {}, dead = {}, seen = 0 }, H)
+  return setmetatable({ net = net, history = history, dash = dash, show = show, tty = tty, warned = {},
+    dead = {}, seen = 0, model = model, x = x }, H)
+end
+
+M.BINS, M.SAMPLES = 20, 64
+
+local function histogram(t)
+  local ok, counts, lo, hi = pcall(L.plot._histogram, t, M.BINS)
+  if not ok then return nil end
+  return { counts = counts, lo = lo, hi = hi }
+end
+
+-- Each layer's weights and outputs (on the first SAMPLES training inputs, in inference
+-- mode) as histograms of BINS bins over their own range: history.histograms[epoch].
+function H:histograms(epoch)
+  local out = {}
+  local info = self.net:info()
+  local nin = 0
+  for _, nd in ipairs(info.nodes) do if nd.kind == "InputLayer" then nin = nin + 1 end end
+  local xs, dys
+  if L.tensor.is(self.x) then
+    xs = self.x:slice(1, 1, math.min(M.SAMPLES, self.x.shape[1]))
+    dys = {}
+    for o, id in ipairs(info.outputs) do
+      local shape = { xs.shape[1], table.unpack(info.nodes[id].output_shape) }
+      dys[o] = L.tensor.zeros(table.unpack(shape))
+    end
+    if #dys == 1 then dys = dys[1] end
+  end
+  local seen = {}
+  for id = nin + 1, #info.nodes do
+    local nd = info.nodes[id]
+    if not seen[nd.name] then
+      seen[nd.name] = true
+      local r = { name = nd.name, kind = nd.kind }
+      local layer = self.model:get_layer(nd.name)
+      if layer and nd.params > 0 then
+        local ok, w = pcall(function() return layer.weight end)
+        if ok and L.tensor.is(w) then r.weights = histogram(w) end
+      end
+      if xs then
+        local ok, a = pcall(self.net.explain, self.net, xs, dys, false, id)
+        if ok and a then r.activations = histogram(a) end
+      end
+      out[#out + 1] = r
+    end
+  end
+  self.history.histograms[epoch] = out
 end
 
 function H:warn(msg)
@@ -113,6 +162,7 @@ function H:epoch(epoch)
     rows[i] = nd
   end
   self.history.health[epoch] = rows
+  self:histograms(epoch)
 end
 
 -- The tail of the error message for a non-finite loss: where the non-finite values are.

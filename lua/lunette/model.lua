@@ -939,7 +939,7 @@ function methods:fit(x, y, opts)
     end
   end
   local show = verbose ~= 0 and not dash
-  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty, opts.monitor)
+  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty, opts.monitor, self, x)
   for _, cb in ipairs(callbacks) do call_cb(cb, "on_train_begin", self) end
   local cur_epoch, cur_batch = 0, 0
   local function run()

@@ -606,9 +606,48 @@ local function fmt_edge(v)
   return s
 end
 
+-- plot.hist(history, {layer, kind}): one layer's histograms per epoch, small multiples.
+local function hist_epochs(fn, history, opts)
+  for k in pairs(opts) do
+    if k ~= "layer" and k ~= "kind" and k ~= "title" and k ~= "width" and k ~= "height" and k ~= "cols" then
+      error(string.format("%s: unknown option '%s' (expected layer, kind, cols, title, width, height)", fn, tostring(k)), 3)
+    end
+  end
+  local hs = history.histograms
+  if type(hs) ~= "table" or #hs == 0 then
+    error(fn .. ": the history has no histograms: train with fit{..., monitor=true}", 3)
+  end
+  local kind = opts.kind or "weights"
+  if kind ~= "weights" and kind ~= "activations" then
+    error(fn .. ": kind must be 'weights' or 'activations', got " .. tostring(kind), 3)
+  end
+  local name = opts.layer
+  if name == nil then
+    for _, r in ipairs(hs[1]) do if r[kind] then name = r.name break end end
+    if not name then error(fn .. ": no layer has " .. kind .. " histograms", 3) end
+  end
+  local panels = {}
+  for e, layers in ipairs(hs) do
+    local found
+    for _, r in ipairs(layers) do if r.name == name then found = r end end
+    if not found then error(string.format("%s: no layer named '%s' in the history", fn, tostring(name)), 3) end
+    local h = found[kind]
+    if not h then error(string.format("%s: layer '%s' has no %s", fn, name, kind), 3) end
+    local n = #h.counts
+    local dx = (h.hi - h.lo) / n
+    panels[#panels + 1] = { kind = "lines", title = "epoch " .. e, x0 = h.lo + dx / 2, dx = dx,
+      series = { { name = "count", y = h.counts } } }
+  end
+  local cols = opts.cols or math.min(#panels, (L.columns() or 80) >= 100 and 4 or 3)
+  return P._new(opt_size({ title = opts.title or string.format("%s of %s per epoch (%d bins over each epoch's range)",
+    kind == "weights" and "Weights" or "Activations", name, #panels[1].series[1].y),
+    cols = cols, panels = panels }, opts))
+end
+
 function P.hist(t, opts)
   local fn = "plot.hist"
   opts = opts or {}
+  if type(t) == "table" and not is_tensor(t) and (t.histograms ~= nil or t.history ~= nil) then return hist_epochs(fn, t, opts) end
   if not is_tensor(t) then
     if type(t) ~= "table" then error(fn .. ": expected a tensor or a table of numbers, got a " .. type(t), 2) end
     if #t == 0 then error(fn .. ": no values", 2) end
@@ -625,10 +664,14 @@ function P.hist(t, opts)
     skipped > 0 and string.format(" (%d outside or not finite)", skipped) or "")
   return P._new(opt_size({ panels = { { kind = "bars", values = counts, labels = labels, title = title } } }, opts))
 end
-help(P.hist, "plot.hist", [==[plot.hist(t [, opts])
+help(P.hist, "plot.hist", [==[plot.hist(t [, opts]) or plot.hist(history [, {layer=, kind=}])
 
 A histogram of a tensor's values (NaN and infinities left out and counted in the title).
 opts: bins (10), min, max (the range; default the data's), title, width, height.
+Given the history of fit{..., monitor=true}: one layer's weights (kind='weights', the
+default) or outputs on 64 training samples (kind='activations') at the end of each
+epoch, as small multiples, one chart per epoch (20 bins over that epoch's range).
+opts: layer (a name; default the first with such values), kind, cols, title, width, height.
 Example: plot.hist(model.layers[1].weight, {bins=20})]==])
 
 

@@ -94,6 +94,21 @@ T.check(#ha.health == 2 and hb.health == nil, "history.health per epoch, only wh
 T.check(ha.health[1][1].name == 'conv2d' and ha.health[1][1].dead ~= nil and ha.health[1][1].grad_norm > 0,
   "epoch health rows")
 
+-- per-epoch histograms: the last epoch's weights are the trained model's; the outputs
+-- counted on the first 64 training samples
+local last = ha.histograms[2]
+T.check(#ha.histograms == 2 and last[1].name == 'conv2d', "histograms per epoch, per layer")
+local counts = plot._histogram(ca.layers[1].weight, 20)
+T.close(last[1].weights.counts, counts, 0, "weight histogram = the final weights'")
+local total = 0
+for _, c in ipairs(last[1].activations.counts) do total = total + c end
+T.check(total == 64 * 13 * 13 * 4, "activation histogram counts 64 samples of 13x13x4")
+local hp = plot.hist(ha, { layer = 'dense', kind = 'activations' }):render(80, 20, "ascii")
+T.check(hp:find("Activations of dense per epoch", 1, true) and hp:find("epoch 2", 1, true), "plot.hist(history): small multiples")
+T.raises(function() plot.hist(ha, { layer = 'nope' }) end, "no layer named 'nope'")
+T.raises(function() plot.hist(ha, { kind = 'grads' }) end, "kind must be 'weights' or 'activations'")
+T.raises(function() plot.hist(hb) end, "the history has no histograms: train with fit{..., monitor=true}")
+
 -- a layer that dies: warned once, named, kept in history.warnings
 local dm = model()
 dm:get_layer('d1').bias = tensor { -100, -100, -100, -100 }
