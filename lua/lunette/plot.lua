@@ -863,6 +863,25 @@ node name, kind, dead, mean, std, grad_norm, update_ratio (means over the epoch)
 opts: title, width, height.
 Example: h = model:fit(x, y, {epochs=5, monitor=true}); plot.health(h)]==])
 
+-- ---- real pixels ----
+
+function L.graphics(mode)
+  if mode ~= nil and mode ~= "text" and mode ~= "sixel" and mode ~= "kitty" and mode ~= "auto" then
+    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got " .. tostring(mode), 2)
+  end
+  return P._graphics(mode)
+end
+help(L.graphics, "lunette.graphics", [==[lunette.graphics([mode]) → in use, mode
+
+How images (plot.image, images, featuremaps, filters, gradcam, saliency) print: 'text'
+(half blocks), 'sixel' or 'kitty' (real pixels, for terminals with those graphics
+protocols), or 'auto' (the default): kitty under kitty ($KITTY_WINDOW_ID, TERM=xterm-kitty),
+sixel in foot, mlterm, contour, WezTerm or a TERM naming sixel; calling
+lunette.graphics('auto') also asks the terminal (its device attributes, 200 ms at most)
+and uses sixel when it answers that it has it. Always text in pipes, with --plain,
+--check or NO_COLOR. Returns the protocol in use now and the mode set.
+Example: lunette.graphics('sixel'); print(plot.image(ds.x_test[1]))]==])
+
 -- ---- model graphs ----
 
 -- plot.model(model): the nodes in order, one line each, with an arrow down where a node
