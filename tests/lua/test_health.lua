@@ -152,6 +152,27 @@ for line in txt:gmatch("[^\n]+") do T.check(#line <= 80, "plot.health fits 80 co
 local lines = require("lunette.health").lines(ha.health[2], 80)
 T.check(lines[1]:find("layer", 1, true) and lines[1]:find("upd/w", 1, true) and #lines == 4, "health table: header and 3 rows")
 
+-- the dashboard's health panel at 80x24: a header, a row per layer, the warnings, and
+-- still room for the curves
+local dash = require "lunette.dashboard"
+local d = dash.start { epochs = 2, steps = 10 }
+for b = 1, 5 do d:batch(1, b, { loss = 1 / b, accuracy = 0.1 * b }) end
+local rows = {}
+for i, r in ipairs(ha.health[2]) do rows[i] = r end
+d:health(rows)
+d:warn("warning: layer conv2d died at epoch 1, batch 3: all its ReLU units output zero for whole batches since then")
+local lines, pl = d:frame(80, 24)
+local head = table.concat(lines, "\n")
+T.check(head:find("Layer health", 1, true) and head:find("upd/w", 1, true), "dashboard: the health panel")
+T.check(head:find(" conv2d ", 1, true) and head:find(" dense ", 1, true), "dashboard: a row per layer")
+T.check(head:find("warning: layer conv2d died", 1, true), "dashboard: the warning")
+for _, l in ipairs(lines) do T.check(utf8.len(l) <= 80, "dashboard line fits 80 columns: " .. l) end
+T.check(pl ~= nil and #lines <= 14, "dashboard: curves still drawn at 80x24 (" .. #lines .. " header lines)")
+local flagged = require("lunette.health").lines({ { name = "x", dead = 1, mean = 0, std = 0, grad_norm = 0, update_ratio = 0 },
+  { name = "y", update_ratio = 0.05, mean = 1, std = 1, grad_norm = 1 } }, 80)
+T.check(flagged[2]:find("DEAD", 1, true) and flagged[3]:find("upd/w high", 1, true), "health rows flag dead layers and high updates")
+d:finish()
+
 -- errors
 T.raises(function() plot.health({ history = {} }) end, "plot.health: expected the history of fit{..., monitor=true}")
 T.raises(function() plot.health(ha, { colour = 1 }) end, "unknown option 'colour'")
