@@ -275,7 +275,8 @@ static int graphics_mode(lua_State *L) {
  * terminal's answer to lunette.graphics('auto') or else what the environment names. */
 static int graphics_now(lua_State *L) {
     int m = graphics_mode(L);
-    if (m == G_TEXT || !isatty(STDOUT_FILENO) || getenv("NO_COLOR") || plain_flag(L) ||
+    const char *nc = getenv("NO_COLOR");
+    if (m == G_TEXT || !isatty(STDOUT_FILENO) || (nc && *nc) || plain_flag(L) ||
         color_off(L) || current_style(L, NULL) != LT_STYLE_COLOR)
         return G_TEXT;
     int check = lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER;

@@ -17,8 +17,6 @@ KITTY, SIXEL = "\x1b_Ga=T,f=24,", "\x1bPq\"1;1;"
 def session(code, env=None):
     e = dict(ENV)
     e.update(env or {})
-    if e.get("NO_COLOR") == "":
-        del e["NO_COLOR"]
     return Session(["-e", code + " print('END') io.read()"], env=e, cols=80)
 
 
