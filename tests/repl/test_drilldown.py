@@ -1,7 +1,9 @@
 """test_drilldown.py: the confusion matrix's drill-down viewer (plot.confusion with x,
 y_true, y_pred and model; p:view()) driven through a pseudo-terminal: the arrow keys pick a
 cell, Enter pages through that cell's images with their probabilities, n/p turn pages, g
-shows a page's Grad-CAM, Esc returns to the matrix, q leaves and the terminal is restored."""
+shows a page's Grad-CAM, Esc returns to the matrix, q leaves and the terminal is restored.
+Then the live dashboard with fit{monitor=true}: its layer health panel and a dead layer's
+warning, left inline when training ends."""
 import os
 import sys
 import termios
@@ -71,5 +73,33 @@ def main():
         s.close()
 
 
+DASH = """
+lunette.seed(4)
+local m = nn.Sequential{nn.Dense{8, activation='relu', input_shape={4}, name='hidden'},
+  nn.Dense{3, activation='softmax'}}
+m:compile{optimizer='adam', loss='sparse_categorical_crossentropy', metrics={'accuracy'}}
+m:get_layer('hidden').bias = tensor.full(8, -100)
+local x = tensor.rand(640, 4)
+local y = (tensor.rand(640) * 3):apply(math.floor)
+local h = m:fit(x, y, {epochs=2, batch_size=8, dashboard=true, monitor=true})
+print('WARNINGS ' .. #h.warnings)
+"""
+
+
+def dashboard():
+    s = Session(["-e", DASH], env=ENV, cols=80)
+    try:
+        check(s.expect(r"Layer health") is not None, "dashboard: the health panel", s.out[-800:])
+        check(s.expect(r"hidden\s+100%") is not None, "dashboard: the dead layer's row", s.since()[:800])
+        check(s.expect(r"warning: layer hidden died") is not None, "dashboard: the warning", s.since()[:800])
+        check(s.expect(r"WARNINGS 1") is not None, "dashboard: history.warnings", s.out[-500:])
+        check("warning: layer hidden died" in s.out.split("Trained")[-1] or
+              s.out.rfind("warning: layer hidden died") > s.out.rfind("Trained"), "dashboard: the warning left inline")
+        check(s.wait() == 0, "dashboard: exits 0")
+    finally:
+        s.close()
+
+
 main()
+dashboard()
 done()
