@@ -85,15 +85,10 @@ function H:histograms(epoch)
   local info = self.net:info()
   local nin = 0
   for _, nd in ipairs(info.nodes) do if nd.kind == "InputLayer" then nin = nin + 1 end end
-  local xs, dys
+  local outs
   if L.tensor.is(self.x) then
-    xs = self.x:slice(1, 1, math.min(M.SAMPLES, self.x.shape[1]))
-    dys = {}
-    for o, id in ipairs(info.outputs) do
-      local shape = { xs.shape[1], table.unpack(info.nodes[id].output_shape) }
-      dys[o] = L.tensor.zeros(table.unpack(shape))
-    end
-    if #dys == 1 then dys = dys[1] end
+    local ok, o = pcall(self.net._outputs, self.net, self.x:slice(1, 1, math.min(M.SAMPLES, self.x.shape[1])))
+    if ok then outs = o end
   end
   local seen = {}
   for id = nin + 1, #info.nodes do
@@ -106,10 +101,7 @@ function H:histograms(epoch)
         local ok, w = pcall(function() return layer.weight end)
         if ok and L.tensor.is(w) then r.weights = histogram(w) end
       end
-      if xs then
-        local ok, a = pcall(self.net.explain, self.net, xs, dys, false, id)
-        if ok and a then r.activations = histogram(a) end
-      end
+      if outs then r.activations = histogram(outs[id - nin]) end
       out[#out + 1] = r
     end
   end
@@ -127,8 +119,8 @@ function H:warn(msg)
 end
 
 function H:batch(epoch, b)
-  local st = self.net:_health()
-  if st.steps == self.seen then return end    -- this batch was not measured
+  local st = self.net:_health(false, self.seen)
+  if not st then return end                   -- this batch was not measured
   self.seen = st.steps
   -- dead: every ReLU unit zero for the whole batch on two measured batches in a row (one
   -- alone happens early in healthy training, and the layer recovers)

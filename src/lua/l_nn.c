@@ -1659,6 +1659,33 @@ static int net_explain(lua_State *L) {
     return lua_gettop(L) - top;
 }
 
+/* net:_outputs(xs) → {node output, ...}: every layer node's output (in node order, the
+ * inputs left out) for xs in inference mode, from one forward (the per-epoch activation
+ * histograms of fit{monitor=true}). */
+static int net_outputs(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *xs[LT_MAX_MERGE];
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "outputs", h);
+    const float *xp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    lua_createtable(L, net->n - net->ninputs, 0);
+    int tbl = lua_gettop(L);
+    for (int i = net->ninputs; i < net->n; i++) {    /* boxes first: nothing raises after */
+        push_node_tensor(L, net, i, N);
+        lua_rawseti(L, tbl, i - net->ninputs + 1);
+    }
+    lt_status s = lt_net_explain(net, xp, N, NULL, 0, -1, NULL, NULL, NULL);
+    if (s != LT_OK) return raise_status(L, s);
+    for (int i = net->ninputs; i < net->n; i++) {
+        lua_rawgeti(L, tbl, i - net->ninputs + 1);
+        lt_tensor *t = lt_lua_checktensor(L, -1);
+        memcpy(t->data, net->out[i], (size_t)t->numel * sizeof(float));
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
 /* net:_monitor(on [, every=1]): layer health statistics of every `every`-th training step
  * from now on (the first included), or none (monitor.h); turning it on clears the sums. */
 static int net_monitor(lua_State *L) {
@@ -1683,15 +1710,15 @@ static void set_stat(lua_State *L, const char *k, double v) {
     lua_setfield(L, -2, k);
 }
 
-/* net:_health([reset]) → {steps=, nodes={{name, kind, dead, mean, std, grad_norm,
+/* net:_health([reset [, since]]) → {steps=, nodes={{name, kind, dead, mean, std, grad_norm,
  * update_ratio, last={...}}, ...}} for the non-input nodes in order (their means over the
  * steps since the last reset; last: the last step's), then clears the sums when reset.
- * nil when monitoring is off. */
+ * nil when monitoring is off, or when the step count is still `since` (nothing new). */
 static int net_health(lua_State *L) {
     lt_net *net = checknet(L, 1);
     lt_monitor *m = net->monitor;
     int reset = lua_toboolean(L, 2);
-    if (!m) return 0;
+    if (!m || (lua_isinteger(L, 3) && lua_tointeger(L, 3) == m->steps)) return 0;
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, (lua_Integer)m->steps);
     lua_setfield(L, -2, "steps");
@@ -1979,6 +2006,7 @@ static const lt_reg net_meths[] = {
     {"backward", net_backward, NULL}, {"zero_grad", net_zero_grad, NULL},
     {"explain", net_explain, NULL}, {"_monitor", net_monitor, NULL},
     {"_health", net_health, NULL}, {"_nonfinite", net_nonfinite, NULL},
+    {"_outputs", net_outputs, NULL},
     {"set_loss", net_set_loss, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 

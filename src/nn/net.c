@@ -805,7 +805,7 @@ lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const f
     if (s == LT_OK && node >= 0 && onode)
         memcpy(onode, node < net->ninputs ? xs[node] : net->out[node],
                (size_t)(N * net->nodes[node].size) * sizeof(float));
-    if (s == LT_OK) {
+    if (s == LT_OK && dys) {
         for (int o = 0; o < net->noutputs; o++) {
             to_slot(net, o, dys[o], N, N);
             net->nodes[net->outputs[o]].layer->skip_act_grad = logits && logit_output(net, o);
@@ -823,7 +823,7 @@ lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const f
         s = backward_status(net);
     }
     restore_modes(net);
-    for (int k = 0; k < net->ninputs && s == LT_OK; k++) {
+    for (int k = 0; k < net->ninputs && s == LT_OK && dys; k++) {
         const lt_node *d = &net->nodes[k];
         size_t len = (size_t)(N * d->size) * sizeof(float);
         if (k == node && dnode) {

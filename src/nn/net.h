@@ -121,7 +121,8 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
  * `node`'s output into onode and d/d(that output) into dnode (N×node size; either may be
  * NULL; node -1: none), the inputs' gradients into dxs (an entry or dxs may be NULL).
  * Changes no parameter, accumulated gradient or layer state; ends a pending training
- * forward (backward then asks for a new one). */
+ * forward (backward then asks for a new one). dys NULL: the forward alone (every node's
+ * output is then in net->out until the next call; dnode and dxs are not written). */
 lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const float *const *dys,
                          int logits, int node, float *onode, float *dnode, float *const *dxs);
 /* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense

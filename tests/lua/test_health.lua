@@ -103,6 +103,9 @@ T.close(last[1].weights.counts, counts, 0, "weight histogram = the final weights
 local total = 0
 for _, c in ipairs(last[1].activations.counts) do total = total + c end
 T.check(total == 64 * 13 * 13 * 4, "activation histogram counts 64 samples of 13x13x4")
+local outs = ca:_network(xs):_outputs(xs:slice(1, 1, 5))
+T.check(#outs == 5, "net:_outputs: one tensor per layer node")
+T.close(outs[5], ca:predict(xs:slice(1, 1, 5)), 1e-6, "net:_outputs: the last is the prediction")
 local hp = plot.hist(ha, { layer = 'dense', kind = 'activations' }):render(80, 20, "ascii")
 T.check(hp:find("Activations of dense per epoch", 1, true) and hp:find("epoch 2", 1, true), "plot.hist(history): small multiples")
 T.raises(function() plot.hist(ha, { layer = 'nope' }) end, "no layer named 'nope'")
