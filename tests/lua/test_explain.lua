@@ -131,6 +131,15 @@ end
 T.close(metrics.gradcam(A, x, { class = 2 }), metrics.gradcam(A, x, { class = 2, layer = 'c2' }), 0,
   "default layer: the last with HxWxC maps")
 
+-- a separate Softmax layer is skipped the same way as a fused one (its input: the logits)
+local sl = conv_layers(nil)
+local S = nn.Sequential { nn.Input { 6, 6, 2 }, table.unpack(sl) }
+S:add(nn.Softmax())
+S:predict(tensor.zeros(1, 6, 6, 2))
+copy(la, sl)
+T.close(metrics.saliency(S, x, { class = 3 }), metrics.saliency(A, x, { class = 3 }), 1e-6,
+  "saliency through a separate Softmax layer = through a fused one")
+
 -- explanations change nothing: weights, accumulated gradients, batchnorm statistics
 local params, grads = A:parameters()
 A:compile { optimizer = 'sgd', loss = 'sparse_categorical_crossentropy' }
