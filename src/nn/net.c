@@ -789,11 +789,11 @@ lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const f
         return s;
     }
     float *keep = NULL;                  /* the accumulated gradients, given back at the end */
-    if (net->nparams > 0 && !(keep = malloc((size_t)net->nparams * sizeof(float)))) {
+    if (dys && net->nparams > 0 && !(keep = malloc((size_t)net->nparams * sizeof(float)))) {
         leave(net);
         return lt_seterr(LT_ENOMEM, "explain: out of memory");
     }
-    if (!net->plan_dx && plan_backward(net, 1) < 0) {
+    if (dys && !net->plan_dx && plan_backward(net, 1) < 0) {
         free(keep);
         leave(net);
         return lt_seterr(LT_ENOMEM, "explain: out of memory");
