@@ -124,6 +124,7 @@ static int metrics_cam(lua_State *L) {
     if (A->ndim != 4 || G->ndim != 4 || memcmp(A->shape, G->shape, 4 * sizeof(int64_t)) != 0)
         return luaL_error(L, "gradcam: maps and gradients must both be NxHxWxC of one shape");
     int64_t N = A->shape[0], P = A->shape[1] * A->shape[2], K = A->shape[3];
+    if (P < 1) return luaL_error(L, "gradcam: empty maps");
     lt_tensor *cam = lt_lua_pushtensor(L, lt_tensor_new(3, A->shape));
     double *alpha = lua_newuserdatauv(L, (size_t)(K ? K : 1) * sizeof *alpha, 0);
     for (int64_t n = 0; n < N; n++) {
@@ -150,6 +151,7 @@ static int metrics_resize(lua_State *L) {
     luaL_argcheck(L, H >= 1 && H <= 65536 && W >= 1 && W <= 65536, 2, "size must be 1..65536");
     if (m->ndim != 3) return luaL_error(L, "resize: expected NxHxW maps");
     int64_t N = m->shape[0], h = m->shape[1], w = m->shape[2];
+    if (h < 1 || w < 1) return luaL_error(L, "resize: empty maps");
     if ((double)N * (double)H * (double)W > (double)lt_get_max_numel())
         return luaL_error(L, "resize: %I maps of %Ix%I are too many values", (lua_Integer)N, H, W);
     int64_t shape[3] = {N, H, W};
