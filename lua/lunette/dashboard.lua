@@ -1,7 +1,8 @@
 -- lunette/dashboard.lua: the live training screen of fit{dashboard=true} (the dashboard
 -- contract in notes/contracts.md): start{epochs, steps, metrics, validation} → d;
 -- d:batch(epoch, step, logs) → false when the user pressed q (stop early);
--- d:epoch(epoch, logs); d:finish(history) restores the terminal and leaves the final
+-- d:epoch(epoch, logs); d:health(rows) and d:warn(msg) (fit{monitor=true}: a layer health
+-- panel under the header); d:finish(history) restores the terminal and leaves the final
 -- curves and a summary inline. The screen is ncurses (src/plot/term.c) in cbreak mode,
 -- so Ctrl-C still reaches the REPL's interrupt; it is redrawn at most every 0.1 s.
 local L = require "lunette"
@@ -63,7 +64,7 @@ function M.start(opts)
     t0 = L.clock(), last_draw = -1, done = 0,
     per_batch = { loss = {}, accuracy = {} },  -- per batch, over all epochs
     hist = { loss = {}, accuracy = {}, val_loss = {}, val_accuracy = {} },
-    cur_epoch = 1, cur_step = 0, logs = {}, last_epoch_logs = nil,
+    cur_epoch = 1, cur_step = 0, logs = {}, last_epoch_logs = nil, warnings = {},
   }, D)
   d.live = P._screen_begin() and true or false
   if d.live then d:draw() end
@@ -124,8 +125,26 @@ function D:frame(w, h)
   else
     lines[#lines + 1] = ""
   end
+  if self.health_rows then                -- fit{monitor=true}: the health panel
+    local room = math.max(2, math.min(#self.health_rows + 2, h - #lines - 8))
+    lines[#lines + 1] = (" Layer health (last batch; upd/w near 1e-3 is healthy)"):sub(1, w)
+    for _, l in ipairs(require("lunette.health").lines(self.health_rows, w - 1, room - 1)) do
+      lines[#lines + 1] = " " .. l
+    end
+  end
+  for i = math.max(1, #self.warnings - 1), #self.warnings do
+    lines[#lines + 1] = (" " .. self.warnings[i]):sub(1, w)
+  end
   local ph = h - #lines - 1
   return lines, ph >= 6 and w >= 20 and self:plot(w, ph) or nil, ph
+end
+
+-- fit{monitor=true}: the last batch's health rows (health.lua), and warnings (a layer
+-- that died), shown under the header and printed again when the dashboard closes.
+function D:health(rows) self.health_rows = rows end
+function D:warn(msg)
+  self.warnings[#self.warnings + 1] = msg
+  self.last_draw = -1
 end
 
 function D:draw()
@@ -141,7 +160,7 @@ function D:keys()
   while true do
     local k = P._screen_key(0)
     if k == nil then return false end
-    if k == "q" then return true end
+    if k == "q" or k == "esc" then return true end
     if k == "resize" then self.last_draw = -1 end
   end
 end
@@ -209,6 +228,7 @@ function D:finish(history)
   end
   local summary = fmt_logs(last, LOG_KEYS)
   print(what .. (summary ~= "" and "; final " .. summary or ""))
+  for _, w in ipairs(self.warnings) do print(w) end
 end
 
 return M

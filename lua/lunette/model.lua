@@ -1003,6 +1003,7 @@ local FIT_OPTIONS = {
   "validation_data", "validation_split",
   "callbacks", "dashboard",
   "class_weight", "sample_weight",
+  "monitor",
 }
 
 function methods:fit(x, y, opts)
@@ -1015,6 +1016,7 @@ function methods:fit(x, y, opts)
   local bs = opts.batch_size or 32
   if type(epochs) ~= "number" or epochs < 1 or epochs % 1 ~= 0 then error("fit: epochs must be a positive integer", 2) end
   if type(bs) ~= "number" or bs < 1 or bs % 1 ~= 0 then error("fit: batch_size must be a positive integer", 2) end
+  require("lunette.health").check(opts.monitor)
   local verbose = opts.verbose == nil and 1 or opts.verbose
   if verbose == true then verbose = 1 elseif verbose == false then verbose = 0 end
   local xv, yv
@@ -1065,6 +1067,7 @@ function methods:fit(x, y, opts)
     end
   end
   local show = verbose ~= 0 and not dash
+  local health = opts.monitor and require("lunette.health").start(net, history, dash, show, tty, opts.monitor, self, x)
   for _, cb in ipairs(callbacks) do call_cb(cb, "on_train_begin", self) end
   local cur_epoch, cur_batch = 0, 0
   local function run()
@@ -1083,7 +1086,8 @@ function methods:fit(x, y, opts)
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
         local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer, sw)
-        if loss == nil then error(nan_message(c, epoch, b), 0) end
+        if loss == nil then error(nan_message(c, epoch, b) .. (health and health:nonfinite() or ""), 0) end
+        if health then health:batch(epoch, b) end
         lsum = lsum + loss * cnt; seen = seen + cnt
         csum = csum + c; tsum = tsum + t
         logs = { loss = lsum / seen }
@@ -1114,6 +1118,7 @@ function methods:fit(x, y, opts)
       for k, v in pairs(logs) do history.history[k][#history.history[k] + 1] = v end
       history.history.lr[#history.history.lr + 1] = epoch_lr
       history.epoch[#history.epoch + 1] = epoch
+      if health then health:epoch(epoch) end
       if dash then dash:epoch(epoch, logs)
       elseif show then
         local line = progress.line({ b = cur_batch, steps = steps, ascii = ascii, time = fmt_time(elapsed),
@@ -1128,6 +1133,7 @@ function methods:fit(x, y, opts)
     end
   end
   local ok, err = pcall(run)
+  if health then health:finish() end
   for _, cb in ipairs(callbacks) do pcall(call_cb, cb, "on_train_end", self) end
   if dash then pcall(dash.finish, dash, history) end
   if not ok then
@@ -1154,7 +1160,12 @@ sethelp(methods.fit, "Sequential:fit", "model:fit(x, y [, opts]) → history\n\n
   .. "sample (a tensor or list); class_weight:\n{[class id]=weight} (0-based ids, a class left out "
   .. "weighs 1; with sample_weight the two\nmultiply). The loss is then Σ w·loss / batch size, as "
   .. "Keras reports it; accuracy and\nval_loss stay unweighted. An unknown option is an error naming "
-  .. "it.\nCtrl-C stops at the next batch and returns "
+  .. "it.\n"
+  .. "monitor=true measures layer health on every "
+  .. "4th batch (monitor=n: every n-th): dead ReLU\nunits, activation mean/std, gradient norm, update/weight "
+  .. "ratio; epoch means go to\nhistory.health, the last batch's to a dashboard panel; a warning names a "
+  .. "layer that\ndies or where a non-finite loss starts. plot.health(history) draws it.\n"
+  .. "Ctrl-C stops at the next batch and returns "
   .. "the history so far (model intact).\nhistory.history.loss, .accuracy, .val_loss, .val_accuracy "
   .. "are lists, one value per epoch;\n.lr the learning rate of each epoch's first step.\nExample: h = model:fit(ds.x_train, ds.y_train, {epochs=5, "
   .. "validation_split=0.1})")

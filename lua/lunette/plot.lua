@@ -176,7 +176,7 @@ Example: h = model:fit(x, y, {epochs=5, validation_data={xv, yv}}); plot.history
 
 function P.confusion(cm, opts)
   local fn = "plot.confusion"
-  opts = L._options(opts, "plot.confusion", "classes normalize title width height")
+  opts = L._options(opts, "plot.confusion", "classes normalize title width height x y_true y_pred model")
   if not is_tensor(cm) then
     if type(cm) ~= "table" then error(fn .. ": expected a kxk matrix (tensor or table), got a " .. type(cm), 2) end
     local ok, t = pcall(tensor, cm)
@@ -197,9 +197,12 @@ function P.confusion(cm, opts)
     for i = 1, #classes do c[i] = tostring(classes[i]) end
     classes = c
   end
-  return P._new(opt_size({ panels = { { kind = "confusion", cm = cm, classes = classes,
+  local spec = opt_size({ panels = { { kind = "confusion", cm = cm, classes = classes,
     normalize = opts.normalize and true or false,
-    title = opts.title or (opts.normalize and "Normalized confusion matrix" or "Confusion matrix") } } }, opts))
+    title = opts.title or (opts.normalize and "Normalized confusion matrix" or "Confusion matrix") } } }, opts)
+  local drill = P._drill_data(fn, s[1], classes, opts)
+  if drill then spec._view = function(p) P._drill_view(p, drill) end end
+  return P._new(spec)
 end
 help(P.confusion, "plot.confusion", [==[plot.confusion(cm [, opts])
 
@@ -208,7 +211,150 @@ metrics.confusion_matrix returns) with the value in every cell, shaded by value,
 class names on both axes, "True label" and "Predicted label".
 opts: classes (k names), normalize (false: counts; true: each row divided by its sum),
 title, width, height.
+Drill-down: given the samples too (x: NxHxWxC images, y_true: N ids, y_pred: N ids or
+NxK probabilities, and optionally model), p:view() lets the arrow keys pick a cell and
+Enter page through its images (n/p or the arrows), each with its true and predicted
+class and its probabilities; g shows its Grad-CAM (needs model); Esc returns to the
+matrix, q leaves. From Lua: metrics.misclassified(y_true, y_pred, {true_class, pred_class}).
 Example: plot.confusion(metrics.confusion_matrix(y, pred, 10), {classes=ds.classes, normalize=true})]==])
+
+-- ---- confusion-matrix drill-down (plot.confusion with x, y_true, y_pred [, model]) ----
+
+local explain_plot      -- plot.gradcam's body (below)
+
+local function ids_of(fn, what, v, n)
+  if not is_tensor(v) then
+    if type(v) ~= "table" then error(string.format("%s: %s must be a tensor or a table of class ids", fn, what), 4) end
+    v = tensor(v)
+  end
+  return v
+end
+
+-- Checks the drill-down options; nil when none is given.
+function P._drill_data(fn, k, classes, opts)
+  if opts.x == nil and opts.y_true == nil and opts.y_pred == nil and opts.model == nil then return nil end
+  local x, yt, yp = opts.x, opts.y_true, opts.y_pred
+  if not is_tensor(x) or #x.shape < 3 then error(fn .. ": drill-down: x must be the images (NxHxWxC)", 3) end
+  if yt == nil or yp == nil then error(fn .. ": drill-down: needs x, y_true and y_pred", 3) end
+  yt, yp = ids_of(fn, "y_true", yt), ids_of(fn, "y_pred", yp)
+  local n = x.shape[1]
+  if yt.shape[1] ~= n or yp.shape[1] ~= n then
+    error(string.format("%s: drill-down: x has %d samples, y_true %d, y_pred %d", fn, n, yt.shape[1], yp.shape[1]), 3)
+  end
+  local probs
+  if #yp.shape == 2 and yp.shape[2] > 1 then
+    if yp.shape[2] ~= k then error(string.format("%s: drill-down: y_pred has %d classes, the matrix %d", fn, yp.shape[2], k), 3) end
+    probs = yp
+  end
+  local model = opts.model
+  if model ~= nil and (type(model) ~= "table" or type(model._network) ~= "function") then
+    error(fn .. ": drill-down: model must be a model (nn.Sequential or nn.Model)", 3)
+  end
+  -- the samples of every cell, in order
+  local ti, pi = yt:reshape(-1), probs and probs:argmax(2) or yp:reshape(-1)
+  local cells = {}
+  for i = 1, n do
+    local a, b = ti:get(i), pi:get(i)
+    if a >= 0 and a < k and b >= 0 and b < k and a % 1 == 0 and b % 1 == 0 then
+      local key = math.tointeger(a * k + b)
+      local c = cells[key]
+      if not c then c = {}; cells[key] = c end
+      c[#c + 1] = i
+    end
+  end
+  return { k = k, classes = classes, x = x, yt = ti, yp = pi, probs = probs, model = model, cells = cells }
+end
+
+-- The page of sample i: the image and its probabilities, or its Grad-CAM.
+local function drill_page(d, i, cam)
+  local t, pr = math.tointeger(d.yt:get(i)), math.tointeger(d.yp:get(i))
+  if cam then
+    return explain_plot("plot.confusion", "gradcam", d.model, d.x[i], { label = t, class = pr, classes = d.classes })
+  end
+  local img = d.x[i]
+  local xs = img.shape
+  if #xs == 3 and xs[3] ~= 1 and xs[3] ~= 3 then img = img:mean(3):reshape(xs[1], xs[2], 1) end
+  img = as_image("plot.confusion", img)
+  if img:max() > 1 then img = img / 255 end
+  local panels = { { kind = "image", px = img,
+    title = "True: " .. label_name(d.classes, t) .. " Predicted: " .. label_name(d.classes, pr) } }
+  local probs = d.probs and d.probs[i]
+  if not probs and d.model then
+    local ok, pp = pcall(d.model.predict, d.model, d.x[i]:reshape(1, table.unpack(d.x[i].shape)))
+    if ok then probs = (type(pp) == "table" and pp[1] or pp)[1] end
+  end
+  if probs then
+    local K = probs:numel()
+    local order = {}
+    for j = 1, K do order[j] = j - 1 end
+    table.sort(order, function(a, b)
+      local pa, pb = probs:get(a + 1), probs:get(b + 1)
+      if pa ~= pb then return pa > pb end
+      return a < b
+    end)
+    local vals, labels = {}, {}
+    for j = 1, math.min(K, 5) do
+      vals[j] = probs:get(order[j] + 1)
+      labels[j] = label_name(d.classes, order[j])
+    end
+    panels[2] = { kind = "bars", values = tensor(vals), labels = labels, title = "Probabilities" }
+  end
+  return P._new { cols = #panels, panels = panels, title = string.format("True: %s  Predicted: %s  (sample %d)",
+    label_name(d.classes, t), label_name(d.classes, pr), i) }
+end
+
+-- The drill-down viewer (raw keys): the matrix with a cell cursor, then the pages of a cell.
+function P._drill_view(p, d)
+  if not P._screen_begin(true) then print(p) return end
+  local ci, cj, mode, list, pos, cam, note = 0, 0, "matrix", nil, 1, false, nil
+  local function name(c) return label_name(d.classes, c) end
+  local ok, err = pcall(function()
+    while true do
+      if mode == "matrix" then
+        local n = #(d.cells[ci * d.k + cj] or {})
+        local status = string.format(" true %s, predicted %s: %d image%s%s   [arrows] move  [enter] images  [q] quit",
+          name(ci), name(cj), n, n == 1 and "" or "s", note and "  (" .. note .. ")" or "")
+        P._screen_show(p, { panel = 0, i = ci, j = cj }, status)
+      else
+        local i = list[pos]
+        local okp, page = pcall(drill_page, d, i, cam)
+        if not okp then
+          cam = false
+          note = tostring(page):gsub("^[^\n]-:%d+: ", "")
+          page = drill_page(d, i, false)
+        end
+        local status = string.format(" true %s, predicted %s: image %d/%d (sample %d)%s   [n/p] page  [g] %s  [esc] back  [q] quit",
+          name(d.yt:get(i)), name(d.yp:get(i)), pos, #list, i, note and "  (" .. note .. ")" or "",
+          cam and "image" or "Grad-CAM")
+        P._screen_show(page, nil, status)
+      end
+      note = nil
+      local k
+      repeat k = P._screen_key(250) until k ~= nil
+      if k == "q" or k == "eof" then return end
+      if mode == "matrix" then
+        if k == "left" then cj = math.max(cj - 1, 0)
+        elseif k == "right" then cj = math.min(cj + 1, d.k - 1)
+        elseif k == "up" then ci = math.max(ci - 1, 0)
+        elseif k == "down" then ci = math.min(ci + 1, d.k - 1)
+        elseif k == "esc" then return
+        elseif k == "enter" then
+          list = d.cells[ci * d.k + cj]
+          if list and #list > 0 then mode, pos, cam = "images", 1, false else note = "no images in this cell" end
+        end
+      else
+        if k == "esc" then mode = "matrix"
+        elseif k == "right" or k == "n" or k == "pgdn" or k == " " or k == "down" then pos = math.min(pos + 1, #list)
+        elseif k == "left" or k == "p" or k == "pgup" or k == "up" then pos = math.max(pos - 1, 1)
+        elseif k == "g" then
+          if d.model then cam = not cam else note = "Grad-CAM needs the model: plot.confusion(cm, {..., model=m})" end
+        end
+      end
+    end
+  end)
+  P._screen_end()
+  if not ok then error(err, 0) end
+end
 
 -- ---- images ----
 
@@ -466,8 +612,44 @@ local function fmt_edge(v)
   return s
 end
 
+-- plot.hist(history, {layer, kind}): one layer's histograms per epoch, small multiples.
+local function hist_epochs(fn, history, opts)
+  local hs = history.histograms
+  if type(hs) ~= "table" or #hs == 0 then
+    error(fn .. ": the history has no histograms: train with fit{..., monitor=true}", 3)
+  end
+  local kind = opts.kind or "weights"
+  if kind ~= "weights" and kind ~= "activations" then
+    error(fn .. ": kind must be 'weights' or 'activations', got " .. tostring(kind), 3)
+  end
+  local name = opts.layer
+  if name == nil then
+    for _, r in ipairs(hs[1]) do if r[kind] then name = r.name break end end
+    if not name then error(fn .. ": no layer has " .. kind .. " histograms", 3) end
+  end
+  local panels = {}
+  for e, layers in ipairs(hs) do
+    local found
+    for _, r in ipairs(layers) do if r.name == name then found = r end end
+    if not found then error(string.format("%s: no layer named '%s' in the history", fn, tostring(name)), 3) end
+    local h = found[kind]
+    if not h then error(string.format("%s: layer '%s' has no %s", fn, name, kind), 3) end
+    local n = #h.counts
+    local dx = (h.hi - h.lo) / n
+    panels[#panels + 1] = { kind = "lines", title = "epoch " .. e, x0 = h.lo + dx / 2, dx = dx,
+      series = { { name = "count", y = h.counts } } }
+  end
+  local cols = opts.cols or math.min(#panels, (L.columns() or 80) >= 100 and 4 or 3)
+  return P._new(opt_size({ title = opts.title or string.format("%s of %s per epoch (%d bins over each epoch's range)",
+    kind == "weights" and "Weights" or "Activations", name, #panels[1].series[1].y),
+    cols = cols, panels = panels }, opts))
+end
+
 function P.hist(t, opts)
   local fn = "plot.hist"
+  if type(t) == "table" and not is_tensor(t) and (t.histograms ~= nil or t.history ~= nil) then
+    return hist_epochs(fn, t, L._options(opts, fn, "layer kind cols title width height"))
+  end
   opts = L._options(opts, "plot.hist", "bins min max title width height")
   if not is_tensor(t) then
     if type(t) ~= "table" then error(fn .. ": expected a tensor or a table of numbers, got a " .. type(t), 2) end
@@ -485,12 +667,204 @@ function P.hist(t, opts)
     skipped > 0 and string.format(" (%d outside or not finite)", skipped) or "")
   return P._new(opt_size({ panels = { { kind = "bars", values = counts, labels = labels, title = title } } }, opts))
 end
-help(P.hist, "plot.hist", [==[plot.hist(t [, opts])
+help(P.hist, "plot.hist", [==[plot.hist(t [, opts]) or plot.hist(history [, {layer=, kind=}])
 
 A histogram of a tensor's values (NaN and infinities left out and counted in the title).
 opts: bins (10), min, max (the range; default the data's), title, width, height.
+Given the history of fit{..., monitor=true}: one layer's weights (kind='weights', the
+default) or outputs on 64 training samples (kind='activations') at the end of each
+epoch, as small multiples, one chart per epoch (20 bins over that epoch's range).
+opts: layer (a name; default the first with such values), kind, cols, title, width, height.
 Example: plot.hist(model.layers[1].weight, {bins=20})]==])
 
+
+-- ---- what the network looks at: Grad-CAM and saliency ----
+
+-- A heat value 0..1 as a "jet" colour (blue → cyan → yellow → red).
+local function jet(v)
+  local function c(x) return x < 0 and 0 or x > 1 and 1 or x end
+  return c(1.5 - math.abs(4 * v - 3)), c(1.5 - math.abs(4 * v - 2)), c(1.5 - math.abs(4 * v - 1))
+end
+
+-- The heat map h (HxW, >= 0) scaled to its maximum, over img (HxWxC in 0..1): in colour a
+-- jet-coloured blend (alpha: the heat's weight), otherwise the heat alone in grey levels
+-- (a blend would only darken the shades).
+local function heat_image(img, h, alpha)
+  local s = img:size()
+  local H, W, C = s[1], s[2], s[3]
+  local mx = h:max()
+  local hn = mx > 0 and h / mx or h * 0
+  if P.style() ~= "color" then return hn:reshape(H, W, 1) end
+  local out = tensor.zeros(H, W, 3)
+  local ih, hh, oh = img:reshape(-1), hn:reshape(-1), out:reshape(-1)
+  for p = 0, H * W - 1 do
+    local v = hh:get(p + 1)
+    local r, g, b = jet(v)
+    local a = alpha * (0.35 + 0.65 * v)      -- cold areas let the image show through
+    local px = { r, g, b }
+    for k = 1, 3 do
+      local base = ih:get(p * C + (C == 3 and k or 1))
+      oh:set(p * 3 + k, (1 - a) * base + a * px[k])
+    end
+  end
+  return out
+end
+
+function explain_plot(fn, what, model, x, opts)
+  opts = L._options(opts, fn, "class label classes alpha title width height" .. (what == "gradcam" and " layer" or ""))
+  local mopts = { class = opts.class, layer = opts.layer }
+  if not is_tensor(x) then error(fn .. ": x must be one image tensor (HxWxC), got a " .. type(x), 3) end
+  if #x.shape == 4 then
+    if x.shape[1] ~= 1 then error(string.format("%s: one image at a time (x is a batch of %d)", fn, x.shape[1]), 3) end
+    x = x[1]
+  end
+  if opts.class ~= nil and type(opts.class) ~= "number" then error(fn .. ": class must be one class id", 3) end
+  local alpha = opts.alpha or 0.5
+  if type(alpha) ~= "number" or alpha < 0 or alpha > 1 then error(fn .. ": alpha must be a number in 0..1", 3) end
+  local classes = opts.classes
+  if classes ~= nil and type(classes) ~= "table" then error(fn .. ": classes must be a table of names", 3) end
+  local M = L.metrics
+  local ok, heat, ctx = pcall(function()
+    if what == "gradcam" then
+      local cam, c = M._gradcam("plot.gradcam", model, x, mopts)
+      return cam[1], c
+    end
+    return M.saliency(model, x, mopts), nil
+  end)
+  if not ok then error(tostring(heat):gsub("^[^\n]-:%d+: ", ""), 3) end
+  local probs = model:predict(x:reshape(1, table.unpack(x.shape)))
+  if type(probs) == "table" then probs = probs[1] end
+  local K = probs.shape[2]
+  local order = {}
+  for j = 1, K do order[j] = j - 1 end
+  table.sort(order, function(a, b)
+    local pa, pb = probs:get(1, a + 1), probs:get(1, b + 1)
+    if pa ~= pb then return pa > pb end
+    return a < b
+  end)
+  local cls = opts.class and math.tointeger(opts.class) or order[1]
+  local top = {}
+  for i = 1, math.min(3, K) do
+    top[i] = string.format("%s %.1f%%", label_name(classes, order[i]), 100 * probs:get(1, order[i] + 1))
+  end
+  local xs = x.shape
+  if #xs == 3 and xs[3] ~= 1 and xs[3] ~= 3 then       -- neither grey nor RGB: the channels' mean
+    x = x:mean(3):reshape(xs[1], xs[2], 1)
+  end
+  local img = as_image(fn, x)
+  if img:max() > 1 then img = img / 255 end
+  local first = "Predicted: " .. label_name(classes, order[1])
+  if opts.label ~= nil then first = "True: " .. label_name(classes, opts.label) .. " " .. first end
+  local second = what == "gradcam"
+    and string.format("Grad-CAM of %s at %s", label_name(classes, cls), ctx.layer)
+    or string.format("Saliency of %s", label_name(classes, cls))
+  local panels = { { kind = "image", px = img, title = first },
+    { kind = "image", px = heat_image(img, heat, alpha), title = second } }
+  return P._new(opt_size({ title = opts.title or ("Top " .. #top .. ": " .. table.concat(top, ", ")),
+    cols = 2, panels = panels }, opts))
+end
+
+function P.gradcam(model, x, opts) return explain_plot("plot.gradcam", "gradcam", model, x, opts) end
+help(P.gradcam, "plot.gradcam", [==[plot.gradcam(model, x [, opts])
+
+The image x (HxWxC) and, beside it, its Grad-CAM heat map (metrics.gradcam: where
+the evidence for the class lies, from the gradient of the class score before the
+softmax at a convolution's maps) over it: in colour, blue (cold) to red (hot); in
+the colourless styles the heat alone in shades. Above: the top-3 probabilities;
+the image's title gives the true (opts.label) and predicted classes.
+opts: class (default the predicted one), layer (default the last with HxWxC maps),
+label (the true class id), classes (names), alpha (the heat's weight, 0.5), title,
+width, height.
+Example: plot.gradcam(model, ds.x_test[1], {label=ds.y_test:get(1), classes=ds.classes})]==])
+
+function P.saliency(model, x, opts) return explain_plot("plot.saliency", "saliency", model, x, opts) end
+help(P.saliency, "plot.saliency", [==[plot.saliency(model, x [, opts])
+
+The image x (HxWxC) and, beside it, its saliency map (metrics.saliency: the size
+of the class score's gradient at each pixel, Simonyan et al. 2014) over it, drawn
+as plot.gradcam draws its heat map, with the same titles.
+opts: class (default the predicted one), label (the true class id), classes (names),
+alpha (0.5), title, width, height.
+Example: plot.saliency(model, ds.x_test[1], {label=ds.y_test:get(1), classes=ds.classes})]==])
+
+-- ---- layer health (fit{monitor=true}) ----
+
+function P.health(history, opts)
+  local fn = "plot.health"
+  opts = L._options(opts, fn, "title width height")
+  local hh = type(history) == "table" and history.health
+  if type(hh) ~= "table" or #hh == 0 then
+    error(fn .. ": expected the history of fit{..., monitor=true} (it has no health records)", 2)
+  end
+  local H = require "lunette.health"
+  local order, series = {}, {}
+  for e, nodes in ipairs(hh) do
+    for _, r in ipairs(H.rows(nodes)) do
+      if not series[r.name] then
+        series[r.name] = { dead = {}, ratio = {}, grad = {}, std = {} }
+        order[#order + 1] = r.name
+      end
+      local s = series[r.name]
+      local function lg(v) return (v and v > 0) and math.log(v, 10) or 0 / 0 end
+      s.dead[e] = r.dead or 0 / 0
+      s.ratio[e] = lg(r.update_ratio)
+      s.grad[e] = lg(r.grad_norm)
+      s.std[e] = r.std or 0 / 0
+    end
+  end
+  local E = #hh
+  local function panel(title, key, skip_missing)
+    local list = {}
+    for _, name in ipairs(order) do
+      local y, any = {}, false
+      for e = 1, E do
+        local v = series[name][key][e]
+        if v == nil then v = 0 / 0 end
+        y[e] = v
+        any = any or v == v
+      end
+      if any or not skip_missing then list[#list + 1] = { name = name, y = y } end
+    end
+    if #list == 0 then return nil end
+    return { kind = "lines", title = title, xlabel = "epoch", series = list }
+  end
+  local panels = {}
+  for _, p in ipairs { panel("log10 update/weight (-3 is healthy)", "ratio", true),
+    panel("Dead ReLU units (fraction)", "dead", true), panel("log10 gradient norm", "grad", true),
+    panel("Activation std", "std", true) } do
+    panels[#panels + 1] = p
+  end
+  return P._new(opt_size({ title = opts.title, cols = 2, panels = panels }, opts))
+end
+help(P.health, "plot.health", [==[plot.health(history [, opts])
+
+Layer health per epoch from the history of fit{..., monitor=true}: one curve per
+layer in four panels: the update-to-weight ratio (log10; about -3 is healthy, much
+higher means too large a learning rate, much lower too small), the fraction of dead
+ReLU units (channels that output zero for a whole batch), the gradient norm (log10)
+and the spread (std) of the activations. history.health[e] holds the numbers: per
+node name, kind, dead, mean, std, grad_norm, update_ratio (means over the epoch).
+opts: title, width, height.
+Example: h = model:fit(x, y, {epochs=5, monitor=true}); plot.health(h)]==])
+
+-- ---- real pixels ----
+
+function L.graphics(mode)
+  if mode ~= nil and mode ~= "text" and mode ~= "sixel" and mode ~= "kitty" and mode ~= "auto" then
+    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got " .. tostring(mode), 2)
+  end
+  return P._graphics(mode)
+end
+help(L.graphics, "lunette.graphics", [==[lunette.graphics([mode]) → in use, mode
+
+How images (plot.image, images, featuremaps, filters, gradcam, saliency) print: 'text'
+(half blocks), 'sixel' or 'kitty' (real pixels, for terminals with those graphics
+protocols), or 'auto' (the default): kitty under kitty ($KITTY_WINDOW_ID, TERM=xterm-kitty),
+sixel in foot, mlterm, contour, WezTerm or a TERM naming sixel; calling
+lunette.graphics('auto') also asks the terminal (its device attributes, 200 ms at most)
+and uses sixel when it answers that it has it. Always text in pipes, with --plain,
+--check or NO_COLOR. Returns the protocol in use now and the mode set.
+Example: lunette.graphics('sixel'); print(plot.image(ds.x_test[1]))]==])
 
 -- ---- model graphs ----
 
@@ -550,7 +924,7 @@ Example: print(plot.model(model))]==])
 help(P, "plot", [==[plot: charts, images and matrices drawn as text.
 
 Every constructor returns a plot object: it prints inline (so it stays in the scrollback and in replay logs), p:view() opens the full-screen viewer, p:render(w, h, style) gives the text. Plots fit the terminal's width (lunette.columns()) unless given width= and height=.
-Curves: plot.lines, plot.history. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. Distributions: plot.bar, plot.hist. Graphs: plot.model. Style: plot.style.
+Curves: plot.lines, plot.history, plot.health. Matrices: plot.confusion. Images: plot.image, plot.images, plot.featuremaps, plot.filters. What a network looks at: plot.gradcam, plot.saliency. Distributions: plot.bar, plot.hist. Graphs: plot.model. Style: plot.style.
 Example: plot.history(model:fit(x, y, {epochs=5, validation_split=0.1}))]==])
 
 return P

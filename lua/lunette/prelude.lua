@@ -24,7 +24,7 @@ L._sethelp(nil, "lunette.Tensor", "Tensor (a tensor value)\n\nA float32 n-d arra
 L._sethelp(L, "lunette", "lunette: a terminal notebook for CNNs.\n\n"
   .. "Modules (also globals in the REPL): tensor, nn, optim, data, plot, metrics; see "
   .. "help(nn) and so on. Functions: lunette.seed, lunette.threads, lunette.clock, "
-  .. "lunette.columns, lunette.max_elements, lunette.interrupted, help, pprint.\n"
+  .. "lunette.columns, lunette.max_elements, lunette.interrupted, lunette.graphics, help, pprint.\n"
   .. "Example: help(plot)")
 
 -- L._error(msg): raises msg at the first caller outside Lunette's own Lua files, so a

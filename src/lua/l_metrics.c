@@ -87,6 +87,115 @@ static int metrics_confusion_matrix(lua_State *L) {
     return 1;
 }
 
+/* metrics.misclassified's core: _misclassified(y_true, y_pred, true_class|nil,
+ * pred_class|nil) → the 1-based positions i where y_true[i] ≠ y_pred[i] and, when given,
+ * y_true[i] = true_class and y_pred[i] = pred_class (a table, in order). */
+static int metrics_misclassified(lua_State *L) {
+    const char *fn = "metrics.misclassified";
+    int64_t n, m;
+    lua_settop(L, 4);
+    lua_Integer tc = luaL_optinteger(L, 3, -1), pc = luaL_optinteger(L, 4, -1);
+    const int64_t *yt = get_labels(L, 1, fn, "y_true", 0, &n);
+    const int64_t *yp = get_labels(L, 2, fn, "y_pred", 1, &m);
+    check_same_n(L, fn, n, m);
+    lua_newtable(L);
+    lua_Integer k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (yt[i] == yp[i] || (tc >= 0 && yt[i] != tc) || (pc >= 0 && yp[i] != pc)) continue;
+        lua_pushinteger(L, (lua_Integer)(i + 1));
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+/* A tensor argument of at least `nd` dimensions. */
+static lt_tensor *check_nd(lua_State *L, int idx, int nd, const char *fn) {
+    lt_tensor *t = lt_lua_checktensor(L, idx);
+    if (t->ndim < nd)
+        luaL_error(L, "%s: expected a tensor of %d dimensions, got %d", fn, nd, t->ndim);
+    return t;
+}
+
+/* _cam(A, G) → N×h×w: Grad-CAM's map (Selvaraju et al. 2017) from a layer's maps A and
+ * the class score's gradients G (both N×h×w×K): α_k = mean over h, w of G_k, then
+ * ReLU(Σ_k α_k·A_k). */
+static int metrics_cam(lua_State *L) {
+    lt_tensor *A = check_nd(L, 1, 4, "gradcam"), *G = check_nd(L, 2, 4, "gradcam");
+    if (A->ndim != 4 || G->ndim != 4 || memcmp(A->shape, G->shape, 4 * sizeof(int64_t)) != 0)
+        return luaL_error(L, "gradcam: maps and gradients must both be NxHxWxC of one shape");
+    int64_t N = A->shape[0], P = A->shape[1] * A->shape[2], K = A->shape[3];
+    if (P < 1) return luaL_error(L, "gradcam: empty maps");
+    lt_tensor *cam = lt_lua_pushtensor(L, lt_tensor_new(3, A->shape));
+    double *alpha = lua_newuserdatauv(L, (size_t)(K ? K : 1) * sizeof *alpha, 0);
+    for (int64_t n = 0; n < N; n++) {
+        const float *a = A->data + n * P * K, *g = G->data + n * P * K;
+        for (int64_t k = 0; k < K; k++) alpha[k] = 0;
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t k = 0; k < K; k++) alpha[k] += g[p * K + k];
+        for (int64_t k = 0; k < K; k++) alpha[k] /= (double)P;
+        for (int64_t p = 0; p < P; p++) {
+            double v = 0;
+            for (int64_t k = 0; k < K; k++) v += alpha[k] * a[p * K + k];
+            cam->data[n * P + p] = v > 0 ? (float)v : 0.0f;
+        }
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* _resize(m, H, W) → N×H×W: bilinear resampling of N×h×w maps with pixel centres aligned
+ * (source x = (X + 0.5)·w/W - 0.5, clamped to the edge, as tf.image.resize and OpenCV). */
+static int metrics_resize(lua_State *L) {
+    lt_tensor *m = check_nd(L, 1, 3, "resize");
+    lua_Integer H = luaL_checkinteger(L, 2), W = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, H >= 1 && H <= 65536 && W >= 1 && W <= 65536, 2, "size must be 1..65536");
+    if (m->ndim != 3) return luaL_error(L, "resize: expected NxHxW maps");
+    int64_t N = m->shape[0], h = m->shape[1], w = m->shape[2];
+    if (h < 1 || w < 1) return luaL_error(L, "resize: empty maps");
+    if ((double)N * (double)H * (double)W > (double)lt_get_max_numel())
+        return luaL_error(L, "resize: %I maps of %Ix%I are too many values", (lua_Integer)N, H, W);
+    int64_t shape[3] = {N, H, W};
+    lt_tensor *out = lt_lua_pushtensor(L, lt_tensor_empty(3, shape));
+    for (int64_t n = 0; n < N; n++) {
+        const float *src = m->data + n * h * w;
+        for (int64_t Y = 0; Y < H; Y++) {
+            double sy = ((double)Y + 0.5) * (double)h / (double)H - 0.5;
+            if (sy < 0) sy = 0;
+            if (sy > (double)(h - 1)) sy = (double)(h - 1);
+            int64_t y0 = (int64_t)sy, y1 = y0 + 1 < h ? y0 + 1 : y0;
+            double fy = sy - (double)y0;
+            for (int64_t X = 0; X < W; X++) {
+                double sx = ((double)X + 0.5) * (double)w / (double)W - 0.5;
+                if (sx < 0) sx = 0;
+                if (sx > (double)(w - 1)) sx = (double)(w - 1);
+                int64_t x0 = (int64_t)sx, x1 = x0 + 1 < w ? x0 + 1 : x0;
+                double fx = sx - (double)x0;
+                double top = src[y0 * w + x0] * (1 - fx) + src[y0 * w + x1] * fx;
+                double bot = src[y1 * w + x0] * (1 - fx) + src[y1 * w + x1] * fx;
+                out->data[(n * H + Y) * W + X] = (float)(top * (1 - fy) + bot * fy);
+            }
+        }
+    }
+    return 1;
+}
+
+/* _absmax(g) → g's shape without its last axis: max over the last axis of |g|
+ * (saliency: Simonyan et al. 2014, the largest channel magnitude per pixel). */
+static int metrics_absmax(lua_State *L) {
+    lt_tensor *g = check_nd(L, 1, 2, "saliency");
+    int64_t C = g->shape[g->ndim - 1], P = C ? g->numel / C : 0;
+    lt_tensor *out = lt_lua_pushtensor(L, lt_tensor_empty(g->ndim - 1, g->shape));
+    for (int64_t p = 0; p < P; p++) {
+        float best = 0;
+        for (int64_t c = 0; c < C; c++) {
+            float v = fabsf(g->data[p * C + c]);
+            if (v > best) best = v;
+        }
+        out->data[p] = best;
+    }
+    return 1;
+}
+
 static const lt_reg metrics_funcs[] = {
     {"accuracy", metrics_accuracy, "metrics.accuracy(y_true, y_pred)\n\nThe fraction of "
      "predictions equal to the true class. y_true: class ids (0-based,\nN or Nx1, a tensor or "
@@ -97,6 +206,10 @@ static const lt_reg metrics_funcs[] = {
      "predicted as class j-1 (rows true, columns predicted, as sklearn). k defaults to the\n"
      "largest label + 1; a label outside 0..k-1 is an error. y_pred may be NxK scores.\n"
      "Example: cm = metrics.confusion_matrix({0,1,1}, {0,1,0}, 2)  --> {{1,0},{1,1}}"},
+    {"_misclassified", metrics_misclassified, NULL},
+    {"_cam", metrics_cam, NULL},
+    {"_resize", metrics_resize, NULL},
+    {"_absmax", metrics_absmax, NULL},
     {NULL, NULL, NULL}};
 
 int luaopen_lunette_metrics(lua_State *L) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lua/l_nn.h"
+#include "nn/monitor.h"
 #include "nn/net.h"
 #include "plot/canvas.h"
 
@@ -1681,6 +1682,150 @@ static int net_backward(lua_State *L) {
     return lua_gettop(L) - top;
 }
 
+/* net:explain(xs, dys, logits, node) → node output, d/d node output (nil, nil when node is
+ * nil), then one input gradient per input: lt_net_explain (saliency, Grad-CAM). dys: one
+ * per output, N×(output shape); node: a 1-based node id (see net:info()). */
+static int net_explain(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *xs[LT_MAX_MERGE], *dys[LT_MAX_MERGE];
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "explain", h);
+    read_tensors(L, 3, net->noutputs, dys, "explain", "output", h);
+    int logits = lua_toboolean(L, 4);
+    int node = lua_isnoneornil(L, 5) ? -1 : node_id(L, 5, net->n);
+    const float *xp[LT_MAX_MERGE], *dp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    for (int o = 0; o < net->noutputs; o++) {
+        if (dys[o]->numel != N * lt_net_out_size(net, o))
+            return luaL_error(L, "explain: the gradient of output %d has %I values, expected %I",
+                              o + 1, (lua_Integer)dys[o]->numel,
+                              (lua_Integer)(N * lt_net_out_size(net, o)));
+        dp[o] = dys[o]->data;
+    }
+    int top = lua_gettop(L);
+    float *on = NULL, *dn = NULL, *dxp[LT_MAX_MERGE];
+    if (node >= 0) {
+        on = push_node_tensor(L, net, node, N)->data;
+        dn = push_node_tensor(L, net, node, N)->data;
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    for (int k = 0; k < net->ninputs; k++) dxp[k] = push_node_tensor(L, net, k, N)->data;
+    lt_status s = lt_net_explain(net, xp, N, dp, logits, node, on, dn, dxp);
+    if (s != LT_OK) return raise_status(L, s);
+    return lua_gettop(L) - top;
+}
+
+/* net:_outputs(xs) → {node output, ...}: every layer node's output (in node order, the
+ * inputs left out) for xs in inference mode, from one forward (the per-epoch activation
+ * histograms of fit{monitor=true}). */
+static int net_outputs(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_tensor *xs[LT_MAX_MERGE];
+    Hold *h = hold_new(L);
+    int64_t N = read_inputs(L, net, 2, xs, "outputs", h);
+    const float *xp[LT_MAX_MERGE];
+    for (int k = 0; k < net->ninputs; k++) xp[k] = xs[k]->data;
+    lua_createtable(L, net->n - net->ninputs, 0);
+    int tbl = lua_gettop(L);
+    for (int i = net->ninputs; i < net->n; i++) {    /* boxes first: nothing raises after */
+        push_node_tensor(L, net, i, N);
+        lua_rawseti(L, tbl, i - net->ninputs + 1);
+    }
+    lt_status s = lt_net_explain(net, xp, N, NULL, 0, -1, NULL, NULL, NULL);
+    if (s != LT_OK) return raise_status(L, s);
+    for (int i = net->ninputs; i < net->n; i++) {
+        lua_rawgeti(L, tbl, i - net->ninputs + 1);
+        lt_tensor *t = lt_lua_checktensor(L, -1);
+        memcpy(t->data, net->out[i], (size_t)t->numel * sizeof(float));
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* net:_monitor(on [, every=1]): layer health statistics of every `every`-th training step
+ * from now on (the first included), or none (monitor.h); turning it on clears the sums. */
+static int net_monitor(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    int on = lua_toboolean(L, 2);
+    lua_Integer every = luaL_optinteger(L, 3, 1);
+    luaL_argcheck(L, every >= 1 && every <= 1000000, 3, "every must be 1..1000000");
+    if (!on) {
+        lt_monitor_free(net->monitor);
+        net->monitor = NULL;
+        return 0;
+    }
+    if (!net->monitor && !(net->monitor = lt_monitor_new(net->n, (int)every)))
+        return luaL_error(L, "monitor: out of memory");
+    lt_monitor_restart(net->monitor, (int)every);
+    return 0;
+}
+
+static void set_stat(lua_State *L, const char *k, double v) {
+    if (v < 0) return;                   /* -1: not measured for this node */
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* net:_health([reset [, since]]) → {steps=, nodes={{name, kind, dead, mean, std, grad_norm,
+ * update_ratio, last={...}}, ...}} for the non-input nodes in order (their means over the
+ * steps since the last reset; last: the last step's), then clears the sums when reset.
+ * nil when monitoring is off, or when the step count is still `since` (nothing new). */
+static int net_health(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    lt_monitor *m = net->monitor;
+    int reset = lua_toboolean(L, 2);
+    if (!m || (lua_isinteger(L, 3) && lua_tointeger(L, 3) == m->steps)) return 0;
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)m->steps);
+    lua_setfield(L, -2, "steps");
+    lua_createtable(L, net->n - net->ninputs, 0);
+    double k = m->steps ? 1.0 / (double)m->steps : 0;
+    for (int i = net->ninputs; i < net->n && i < m->n; i++) {
+        const lt_health *s = &m->sum[i], *h = &m->last[i];
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, net->nodes[i].layer->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, net->nodes[i].layer->vt->kind);
+        lua_setfield(L, -2, "kind");
+        if (m->steps) {
+            set_stat(L, "dead", h->dead < 0 ? -1 : s->dead * k);
+            lua_pushnumber(L, s->mean * k);
+            lua_setfield(L, -2, "mean");
+            lua_pushnumber(L, s->std * k);
+            lua_setfield(L, -2, "std");
+            set_stat(L, "grad_norm", h->gnorm < 0 ? -1 : s->gnorm * k);
+            set_stat(L, "update_ratio", h->ratio < 0 ? -1 : s->ratio * k);
+            lua_createtable(L, 0, 5);
+            set_stat(L, "dead", h->dead);
+            lua_pushnumber(L, h->mean);
+            lua_setfield(L, -2, "mean");
+            lua_pushnumber(L, h->std);
+            lua_setfield(L, -2, "std");
+            set_stat(L, "grad_norm", h->gnorm);
+            set_stat(L, "update_ratio", h->ratio);
+            lua_setfield(L, -2, "last");
+        }
+        lua_rawseti(L, -2, i - net->ninputs + 1);
+    }
+    lua_setfield(L, -2, "nodes");
+    if (reset) lt_monitor_reset(m);
+    return 1;
+}
+
+/* net:_nonfinite() → layer name, "weights" | "output" of the first node holding a NaN or
+ * an infinity after a refused step, or nothing. */
+static int net_nonfinite(lua_State *L) {
+    lt_net *net = checknet(L, 1);
+    int weights = 0;
+    int i = lt_monitor_first_nonfinite(net, net->cap, &weights);
+    if (i < 0) return 0;
+    lua_pushstring(L, net->nodes[i].layer->name);
+    lua_pushstring(L, weights ? "weights" : "output");
+    return 2;
+}
+
 /* net:_timing(on) → {steps, forward, loss, backward, optimizer (seconds summed), allocs}
  * since the last call, then sets timing on or off (tests/bench). allocs is -1 when the
  * build does not count allocations (LUNETTE_COUNT_ALLOCS). */
@@ -1924,6 +2069,9 @@ static const lt_reg net_meths[] = {
     {"train_rows", net_train_rows, NULL}, {"check_targets", net_check_targets, NULL}, {"predict", net_predict, NULL},
     {"forward", net_forward, NULL}, {"evaluate", net_evaluate, NULL},
     {"backward", net_backward, NULL}, {"zero_grad", net_zero_grad, NULL},
+    {"explain", net_explain, NULL}, {"_monitor", net_monitor, NULL},
+    {"_health", net_health, NULL}, {"_nonfinite", net_nonfinite, NULL},
+    {"_outputs", net_outputs, NULL},
     {"set_loss", net_set_loss, NULL},
     {"_timing", net_timing, NULL}, {NULL, NULL, NULL}};
 

@@ -4,18 +4,25 @@
  * The user-facing constructors (lines, history, confusion, image, ...) are in
  * lua/lunette/plot.lua; they check arguments and build the spec. */
 #include <math.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lua/l_util.h"
 #include "plot/canvas.h"
+#include "plot/pixels.h"
 #include "plot/plot.h"
 #include "plot/term.h"
 
 #define PLOT_MT "lunette.Plot"
 #define STYLE_KEY "lunette.plot.style"       /* registry: forced style name, or nil */
+#define GRAPHICS_KEY "lunette.graphics"      /* registry: text, sixel, kitty or auto (nil) */
+#define DETECTED_KEY "lunette.graphics.da"   /* registry: what the terminal answered */
 
 typedef struct { lt_plot *p; } LPlot;
 
@@ -194,6 +201,200 @@ static int plot_new(lua_State *L) {
     return 1;
 }
 
+/* ---- real pixels: sixel and kitty (lunette.graphics) ---- */
+
+static const char *const graphics_names[] = {"text", "sixel", "kitty", "auto", NULL};
+enum { G_TEXT, G_SIXEL, G_KITTY, G_AUTO };
+
+/* The protocol the environment names: kitty for $KITTY_WINDOW_ID, TERM=xterm-kitty or
+ * ghostty; sixel for the terminals known to draw it (foot, mlterm, contour, WezTerm, and a
+ * TERM containing "sixel"); else text. */
+static int graphics_from_env(void) {
+    const char *term = getenv("TERM"), *prog = getenv("TERM_PROGRAM");
+    if (getenv("KITTY_WINDOW_ID") || (term && (strcmp(term, "xterm-kitty") == 0 ||
+                                               strcmp(term, "xterm-ghostty") == 0)))
+        return G_KITTY;
+    if (prog && (strcmp(prog, "WezTerm") == 0 || strcmp(prog, "ghostty") == 0))
+        return strcmp(prog, "ghostty") == 0 ? G_KITTY : G_SIXEL;
+    if (term && (strstr(term, "sixel") || strncmp(term, "foot", 4) == 0 ||
+                 strncmp(term, "mlterm", 6) == 0 || strncmp(term, "contour", 7) == 0))
+        return G_SIXEL;
+    return G_TEXT;
+}
+
+/* Asks the terminal its primary device attributes (ESC [ c) and waits up to 200 ms for
+ * the answer ESC [ ? Ps ; ... c: sixel when a Ps is 4. Only on a terminal, in raw mode for
+ * the wait; whatever comes after the timeout is left to the terminal's next reader. */
+static int graphics_query(void) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return G_TEXT;
+    struct termios old, raw;
+    if (tcgetattr(STDIN_FILENO, &old) != 0) return G_TEXT;
+    raw = old;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 0;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) return G_TEXT;
+    fflush(stdout);
+    ssize_t wr = write(STDOUT_FILENO, "\033[c", 3);
+    char ans[128];
+    size_t n = 0;
+    int ms = 200;
+    while (wr == 3 && n < sizeof ans - 1 && ms > 0) {
+        struct pollfd pf = {STDIN_FILENO, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0) { ms -= 20; continue; }
+        ssize_t r = read(STDIN_FILENO, ans + n, 1);
+        if (r <= 0) break;
+        if (ans[n++] == 'c') break;
+    }
+    ans[n] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    const char *q = strstr(ans, "\033[?");
+    if (!q) return G_TEXT;
+    for (q += 3; *q && *q != 'c';) {
+        char *end;
+        long v = strtol(q, &end, 10);
+        if (end == q) break;
+        if (v == 4) return G_SIXEL;
+        q = *end == ';' ? end + 1 : end;
+    }
+    return G_TEXT;
+}
+
+/* The mode lunette.graphics set (G_AUTO when none). */
+static int graphics_mode(lua_State *L) {
+    int m = G_AUTO;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, GRAPHICS_KEY) == LUA_TSTRING)
+        for (int i = 0; graphics_names[i]; i++)
+            if (strcmp(lua_tostring(L, -1), graphics_names[i]) == 0) m = i;
+    lua_pop(L, 1);
+    return m;
+}
+
+/* What images are drawn with now: text unless stdout is a terminal in colour (never in
+ * pipes, --plain, --check or NO_COLOR); then the chosen protocol, or in auto mode the
+ * terminal's answer to lunette.graphics('auto') or else what the environment names. */
+static int graphics_now(lua_State *L) {
+    int m = graphics_mode(L);
+    const char *nc = getenv("NO_COLOR");
+    if (m == G_TEXT || !isatty(STDOUT_FILENO) || (nc && *nc) || plain_flag(L) ||
+        color_off(L) || current_style(L, NULL) != LT_STYLE_COLOR)
+        return G_TEXT;
+    int check = lua_getfield(L, LUA_REGISTRYINDEX, "lunette.columns") == LUA_TNUMBER;
+    lua_pop(L, 1);
+    if (check) return G_TEXT;
+    if (m != G_AUTO) return m;
+    int da = lua_getfield(L, LUA_REGISTRYINDEX, DETECTED_KEY) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : -1;
+    lua_pop(L, 1);
+    return da > G_TEXT ? da : graphics_from_env();
+}
+
+/* lunette.graphics([mode]) → the mode in use now ("text", "sixel" or "kitty") and the mode
+ * set. Setting "auto" asks the terminal (device attributes) once. */
+static int plot_graphics(lua_State *L) {
+    if (!lua_isnoneornil(L, 1)) {
+        int m = luaL_checkoption(L, 1, NULL, graphics_names);
+        lua_pushstring(L, graphics_names[m]);
+        lua_setfield(L, LUA_REGISTRYINDEX, GRAPHICS_KEY);
+        if (m == G_AUTO) {
+            lua_pushinteger(L, graphics_query());
+            lua_setfield(L, LUA_REGISTRYINDEX, DETECTED_KEY);
+        }
+    }
+    lua_pushstring(L, graphics_names[graphics_now(L)]);
+    lua_pushstring(L, graphics_names[graphics_mode(L)]);
+    return 2;
+}
+
+static int all_image_panels(const lt_plot *p) {
+    if (p->npanels < 1) return 0;
+    for (int i = 0; i < p->npanels; i++)
+        if (p->panels[i].kind != LT_PANEL_IMAGE) return 0;
+    return 1;
+}
+
+static void put_centered(luaL_Buffer *b, const char *t, int width) {
+    int n = t ? lt_utf8_width(t) : 0;
+    if (n > width) n = width;
+    int left = (width - n) / 2;
+    for (int i = 0; i < left; i++) luaL_addchar(b, ' ');
+    int cols = 0;                                 /* the title cut at width code points */
+    for (const char *q = t ? t : ""; *q; q++) {
+        if (((unsigned char)*q & 0xC0) != 0x80 && cols++ == n) break;
+        luaL_addchar(b, *q);
+    }
+    for (int i = left + n; i < width; i++) luaL_addchar(b, ' ');
+}
+
+/* An all-image plot as real pixels: its title, then per row of panels a line of their
+ * titles and one image of the row (each panel scaled by a whole factor to fill its share
+ * of the terminal's width, at most 8x), in sixel or kitty. Pushes the string. */
+static int push_graphics(lua_State *L, const lt_plot *p, int mode) {
+    struct winsize ws;
+    int cw = 10, chh = 20, tcols = 80, trows;
+    lt_term_size(&tcols, &trows);
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_xpixel > 0 && ws.ws_ypixel > 0) {
+        cw = ws.ws_xpixel / ws.ws_col;
+        chh = ws.ws_ypixel / (ws.ws_row ? ws.ws_row : 1);
+    }
+    if (cw < 1) cw = 10;
+    if (chh < 1) chh = 20;
+    int cols = p->cols < 1 ? 1 : p->cols, mw = 1, mh = 1;
+    if (cols > p->npanels) cols = p->npanels;
+    for (int i = 0; i < p->npanels; i++) {
+        if (p->panels[i].iw > mw) mw = p->panels[i].iw;
+        if (p->panels[i].ih > mh) mh = p->panels[i].ih;
+    }
+    int slot_px = (tcols * cw - (cols - 1) * cw) / cols;
+    int k = slot_px / mw;
+    if (k > 8) k = 8;
+    if (k * mh > trows * chh / 2) k = trows * chh / 2 / mh;   /* a row within half the screen */
+    if (k < 1) k = 1;
+    int slot_cols = (mw * k + cw - 1) / cw;                   /* a panel's width in text columns */
+    int W = cols * slot_cols * cw, H = mh * k;
+    if ((double)W * (double)H > 64e6) return luaL_error(L, "plot: image of %dx%d pixels", W, H);
+    uint8_t *img = lua_newuserdatauv(L, (size_t)W * (size_t)H * 3, 0);   /* GC-owned */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (p->title) {
+        luaL_addstring(&b, p->title);
+        luaL_addchar(&b, '\n');
+    }
+    for (int r0 = 0; r0 < p->npanels; r0 += cols) {
+        int n = p->npanels - r0 < cols ? p->npanels - r0 : cols, any_title = 0;
+        for (int j = 0; j < n; j++) any_title |= p->panels[r0 + j].title != NULL;
+        if (any_title) {
+            for (int j = 0; j < n; j++) put_centered(&b, p->panels[r0 + j].title, slot_cols);
+            luaL_addchar(&b, '\n');
+        }
+        memset(img, 0, (size_t)W * (size_t)H * 3);
+        for (int j = 0; j < n; j++) {
+            const lt_panel *q = &p->panels[r0 + j];
+            int x0 = j * slot_cols * cw + (slot_cols * cw - q->iw * k) / 2;
+            for (int y = 0; y < q->ih * k && y < H; y++)
+                for (int x = 0; x < q->iw * k; x++) {
+                    const float *px = q->px + ((size_t)(y / k) * q->iw + (size_t)(x / k)) * q->ic;
+                    for (int c = 0; c < 3; c++) {
+                        float v = px[q->ic == 3 ? c : 0];
+                        v = isfinite(v) ? (v < 0 ? 0 : v > 1 ? 1 : v) : 0;
+                        img[((size_t)y * W + (size_t)(x0 + x)) * 3 + c] = (uint8_t)lroundf(v * 255);
+                    }
+                }
+        }
+        int rw = n * slot_cols * cw;              /* the last row may hold fewer panels */
+        uint8_t *row = img;
+        if (rw < W)
+            for (int y = 0; y < H; y++) memmove(img + (size_t)y * rw * 3, img + (size_t)y * W * 3, (size_t)rw * 3);
+        size_t len = 0;
+        char *s = mode == G_SIXEL ? lt_sixel_encode(row, rw, H, &len) : lt_kitty_encode(row, rw, H, &len);
+        if (!s) return luaL_error(L, "plot: out of memory");
+        luaL_addlstring(&b, s, len);                /* (only running out of memory here leaks s) */
+        free(s);
+        if (r0 + cols < p->npanels) luaL_addchar(&b, '\n');
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
 /* ---- rendering ---- */
 
 /* The size inline plots fit: the terminal's (lt_term_size), or the fixed width a
@@ -227,7 +428,8 @@ static int push_render(lua_State *L, lt_plot *p, int w, int h, lt_style st, int 
 
 static int plot__tostring(lua_State *L) {
     lt_plot *p = checkplot(L, 1);
-    int tc;
+    int tc, g;
+    if (all_image_panels(p) && (g = graphics_now(L)) != G_TEXT) return push_graphics(L, p, g);
     lt_style st = current_style(L, &tc);
     return push_render(L, p, 0, 0, st, tc);
 }
@@ -273,14 +475,20 @@ static int plot_m_view(lua_State *L) {
         return 0;
     }
     fflush(stdout);
+    lua_getiuservalue(L, 1, 1);                  /* a spec with its own viewer (in Lua: the */
+    if (lua_istable(L, -1) && lt_lua_rawfield(L, -1, "_view") == LUA_TFUNCTION) {  /* drill-down) */
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 0);
+        return 0;
+    }
     return lt_lua_check(L, lt_view(p, st));
 }
 
 /* ---- the dashboard's screen ---- */
 
-static int screen_begin(lua_State *L) {
+static int screen_begin(lua_State *L) {          /* plot._screen_begin([raw]) */
     if (!interactive(L)) { lua_pushboolean(L, 0); return 1; }
-    lt_status s = lt_screen_begin(0);
+    lt_status s = lt_screen_begin(lua_toboolean(L, 1));
     lua_pushboolean(L, s == LT_OK);
     if (s != LT_OK) { lua_pushstring(L, lt_lasterror()); return 2; }
     return 1;
@@ -323,14 +531,53 @@ static int screen_draw(lua_State *L) {
     return 0;
 }
 
-static int screen_key(lua_State *L) {            /* → "q", "resize", a key, or nil */
+/* plot._screen_key([timeout_ms]) → "q", "resize", "esc", "enter", "left", "right", "up",
+ * "down", "pgdn", "pgup", a character, "other", "eof" (the keyboard is gone), or nil
+ * when no key came */
+static int screen_key(lua_State *L) {
     int k = lt_screen_key((int)luaL_optinteger(L, 1, 0));
+    static const char *const names[] = {"left", "right", "up", "down", "resize", "q", "esc",
+                                        "enter", "pgdn", "pgup"};
+    if (k == LT_KEY_NONE && lt_screen_active() && lt_screen_input_gone()) {
+        lua_pushliteral(L, "eof");
+        return 1;
+    }
     if (k == LT_KEY_NONE) return 0;
-    if (k == LT_KEY_QUIT) lua_pushliteral(L, "q");
-    else if (k == LT_KEY_RESIZE) lua_pushliteral(L, "resize");
+    if (k >= LT_KEY_LEFT && k <= LT_KEY_PGUP) lua_pushstring(L, names[k - LT_KEY_LEFT]);
     else if (k < 256) { char c = (char)k; lua_pushlstring(L, &c, 1); }
     else lua_pushliteral(L, "other");
     return 1;
+}
+
+/* plot._screen_show(p, cursor, status): the screen with p over all rows but the last
+ * (cursor: nil or {panel, i, j}, 0-based) and status in reverse video on the last row. */
+static int screen_show(lua_State *L) {
+    lt_plot *p = checkplot(L, 1);
+    const char *status = luaL_optstring(L, 3, "");
+    lt_cursor cur = {0, 0, 0}, *pc = NULL;
+    if (lua_istable(L, 2)) {
+        cur.panel = (int)lt_lua_optfield_int(L, 2, "panel", 0);
+        cur.i = (int)lt_lua_optfield_int(L, 2, "i", 0);
+        cur.j = (int)lt_lua_optfield_int(L, 2, "j", 0);
+        if (cur.panel < 0 || cur.panel >= p->npanels) cur.panel = 0;
+        pc = &cur;
+    }
+    if (!lt_screen_active()) return 0;
+    int w, h;
+    lt_screen_size(&w, &h);
+    lt_screen_clear();
+    if (w >= 4 && h >= 3) {
+        lt_canvas *c = lt_plot_render(p, w, h - 1, current_style(L, NULL), pc);
+        if (c) { lt_screen_draw(c, 0, 0); lt_canvas_free(c); }
+        char line[1024];
+        snprintf(line, sizeof line, "%s", status);
+        int n = 0;                               /* cut to w code points */
+        for (char *q = line; *q; q++)
+            if (((unsigned char)*q & 0xC0) != 0x80 && n++ == w) { *q = 0; break; }
+        lt_screen_text(0, h - 1, line, 1);
+    }
+    lt_screen_refresh();
+    return 0;
 }
 
 static int plot_term_size(lua_State *L) {        /* the terminal's columns, rows */
@@ -428,6 +675,8 @@ static const lt_reg plot_funcs[] = {
     {"_screen_size", screen_size, NULL},
     {"_screen_draw", screen_draw, NULL},
     {"_screen_key", screen_key, NULL},
+    {"_screen_show", screen_show, NULL},
+    {"_graphics", plot_graphics, NULL},
     {"_term_size", plot_term_size, NULL},
     {NULL, NULL, NULL}};
 

@@ -12,6 +12,7 @@
  *            r0·gstride on, so threads on different nodes never overlap
  *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
 #include "nn/net.h"
+#include "nn/monitor.h"
 #include "nn/parallel.h"
 
 #include <math.h>
@@ -279,6 +280,7 @@ void lt_net_free(lt_net *net) {
     free(net->keep);
     free(net->oseg);
     free(net->plan_frozen);
+    lt_monitor_free(net->monitor);
     if (net->layers)
         for (int m = 0; m < net->nlayers; m++) lt_layer_free(net->layers[m]);
     free(net->layers);
@@ -567,32 +569,36 @@ static lt_status infer_rows(lt_net *net, const float *x, int64_t N) {
     return LT_OK;
 }
 
-/* Backward of rows r0 .. r0+n from the gradients in the outputs' slots (rows r0.. at
- * r0·gstride), along the plan. */
-static void backward_rows(lt_net *net, const float *const *xs, int64_t r0, int64_t n) {
+/* Backward of node i on rows r0 .. r0+n from the gradient in its slot (rows r0.. at
+ * r0·gstride), along the plan: once every consumer of node i has run, its slot holds
+ * d loss / d (its output). */
+static void backward_node(lt_net *net, const float *const *xs, int i, int64_t r0, int64_t n) {
     const int64_t go = r0 * net->gstride;
-    for (int i = net->n - 1; i >= net->ninputs; i--) {
-        const lt_node *d = &net->nodes[i];
-        if (d->gslot < 0) continue;
-        lt_layer *l = d->layer;
-        float *dy = slot(net, d->gslot) + go, *dx[LT_MAX_MERGE];
-        for (int k = 0; k < d->nin; k++)
-            dx[k] = d->dxslot[k] < 0 ? NULL : slot(net, d->dxslot[k]) + go;
-        if (d->nin == 1) {
-            l->vt->backward(l, node_out(net, xs, d->in[0], r0), net->out[i] + r0 * d->size, dy,
-                            dx[0], n, cache_at(net, i, r0), scratch_at(net, r0));
-        } else {
-            const float *x[LT_MAX_MERGE];
-            for (int k = 0; k < d->nin; k++) x[k] = node_out(net, xs, d->in[k], r0);
-            l->vt->backward_n(l, d->nin, x, net->out[i] + r0 * d->size, dy, dx, n);
-        }
-        for (int k = 0; k < d->nin; k++) {        /* fan-out: sum into the first writer's */
-            if (d->dxadd[k] < 0) continue;
-            float *acc = slot(net, d->dxadd[k]) + go;
-            int64_t len = n * net->nodes[d->in[k]].size;
-            for (int64_t e = 0; e < len; e++) acc[e] += dx[k][e];
-        }
+    const lt_node *d = &net->nodes[i];
+    if (d->gslot < 0) return;
+    lt_layer *l = d->layer;
+    float *dy = slot(net, d->gslot) + go, *dx[LT_MAX_MERGE];
+    for (int k = 0; k < d->nin; k++)
+        dx[k] = d->dxslot[k] < 0 ? NULL : slot(net, d->dxslot[k]) + go;
+    if (d->nin == 1) {
+        l->vt->backward(l, node_out(net, xs, d->in[0], r0), net->out[i] + r0 * d->size, dy,
+                        dx[0], n, cache_at(net, i, r0), scratch_at(net, r0));
+    } else {
+        const float *x[LT_MAX_MERGE];
+        for (int k = 0; k < d->nin; k++) x[k] = node_out(net, xs, d->in[k], r0);
+        l->vt->backward_n(l, d->nin, x, net->out[i] + r0 * d->size, dy, dx, n);
     }
+    for (int k = 0; k < d->nin; k++) {        /* fan-out: sum into the first writer's */
+        if (d->dxadd[k] < 0) continue;
+        float *acc = slot(net, d->dxadd[k]) + go;
+        int64_t len = n * net->nodes[d->in[k]].size;
+        for (int64_t e = 0; e < len; e++) acc[e] += dx[k][e];
+    }
+}
+
+/* Backward of rows r0 .. r0+n from the gradients in the outputs' slots, along the plan. */
+static void backward_rows(lt_net *net, const float *const *xs, int64_t r0, int64_t n) {
+    for (int i = net->n - 1; i >= net->ninputs; i--) backward_node(net, xs, i, r0, n);
 }
 
 /* A layer's backward that failed (a Lua layer's error): its status, cleared. */
@@ -832,6 +838,79 @@ lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dx
     return s;
 }
 
+/* Whether output o's layer applies a fused softmax or sigmoid that an explanation skips
+ * (the class score before it, as Grad-CAM defines it): the layer used at that node only. */
+static int logit_output(const lt_net *net, int o) {
+    const lt_node *d = &net->nodes[net->outputs[o]];
+    const lt_layer *l = d->layer;
+    if (!(l->vt->flags & LT_LAYER_FUSABLE_ACT) || d->nconsumers) return 0;
+    if (l->act != LT_ACT_SOFTMAX && l->act != LT_ACT_SIGMOID) return 0;
+    for (int i = net->ninputs; i < net->n; i++)
+        if (net->nodes[i].layer == l && i != net->outputs[o]) return 0;
+    return 1;
+}
+
+lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const float *const *dys,
+                         int logits, int node, float *onode, float *dnode, float *const *dxs) {
+    lt_status s;
+    if (node >= net->n) return lt_seterr(LT_EARG, "explain: node %d of %d", node, net->n);
+    if ((s = enter(net)) != LT_OK) return s;
+    if ((s = lt_net_build(net, &lt_global_rng)) != LT_OK || (s = reserve(net, N, 0)) != LT_OK) {
+        leave(net);
+        return s;
+    }
+    float *keep = NULL;                  /* the accumulated gradients, given back at the end */
+    if (dys && net->nparams > 0 && !(keep = malloc((size_t)net->nparams * sizeof(float)))) {
+        leave(net);
+        return lt_seterr(LT_ENOMEM, "explain: out of memory");
+    }
+    if (dys && !net->plan_dx && plan_backward(net, 1) < 0) {
+        free(keep);
+        leave(net);
+        return lt_seterr(LT_ENOMEM, "explain: out of memory");
+    }
+    if (keep) memcpy(keep, net->grads->data, (size_t)net->nparams * sizeof(float));
+    set_modes(net, 0);                   /* inference forward on one thread, every out[] kept */
+    net->fwd_n = 0;
+    s = forward_rows(net, xs, 0, N);
+    if (s == LT_OK && node >= 0 && onode)
+        memcpy(onode, node < net->ninputs ? xs[node] : net->out[node],
+               (size_t)(N * net->nodes[node].size) * sizeof(float));
+    if (s == LT_OK && dys) {
+        for (int o = 0; o < net->noutputs; o++) {
+            to_slot(net, o, dys[o], N, N);
+            net->nodes[net->outputs[o]].layer->skip_act_grad = logits && logit_output(net, o);
+        }
+        for (int i = net->n - 1; i >= net->ninputs; i--) {
+            if (i == node && dnode) {    /* complete: every consumer of node i has run */
+                const lt_node *d = &net->nodes[i];
+                size_t len = (size_t)(N * d->size) * sizeof(float);
+                if (d->gslot < 0) memset(dnode, 0, len);
+                else memcpy(dnode, slot(net, d->gslot), len);
+            }
+            backward_node(net, xs, i, 0, N);
+        }
+        for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].layer->skip_act_grad = 0;
+        s = backward_status(net);
+    }
+    restore_modes(net);
+    for (int k = 0; k < net->ninputs && s == LT_OK && dys; k++) {
+        const lt_node *d = &net->nodes[k];
+        size_t len = (size_t)(N * d->size) * sizeof(float);
+        if (k == node && dnode) {
+            if (d->gslot < 0) memset(dnode, 0, len);
+            else memcpy(dnode, slot(net, d->gslot), len);
+        }
+        if (!dxs || !dxs[k]) continue;
+        if (d->gslot < 0) memset(dxs[k], 0, len);
+        else memcpy(dxs[k], slot(net, d->gslot), len);
+    }
+    if (keep) memcpy(net->grads->data, keep, (size_t)net->nparams * sizeof(float));
+    free(keep);
+    leave(net);
+    return s;
+}
+
 /* Whether output o's loss can hand its layer the gradient w.r.t. the pre-activation: a
  * softmax (sigmoid) output under cross-entropy, read by nothing else, the layer used once. */
 static int fusable(const lt_net *net, int o, lt_loss_kind k) {
@@ -930,6 +1009,8 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
     }
     s = backward_par(net, xs, N, par);
     for (int o = 0; o < net->noutputs; o++) net->nodes[net->outputs[o]].layer->skip_act_grad = 0;
+    if (s == LT_OK && net->monitor)
+        s = lt_monitor_before_update(net->monitor, net, N, par ? net->g1 : NULL);
     if (s != LT_OK) {                 /* keep "grads read zero between steps" */
         if (net->nparams > 0) memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
         if (net->g1) memset(net->g1, 0, (size_t)net->nparams * sizeof(float));
@@ -948,6 +1029,7 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
         }
     }
     commit_state(net);                  /* the step is applied: the state goes with it */
+    if (net->monitor) lt_monitor_after_update(net->monitor, net);
     if (tm) {
         tm->optimizer += seconds() - t1;
         tm->steps++;

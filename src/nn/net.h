@@ -89,6 +89,7 @@ typedef struct {
     const float *step_weights, *row_weights;
     float *wbuf;
     int64_t wcap;
+    struct lt_monitor *monitor;          /* layer health per step (monitor.h), or NULL */
 } lt_net;
 
 /* A graph network. ninputs input nodes with per-sample shapes (in_nd[k], in_shape[k]),
@@ -123,6 +124,17 @@ static inline const float *lt_net_output(const lt_net *net, int k) {
  * the parameter gradients into net->grads (those of frozen layers stay zero) and writes the
  * input gradients into dxs[k] (an entry or dxs itself may be NULL). */
 lt_status lt_net_backward(lt_net *net, const float *const *dys, float *const *dxs);
+/* Gradients for explanations (saliency, Grad-CAM): a forward of xs (N samples) in
+ * inference mode on one thread, keeping every node's output, then a backward from dys[k]
+ * (N×output k). With `logits`, an output layer's fused softmax or sigmoid is skipped: dys
+ * are taken w.r.t. its pre-activation (the class score before the softmax). Writes node
+ * `node`'s output into onode and d/d(that output) into dnode (N×node size; either may be
+ * NULL; node -1: none), the inputs' gradients into dxs (an entry or dxs may be NULL).
+ * Changes no parameter, accumulated gradient or layer state; ends a pending training
+ * forward (backward then asks for a new one). dys NULL: the forward alone (every node's
+ * output is then in net->out until the next call; dnode and dxs are not written). */
+lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const float *const *dys,
+                         int logits, int node, float *onode, float *dnode, float *const *dxs);
 /* One training step on xs (N samples) and targets ys[k] (tn[k] floats: N×output k for dense
  * targets, N class ids for sparse), one loss per output: forward, loss, backward, optimizer
  * step. *loss is the weighted total of the batch means, correct/total the accuracy counts

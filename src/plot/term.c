@@ -64,6 +64,7 @@ lt_status lt_screen_begin(int raw_keys) {
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    set_escdelay(25);                 /* Esc alone is a key (the drill-down's "back") */
     curs_set(0);
     use_colour = 0;
     if (has_colors() && start_color() == OK) {
@@ -148,10 +149,16 @@ int lt_screen_key(int timeout_ms) {
         follow_size();
         clearok(curscr, TRUE);                    /* the next refresh repaints everything */
         return LT_KEY_RESIZE;
-    case 'q': case 'Q': case 27: case 3: return LT_KEY_QUIT;
+    case 'q': case 'Q': case 3: return LT_KEY_QUIT;
+    case 27: return LT_KEY_ESC;
+    case '\r': case '\n': case KEY_ENTER: return LT_KEY_ENTER;
+    case KEY_NPAGE: return LT_KEY_PGDN;
+    case KEY_PPAGE: return LT_KEY_PGUP;
     default: return ch;
     }
 }
+
+int lt_screen_input_gone(void) { return input_gone(); }
 
 void lt_screen_end(void) {
     if (!screen) return;
@@ -253,8 +260,8 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
          * is followed even when its signal did not reach curses. */
         int k;
         while ((k = lt_screen_key(250)) == LT_KEY_NONE && !input_gone()) {}
-        if (k == LT_KEY_QUIT || k == LT_KEY_NONE) break;     /* NONE: stdin closed */
-        if (grid && (k == '\r' || k == '\n' || k == 'z' || k == KEY_ENTER)) {
+        if (k == LT_KEY_QUIT || k == LT_KEY_ESC || k == LT_KEY_NONE) break;  /* NONE: stdin closed */
+        if (grid && (k == LT_KEY_ENTER || k == 'z')) {
             zoom = !zoom;
             pix.panel = pix.i = pix.j = 0;
             continue;
@@ -276,9 +283,9 @@ lt_status lt_view(const lt_plot *p, lt_style style) {
             else if ((k == LT_KEY_RIGHT || k == '\t') && sel + 1 < n) sel++;
             else if (k == LT_KEY_UP && sel - cols >= 0) sel -= cols;
             else if (k == LT_KEY_DOWN && sel + cols < n) sel += cols;
-            else if ((k == 'n' || k == KEY_NPAGE || k == ' ') && sel / per < (n - 1) / per)
+            else if ((k == 'n' || k == LT_KEY_PGDN || k == ' ') && sel / per < (n - 1) / per)
                 sel = (sel / per + 1) * per;
-            else if ((k == 'p' || k == KEY_PPAGE) && sel >= per) sel = (sel / per - 1) * per;
+            else if ((k == 'p' || k == LT_KEY_PGUP) && sel >= per) sel = (sel / per - 1) * per;
             cur.panel = sel;
             continue;
         }

@@ -11,7 +11,8 @@
 
 enum {
     LT_KEY_NONE = -1, LT_KEY_LEFT = 0x10001, LT_KEY_RIGHT, LT_KEY_UP, LT_KEY_DOWN,
-    LT_KEY_RESIZE, LT_KEY_QUIT                /* q, Q, Esc or Ctrl-C in raw mode */
+    LT_KEY_RESIZE, LT_KEY_QUIT,               /* q, Q or Ctrl-C in raw mode */
+    LT_KEY_ESC, LT_KEY_ENTER, LT_KEY_PGDN, LT_KEY_PGUP
 };
 
 /* Opens the screen on stdin/stdout (newterm; raw keys when `raw`, else cbreak so Ctrl-C
@@ -26,9 +27,11 @@ void      lt_screen_draw(const lt_canvas *c, int x, int y);
 void      lt_screen_text(int x, int y, const char *s, int reverse);
 void      lt_screen_refresh(void);
 /* The next key: waits up to timeout_ms (0: poll, < 0: block). LT_KEY_NONE when none;
- * printable keys as themselves, arrows/resize/quit as LT_KEY_*. */
+ * printable keys as themselves, arrows/resize/quit/Esc/Enter/pages as LT_KEY_*. */
 int       lt_screen_key(int timeout_ms);
 void      lt_screen_end(void);                 /* no-op when not open */
+/* The keyboard is gone (the terminal hung up, stdin closed): stop waiting for keys. */
+int       lt_screen_input_gone(void);
 
 /* The interactive viewer: draws p full-screen with a status line describing the value
  * under the cursor; arrows move it, Tab goes to the next panel, resize redraws, q (or
