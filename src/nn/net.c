@@ -864,7 +864,7 @@ lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const f
         leave(net);
         return lt_seterr(LT_ENOMEM, "explain: out of memory");
     }
-    if (dys && !net->plan_dx && plan_backward(net, 1) < 0) {
+    if (dys && !net->plan_dx && plan_backward(net, 1, 0) < 0) {
         free(keep);
         leave(net);
         return lt_seterr(LT_ENOMEM, "explain: out of memory");
