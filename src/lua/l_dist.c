@@ -5,6 +5,7 @@
  * optimizer's state from rank 0, share rank 0's random stream, checksum an architecture.
  * Every collective first agrees on the shape (lt_dist_check_len) so that ranks passing
  * different shapes all get an error instead of waiting on each other. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/rng.h"
@@ -177,7 +178,9 @@ static int dist_checksum(lua_State *L) {
         h = fnv(h, v, sizeof v);
     }
     h = fnv(h, &net->nparams, sizeof net->nparams);
-    lua_pushfstring(L, "%08x%08x", (unsigned)(h >> 32), (unsigned)h);
+    char hex[24];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    lua_pushstring(L, hex);
     return 1;
 }
 
