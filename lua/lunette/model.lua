@@ -224,7 +224,7 @@ function ModelCheckpoint:on_epoch_end(epoch, logs, model)
   local ok, err = model:save(path)
   if not ok then
     print(string.format("ModelCheckpoint: could not save %s: %s", path, tostring(err)))
-  elseif self.verbose ~= 0 then
+  elseif self.verbose ~= 0 and L.dist.rank() == 0 then      -- under mpirun, rank 0 saved
     print(string.format("Epoch %d: saved model to %s", epoch, path))
   end
 end

@@ -29,6 +29,13 @@ local configs = {
   { name = "1 rank x 2 threads", cmd = string.format("%q --threads 2 %q", bin, worker) },
   { name = "2 ranks x 1 thread", cmd = string.format("mpirun -np 2 --oversubscribe %q --threads 1 %q", bin, worker) },
 }
+local function loadavg()
+  local f = io.open("/proc/loadavg")
+  local l = f and f:read("l") or "?"
+  if f then f:close() end
+  return l:match("^(%S+ %S+ %S+)") or l
+end
+print("load average before: " .. loadavg())
 local params
 for _, c in ipairs(configs) do c.step, c.ar, c.pure = {}, {}, {} end
 for r = 1, rounds do
@@ -53,6 +60,7 @@ local function median(t)
   return k % 2 == 1 and s[(k + 1) // 2] or (s[k // 2] + s[k // 2 + 1]) / 2
 end
 
+print("load average after: " .. loadavg() .. " (another job on the machine slows every configuration)")
 local base = median(configs[1].step)
 print(string.format("%-20s %10s %14s %9s %11s", "configuration", "ms/step", "allreduce ms", "speed-up", "efficiency"))
 for i, c in ipairs(configs) do
