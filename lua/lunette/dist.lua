@@ -21,8 +21,9 @@ L._sethelp(D, "dist", "dist: training on several processes (MPI)\n\n"
   .. "computes its share of every batch and the gradients are summed across ranks, so the "
   .. "weights do not depend on the number of processes. Rank 0 alone prints progress and "
   .. "writes files (model:save). Functions: dist.rank, dist.size, dist.barrier, "
-  .. "dist.allreduce, dist.broadcast, dist.print0, dist.abort, dist.available. The REPL is "
-  .. "not distributed.\nExample: local dist = lunette.dist; dist.print0(dist.size() .. ' processes')")
+  .. "dist.allreduce, dist.broadcast, dist.print0, dist.abort, dist.available. fit, evaluate "
+  .. "and the collectives (barrier, allreduce, broadcast) must be called by every rank in the same order. "
+  .. "The REPL is not distributed.\nExample: local dist = lunette.dist; dist.print0(dist.size() .. ' processes')")
 
 function M.active() return D.size() > 1 end
 
