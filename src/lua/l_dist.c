@@ -46,7 +46,7 @@ static lt_status check_shape(const char *what, const lt_tensor *t) {
     uint64_t code = (uint64_t)t->ndim;      /* one number per shape: a mixing hash */
     for (int d = 0; d < t->ndim; d++) code = code * 1000003u + (uint64_t)t->shape[d];
     /* non-negative: negative lengths stand for numbers and other values (see callers) */
-    lt_status s = lt_dist_check_len(what, (int64_t)(code >> 1));
+    lt_status s = lt_dist_check_len(what, (int64_t)(code & (UINT64_MAX >> 1)));
     if (s != LT_OK) {
         char buf[128];
         return lt_seterr(LT_ESHAPE, "dist.%s: the ranks passed tensors of different shapes "
