@@ -41,8 +41,15 @@ static int check_op(lua_State *L, int idx, lt_dist_op *op) {
     return k == 1;                                   /* mean: sum, then divide */
 }
 
-/* The shape of a tensor agreed across ranks: rank, then each dimension. */
+/* The shape of a tensor agreed across ranks: the element count exactly (what MPI needs
+ * to match), then a hash of the rank and dimensions (a 2×3 against a 3×2). */
 static lt_status check_shape(const char *what, const lt_tensor *t) {
+    if (lt_dist_check_len(what, t->numel) != LT_OK) {
+        char buf[128];
+        return lt_seterr(LT_ESHAPE, "dist.%s: the ranks passed tensors of different shapes "
+                         "(rank %d: %s): every rank must pass the same shape", what,
+                         lt_dist_rank(), lt_shape_str(t->ndim, t->shape, buf, sizeof buf));
+    }
     uint64_t code = (uint64_t)t->ndim;      /* one number per shape: a mixing hash */
     for (int d = 0; d < t->ndim; d++) code = code * 1000003u + (uint64_t)t->shape[d];
     /* non-negative: negative lengths stand for numbers and other values (see callers) */
