@@ -123,6 +123,11 @@ end
 -- rows, summed over the ranks (the same result on every rank).
 function M.evaluate(net, x, y, bs)
   local n = nrows(x)
+  local lo_n, hi_n = -D.allreduce(-n, "max"), D.allreduce(n, "max")
+  if lo_n ~= hi_n then
+    error(string.format("evaluate: the processes were given different data: %d samples on rank %d, "
+      .. "from %d to %d across the ranks", n, D.rank(), math.tointeger(lo_n), math.tointeger(hi_n)), 0)
+  end
   local lo, hi = share(n)
   local l, c, t = 0, 0, 0
   if hi > lo then

@@ -1,6 +1,6 @@
 -- tests/mpi/test_dist_badinput.lua: what goes wrong under mpirun ends with a clear message
 -- and never a hang: more ranks than samples in a batch (and in the last batch), ranks given
--- different models or different data, an error on one rank in the middle of an epoch, a
+-- different models or different data (to fit and to evaluate), an error on one rank in the middle of an epoch, a
 -- rank killed in the middle of an epoch (the others stop within seconds), the REPL under
 -- mpirun. Every run has a time limit; each case checks the job failed, the message, and
 -- that it ended well before the limit.
@@ -52,6 +52,11 @@ case("different_data", [[
 local x, y = data(r == 1 and 41 or 40)
 model():fit(x, y, { batch_size = 10, verbose = 0 })
 ]], { "different models or data", "40 training samples", "41 training samples" })
+
+case("evaluate_data", [[
+local x, y = data(r == 1 and 41 or 40)
+model():evaluate(x, y)
+]], { "evaluate: the processes were given different data", "from 40 to 41 across the ranks" })
 
 -- an error on rank 1 only, at batch 3 of epoch 2: rank 0 waits in the next allreduce and
 -- must be ended; the message names rank 1
