@@ -39,10 +39,32 @@ double lt_dist_allreduce_seconds(void) { return allreduce_time; }
 static int started, world_rank, world_size = 1;
 static char host[64];
 
+/* At exit: wait for every rank to finish (MPI_Finalize would too, silently), saying so
+ * after 10 s, since a rank left waiting in a collective this rank never called (fit or
+ * evaluate on rank 0 only) would otherwise hang the job without a word. */
+static void wait_for_all(void) {
+    MPI_Request req;
+    if (world_size == 1 || MPI_Ibarrier(MPI_COMM_WORLD, &req) != MPI_SUCCESS) return;
+    double t0 = now();
+    int done = 0, told = 0;
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        if (!told && now() - t0 > 10) {
+            fprintf(stderr, "lunette: rank %d of %d (%s) has finished and waits for the other "
+                    "ranks; if one of them waits in fit, evaluate or a lunette.dist collective "
+                    "that this rank did not call, the job will not end: every rank must make "
+                    "the same collective calls\n", world_rank, world_size, host);
+            told = 1;
+        }
+        struct timespec ts = {0, 2000000};       /* 2 ms */
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void finish(void) {
     int fin = 0;
     MPI_Finalized(&fin);
     if (!fin) {
+        wait_for_all();
         LSAN_OFF();
         MPI_Finalize();
         LSAN_ON();
