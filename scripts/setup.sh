@@ -10,7 +10,7 @@ BUILD_TYPE=${BUILD_TYPE:-Release}
 # Every package a fresh Debian 12 machine needs to build, test and run Lunette.
 LUNETTE_PACKAGES="build-essential cmake pkg-config liblua5.4-dev lua5.4 libreadline-dev
   libncurses-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist
-  python3 python3-pil xz-utils"
+  python3 python3-pil xz-utils libopenmpi-dev openmpi-bin"
 # Set LUNETTE_EXTRA_PACKAGES for more (.ci/run adds clang for the fuzz targets).
 
 lt_install_missing() {

@@ -40,6 +40,22 @@ foreach(src ${LUA_TESTS})
   lunette_test_env(lua_${name})
 endforeach()
 
+# tests/mpi/test_*.lua  lunette.dist: each runs as one process that starts `mpirun -np 2`
+# (as root in CI: OMPI_ALLOW_RUN_AS_ROOT) under a time limit; SKIPPED without MPI or mpirun.
+file(GLOB MPI_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/mpi/test_*.lua)
+foreach(src ${MPI_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME mpi_${name} COMMAND lunette -e
+    "package.path='${CMAKE_SOURCE_DIR}/tests/lua/?.lua;'..package.path; dofile[[${src}]]")
+  lunette_test_env(mpi_${name})
+  set_tests_properties(mpi_${name} PROPERTIES TIMEOUT 180 SKIP_REGULAR_EXPRESSION "SKIPPED")
+  # Open MPI's progress thread keeps a few blocks until exit: tests/lsan.supp names it,
+  # which needs the slow unwinder (8 frames are enough, and cost less)
+  set_property(TEST mpi_${name} APPEND PROPERTY ENVIRONMENT
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0:malloc_context_size=8")
+endforeach()
+
 # The Lua C module from the stock interpreter (not in the sanitizer build: lua5.4
 # itself is not instrumented, so the ASan runtime would have to be preloaded).
 if(NOT LUNETTE_SANITIZE)

@@ -225,7 +225,7 @@ function ModelCheckpoint:on_epoch_end(epoch, logs, model)
   local ok, err = model:save(path)
   if not ok then
     print(string.format("ModelCheckpoint: could not save %s: %s", path, tostring(err)))
-  elseif self.verbose ~= 0 then
+  elseif self.verbose ~= 0 and L.dist.rank() == 0 then      -- under mpirun, rank 0 saved
     print(string.format("Epoch %d: saved model to %s", epoch, path))
   end
 end
@@ -836,9 +836,14 @@ function methods:evaluate(x, y, opts)
   opts = L._options(opts, "evaluate", "batch_size verbose")
   x, y = check_xy(self, x, y, "evaluate")
   local net = self:_network(x, "evaluate")
-  local loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32)
+  local loss, c, t
+  if L.dist.size() > 1 then        -- under mpirun: each rank its share of the rows
+    loss, c, t = ccall(require("lunette.dist").evaluate, net, x, y, opts.batch_size or 32)
+  else
+    loss, c, t = ccall(net.evaluate, net, x, y, opts.batch_size or 32)
+  end
   local acc = c / t
-  if (opts.verbose or 0) > 0 then
+  if (opts.verbose or 0) > 0 and L.dist.rank() == 0 then
     print(string.format("%d samples - accuracy: %.4f - loss: %.4f", nrows(x), acc, loss))
   end
   return loss, acc
@@ -1043,6 +1048,9 @@ function methods:fit(x, y, opts)
     if not okv then error("fit: validation data: " .. tostring(e), 2) end
   end
   local steps = (n + bs - 1) // bs
+  -- under mpirun (lunette.dist): data-parallel steps; rank 0 alone shows progress
+  local par = L.dist.size() > 1 and require("lunette.dist").fit_begin(self, net, n, bs, xv and nrows(xv)) or nil
+  if par and L.dist.rank() > 0 then verbose = 0 end
   local callbacks = opts.callbacks or {}
   if type(callbacks) == "function" or getmetatable(callbacks) then callbacks = { callbacks } end
   for i, cb in ipairs(callbacks) do        -- a plain {on_epoch_end=fn} table: no misspelt hook
@@ -1058,7 +1066,7 @@ function methods:fit(x, y, opts)
   self.stop_training = false
   self._verbose = verbose
   local dash
-  if opts.dashboard and nn._isatty() then
+  if opts.dashboard and nn._isatty() and not par then
     local ok, mod = pcall(require, "lunette.dashboard")
     if ok and type(mod) == "table" and mod.start then
       dash = mod.start { epochs = epochs, steps = steps, metrics = { "loss", "accuracy" }, validation = xv ~= nil }
@@ -1076,7 +1084,7 @@ function methods:fit(x, y, opts)
       if show then print(string.format("Epoch %d/%d", epoch, epochs)) end
       for _, cb in ipairs(callbacks) do call_cb(cb, "on_epoch_begin", epoch, self) end
       local epoch_lr = self.optimizer.lr
-      net:shuffle(n, opts.shuffle ~= false)
+      (par or net):shuffle(n, opts.shuffle ~= false)
       local t0 = clock()
       local last_draw = -1
       local lsum, csum, tsum, seen = 0, 0, 0, 0
@@ -1085,7 +1093,7 @@ function methods:fit(x, y, opts)
         cur_batch = b
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
-        local loss, c, t = net:train_rows(x, y, start, cnt, self.optimizer, sw)
+        local loss, c, t = (par or net):train_rows(x, y, start, cnt, self.optimizer, sw)
         if loss == nil then error(nan_message(c, epoch, b) .. (health and health:nonfinite() or ""), 0) end
         if health then health:batch(epoch, b) end
         lsum = lsum + loss * cnt; seen = seen + cnt
@@ -1107,11 +1115,14 @@ function methods:fit(x, y, opts)
           io.stdout:write("\r", line, "\27[K")
           io.stdout:flush()
         end
+        if par then self.stop_training = par:agree(self.stop_training) end
         if self.stop_training then break end
       end
       local elapsed = clock() - t0
       if xv then
-        local vl, vc, vt = net:evaluate(xv, yv, bs)
+        local vl, vc, vt
+        if par then vl, vc, vt = require("lunette.dist").evaluate(net, xv, yv, bs)
+        else vl, vc, vt = net:evaluate(xv, yv, bs) end
         logs.val_loss = vl
         if has_acc(self) then logs.val_accuracy = vc / vt end
       end
@@ -1129,15 +1140,18 @@ function methods:fit(x, y, opts)
       for _, cb in ipairs(callbacks) do
         if call_cb(cb, "on_epoch_end", epoch, logs, self) == false then self.stop_training = true end
       end
+      if par then self.stop_training = par:agree(self.stop_training) end
       if self.stop_training then break end
     end
   end
   local ok, err = pcall(run)
   if health then health:finish() end
+  if par then par:finish() end
   for _, cb in ipairs(callbacks) do pcall(call_cb, cb, "on_train_end", self) end
   if dash then pcall(dash.finish, dash, history) end
   if not ok then
     if L.interrupted(err) then
+      if par then par:interrupted(cur_epoch, cur_batch) end
       if tty then io.stdout:write("\n") end
       print(string.format("Interrupted at epoch %d, batch %d", cur_epoch, cur_batch))
       history.interrupted = true
@@ -1271,6 +1285,7 @@ end
 function methods:save(path, opts)
   if type(path) ~= "string" then error("save: expected a file path", 2) end
   L._options(opts, "save", "")                -- none yet: an options table is not ignored
+  if L.dist.rank() > 0 then return true end     -- under mpirun, rank 0 alone writes
   local st, json = L.safetensors, L.json
   if not st or not json then error("save: lunette.safetensors / lunette.json are not available", 2) end
   local net = self:_network(nil, "save")

@@ -65,6 +65,7 @@ require "lunette.datasets"   -- data.load, split, scale, normalize (extends L.da
 require "lunette.plot"       -- plot.lines, history, confusion, image(s), featuremaps, ...
 require "lunette.metrics"    -- metrics.classification_report
 require "lunette.training"   -- nn.LearningRateScheduler, nn.ReduceLROnPlateau, nn.lr_find, nn.l1/l2
+require "lunette.dist"       -- help for lunette.dist; data-parallel fit under mpirun
 
 -- Names the REPL and `lunette -e` make global.
 L.globals = { "tensor", "help", "nn", "optim", "data", "plot", "metrics" }

@@ -25,6 +25,7 @@ static const luaL_Reg submodules[] = {
     {"metrics", luaopen_lunette_metrics},
     {"data", luaopen_lunette_data},
     {"augment", luaopen_lunette_augment},
+    {"dist", luaopen_lunette_dist},
     {NULL, NULL}};
 
 static int lunette_seed(lua_State *L) {

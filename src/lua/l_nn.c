@@ -1186,6 +1186,7 @@ static LNet *checklnet(lua_State *L, int idx) {
     return u;
 }
 static lt_net *checknet(lua_State *L, int idx) { return checklnet(L, idx)->net; }
+lt_net *lt_lua_checknet(lua_State *L, int idx) { return checknet(L, idx); }
 
 /* Pushes a new network object for net (NULL: raises the engine's message), anchoring the
  * layer objects at stack index anchors. */

@@ -5,6 +5,7 @@
 
 #include "lua/l_util.h"
 #include "nn/layer.h"
+#include "nn/net.h"
 #include "nn/optim.h"
 
 #define OPTIM_MT "lunette.Optimizer"
@@ -18,6 +19,9 @@ lt_optim *lt_lua_checkoptim(lua_State *L, int idx);
  * models; nn[config.class](config) must rebuild the layer), or 0 for an empty one; its
  * "class" defaults to l's kind. The layer starts in inference mode. */
 void lt_lua_pushlayer(lua_State *L, lt_layer *l, int config_idx);
+/* The C network of the lunette.Net at idx (a model's _net; a "bad argument" error
+ * otherwise, or an error while it runs). */
+lt_net *lt_lua_checknet(lua_State *L, int idx);
 /* The C layer of the lunette.Layer at idx (a "bad argument" error otherwise). */
 lt_layer *lt_lua_checklayer(lua_State *L, int idx);
 

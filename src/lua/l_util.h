@@ -135,7 +135,8 @@ int luaopen_lunette_json(lua_State *L);          /* l_files.c */
 int luaopen_lunette_plot(lua_State *L);          /* l_plot.c */
 int luaopen_lunette_metrics(lua_State *L);       /* l_metrics.c */
 int luaopen_lunette_data(lua_State *L);
-int luaopen_lunette_augment(lua_State *L);      /* l_augment.c: adds nn.Random* */
+int luaopen_lunette_augment(lua_State *L);
+int luaopen_lunette_dist(lua_State *L);         /* l_dist.c */      /* l_augment.c: adds nn.Random* */
 int luaopen_lunette(lua_State *L);
 
 #endif

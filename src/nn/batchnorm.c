@@ -9,7 +9,12 @@
  * Inference: the moving mean and variance replace μ, σ².
  * Backward (training), x̂ = (x - μ)·inv:  dγ += Σ dy·x̂;  dβ += Σ dy;
  *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)).
- * γ is `weight`, β `bias`; the state block holds [moving_mean | moving_variance]. */
+ * γ is `weight`, β `bias`; the state block holds [moving_mean | moving_variance].
+ * Per-channel sums in double. Distributed step (lt_layer_sync_batch): the per-channel sums
+ * (Σx, Σ(x-μ)², Σdy, Σdy·x̂) and the row count M are summed over the processes, so μ, σ² and dx are those of the
+ * global batch (synchronised batch normalisation); dγ, dβ stay this rank's sums (the
+ * network sums the gradients over the ranks). */
+#include "dist/dist.h"
 #include "nn/layer.h"
 
 #include <math.h>
@@ -52,6 +57,17 @@ static void bn_init_state(lt_layer *l) {
     }
 }
 
+/* Per-channel sums are accumulated in double (a batch of 128 32×32 images sums 131072
+ * values per channel: a float sum would carry ~1e-5 of rounding) in the scratch block
+ * acc, whose last element holds the row count; a distributed step sums acc over the
+ * processes (one allreduce of n + 1 doubles). */
+static lt_status reduce_sums(double *acc, int64_t n) {
+    return lt_layer_sync_batch ? lt_dist_allreduce_d(acc, n + 1, LT_DIST_SUM) : LT_OK;
+}
+
+/* scratch: 2C + 1 doubles (acc) */
+static double *acc_buf(float *scratch) { return (double *)(void *)scratch; }
+
 /* cache: [mean C | inv C | batch variance C | mode 1] */
 static size_t bn_cache(const lt_layer *l, int64_t N) {
     (void)N;
@@ -60,25 +76,32 @@ static size_t bn_cache(const lt_layer *l, int64_t N) {
 
 static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
                             float *scratch) {
-    (void)scratch;
     bn_layer *b = (bn_layer *)l;
     const int64_t C = b->C, M = N * l->in_size / C;
+    lt_status st;
     float *mean = cache, *inv = cache + C, *bvar = cache + 2 * C;
     const float *mm = l->state->data, *mv = l->state->data + C;
     cache[3 * C] = (float)l->training;
     if (l->training) {
-        for (int64_t c = 0; c < C; c++) { mean[c] = 0; inv[c] = 0; }
-        /* two passes in float with per-channel sums (M is a batch: small enough) */
+        /* two passes with per-channel sums; the count of rows (global when distributed) */
+        double *acc = acc_buf(scratch);
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;
+        acc[C] = (double)M;
         for (int64_t r = 0; r < M; r++)
-            for (int64_t c = 0; c < C; c++) mean[c] += x[r * C + c];
-        for (int64_t c = 0; c < C; c++) mean[c] /= (float)M;
+            for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];
+        if ((st = reduce_sums(acc, C)) != LT_OK) return st;
+        const double Mt = acc[C];
+        for (int64_t c = 0; c < C; c++) mean[c] = (float)(acc[c] / Mt);
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;
+        acc[C] = 0;
         for (int64_t r = 0; r < M; r++)
             for (int64_t c = 0; c < C; c++) {
                 float d = x[r * C + c] - mean[c];
-                inv[c] += d * d;
+                acc[c] += d * d;
             }
+        if ((st = reduce_sums(acc, C)) != LT_OK) return st;
         for (int64_t c = 0; c < C; c++) {
-            float var = inv[c] / (float)M;
+            float var = (float)(acc[c] / Mt);
             bvar[c] = var;
             inv[c] = 1.0f / sqrtf(var + b->eps);
         }
@@ -102,26 +125,35 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
     const int64_t C = b->C, M = N * l->in_size / C;
     const float *mean = cache, *inv = cache + C;
     int training = cache[3 * C] != 0.0f;
-    float *sdy = scratch, *sdyx = scratch + C;     /* Σ dy, Σ dy·x̂ per channel */
+    double *sdy = acc_buf(scratch), *sdyx = sdy + C;     /* Σ dy, Σ dy·x̂ per channel */
     for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
+    sdy[2 * C] = (double)M;
     for (int64_t r = 0; r < M; r++)
         for (int64_t c = 0; c < C; c++) {
             float d = dy[r * C + c];
             sdy[c] += d;
             sdyx[c] += d * (x[r * C + c] - mean[c]) * inv[c];
         }
-    for (int64_t c = 0; c < C; c++) {
-        l->dw->data[c] += sdyx[c];
-        l->db->data[c] += sdy[c];
+    for (int64_t c = 0; c < C; c++) {             /* this rank's: the net sums gradients */
+        l->dw->data[c] += (float)sdyx[c];
+        l->db->data[c] += (float)sdy[c];
     }
     if (!dx) return;
+    if (training) {
+        lt_status st = reduce_sums(sdy, 2 * C);
+        if (st != LT_OK) {
+            l->err = st;
+            return;
+        }
+    }
+    const double Mt = sdy[2 * C];                 /* rows of the (global) batch */
     const float *g = l->w->data;
     for (int64_t r = 0; r < M; r++)
         for (int64_t c = 0; c < C; c++) {
             float d = dy[r * C + c];
             if (training) {
                 float xh = (x[r * C + c] - mean[c]) * inv[c];
-                dx[r * C + c] = g[c] * inv[c] * (d - (sdy[c] + xh * sdyx[c]) / (float)M);
+                dx[r * C + c] = g[c] * inv[c] * (d - (float)((sdy[c] + xh * sdyx[c]) / Mt));
             } else {
                 dx[r * C + c] = g[c] * inv[c] * d;
             }
@@ -143,7 +175,7 @@ static void bn_commit(lt_layer *l, const float *cache) {
 
 static size_t bn_scratch(const lt_layer *l, int64_t N) {
     (void)N;
-    return (size_t)(2 * ((const bn_layer *)l)->C);
+    return (size_t)(2 * ((const bn_layer *)l)->C + 1) * 2;   /* see acc_buf */
 }
 
 static const lt_layer_vt bn_vt = {"BatchNormalization", bn_setup, bn_init, bn_cache, bn_scratch,

@@ -178,6 +178,11 @@ static inline void lt_layer_commit(lt_layer *l, const float *cache) {
     if (l->commit && l->state) l->commit(l, cache);
 }
 
+/* Set by a network during a distributed training step (net.h, lt_net.dist_rows): layers
+ * with batch statistics (batch normalisation) sum them over the processes (src/dist), so
+ * the statistics are those of the global batch. Zero otherwise. */
+extern int lt_layer_sync_batch;
+
 /* ---- shared kernels ---- */
 const char *lt_act_name(lt_act a);                   /* "relu", ... ("linear" for none) */
 int         lt_act_parse(const char *s, lt_act *a);  /* 1 on success */

@@ -13,12 +13,15 @@
  *   xbuf, ybuf  a gathered batch for lt_net_train_rows */
 #include "nn/net.h"
 #include "nn/monitor.h"
+#include "dist/dist.h"
 #include "nn/parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+int lt_layer_sync_batch;
 
 static double seconds(void) {
     struct timespec ts;
@@ -961,6 +964,18 @@ static lt_status plan_for_training(lt_net *net) {
     return LT_OK;
 }
 
+/* A distributed step's loss (the mean of this rank's N rows) and accuracy counts become
+ * the global batch's. */
+static lt_status dist_stats(const lt_net *net, int64_t N, double *lossv, int64_t *correct,
+                            int64_t *total) {
+    double v[3] = {*lossv * (double)N, (double)*correct, (double)*total};
+    lt_status s = lt_dist_allreduce_d(v, 3, LT_DIST_SUM);
+    *lossv = v[0] / (double)net->dist_rows;
+    *correct = (int64_t)v[1];
+    *total = (int64_t)v[2];
+    return s;
+}
+
 static lt_status train_step(lt_net *net, const float *const *xs, const float *const *ys,
                             int64_t N, const lt_net_loss *loss, lt_optim *opt, double *lossv,
                             int64_t *correct, int64_t *total, par_job *par) {
@@ -991,9 +1006,16 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
                                                   net->step_weights, g);
         if (loss[o].weight != 1.0f)
             for (int64_t e = 0; e < rows * K; e++) g[e] *= loss[o].weight;
+}
+
+        /* distributed: this rank's share of the global batch's mean */
+        float w = loss[o].weight * (net->dist_rows ? (float)((double)N / net->dist_rows) : 1.0f);
+        if (w != 1.0f)
+            for (int64_t e = 0; e < rows * K; e++) g[e] *= w;
         *lossv += loss[o].weight * lo;
         if (o == 0) lt_loss_accuracy(loss[o].kind, pred, rows, K, ys[o], correct, total);
     }
+    if (net->dist_rows && (s = dist_stats(net, N, lossv, correct, total)) != LT_OK) return s;
     if (!isfinite(*lossv))
         return lt_seterr(LT_ENAN, "the loss is %s", isnan(*lossv) ? "nan" : "inf");
     if ((s = lt_check_interrupt()) != LT_OK) return s;
@@ -1015,6 +1037,13 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
         if (net->nparams > 0) memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
         if (net->g1) memset(net->g1, 0, (size_t)net->nparams * sizeof(float));
         return s;
+    }
+    if (net->dist_rows && net->nparams > 0) {    /* the global batch's gradients */
+        if (par) run_par(par, PH_MERGE_GRADS);
+        if ((s = lt_dist_allreduce_f(net->grads->data, net->nparams, LT_DIST_SUM)) != LT_OK) {
+            memset(net->grads->data, 0, (size_t)net->nparams * sizeof(float));
+            return s;
+        }
     }
     if (tm) tm->backward += (t1 = seconds()) - t0;
     if (net->nparams > 0) {
@@ -1064,7 +1093,9 @@ lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *y
     int par = use_par(net, N, 1);
     if (par) par_begin(net, &job, xs, N, 0);
     set_modes(net, 1);
+    lt_layer_sync_batch = net->dist_rows > 0;
     s = train_step(net, xs, ys, N, loss, opt, lossv, correct, total, par ? &job : NULL);
+    lt_layer_sync_batch = 0;
     restore_modes(net);
     if (par) lt_blas_threads(0);
     net->fwd_n = 0;                      /* the step consumed the forward */

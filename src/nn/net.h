@@ -90,6 +90,10 @@ typedef struct {
     float *wbuf;
     int64_t wcap;
     struct lt_monitor *monitor;          /* layer health per step (monitor.h), or NULL */
+    /* Data parallelism over processes (src/dist, set by a distributed fit): when > 0, a
+     * training step on N rows is this rank's share of a global batch of dist_rows rows;
+     * see lt_net_step. 0: this process alone. */
+    int64_t dist_rows;
 } lt_net;
 
 /* A graph network. ninputs input nodes with per-sample shapes (in_nd[k], in_shape[k]),
@@ -140,7 +144,12 @@ lt_status lt_net_explain(lt_net *net, const float *const *xs, int64_t N, const f
  * step. *loss is the weighted total of the batch means, correct/total the accuracy counts
  * of output 0. All or nothing: on a non-finite loss returns LT_ENAN, on an interrupt
  * (checked before the step) LT_EINTR, and then neither the parameters nor the optimizer
- * nor any layer's non-trainable state (batchnorm moving statistics) changed. */
+ * nor any layer's non-trainable state (batchnorm moving statistics) changed.
+ * Distributed (net->dist_rows > 0, every rank calls it in step): the loss gradient is
+ * scaled by N/dist_rows, batch statistics are summed over the ranks, the loss and accuracy
+ * counts are those of the global batch (so every rank takes the same decision on a
+ * non-finite loss), and the gradients are summed over the ranks before the optimizer:
+ * the update is that of one process on the global batch. */
 lt_status lt_net_step(lt_net *net, const float *const *xs, const float *const *ys,
                       const int64_t *tn, int64_t N, const lt_net_loss *loss, lt_optim *opt,
                       double *lossv, int64_t *correct, int64_t *total);

@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "dist/dist.h"
 #include "lua/l_util.h"
 #include "repl/repl.h"
 
@@ -113,13 +114,23 @@ int main(int argc, char **argv) {
     lua_pushlightuserdata(L, &ui);
     if (report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) { lua_close(L); return 1; }
 
+    /* Under mpirun (lunette.dist): an error on one rank ends every rank, naming it,
+     * instead of leaving the others waiting in a collective; the REPL is not distributed. */
+    int nranks = lt_dist_size();
     int status = 0;
     if (file) status = lt_repl_notebook(L, file, check, step);
+    if (status != 0 && nranks > 1) lt_dist_abort(status, "stopped by the error above; stopping every rank");
     if (status != 130 && code) {
         int st = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
         if (st == LUA_OK) st = lt_repl_pcall(L, 0, 0);
         if (st != LUA_OK) status = lt_repl_is_interrupt(L, -1) ? 130 : 1;
         report(L, st);
+        if (status != 0 && nranks > 1) lt_dist_abort(status, "stopped by the error above; stopping every rank");
+    }
+    if ((interactive || (!file && !code)) && nranks > 1) {
+        fprintf(stderr, "lunette: the REPL is not distributed: give mpirun a script "
+                "(mpirun -np %d lunette script.lua)\n", nranks);
+        lt_dist_abort(2, NULL);
     }
     if (interactive || (!file && !code)) {
         lt_repl_loop(L);
