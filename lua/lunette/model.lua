@@ -1084,7 +1084,8 @@ function methods:fit(x, y, opts)
       if show then print(string.format("Epoch %d/%d", epoch, epochs)) end
       for _, cb in ipairs(callbacks) do call_cb(cb, "on_epoch_begin", epoch, self) end
       local epoch_lr = self.optimizer.lr
-      (par or net):shuffle(n, opts.shuffle ~= false)
+      local feed = par or net             -- under mpirun: this rank's share of each batch
+      feed:shuffle(n, opts.shuffle ~= false)
       local t0 = clock()
       local last_draw = -1
       local lsum, csum, tsum, seen = 0, 0, 0, 0
@@ -1093,7 +1094,7 @@ function methods:fit(x, y, opts)
         cur_batch = b
         local start = (b - 1) * bs
         local cnt = math.min(bs, n - start)
-        local loss, c, t = (par or net):train_rows(x, y, start, cnt, self.optimizer, sw)
+        local loss, c, t = feed:train_rows(x, y, start, cnt, self.optimizer, sw)
         if loss == nil then error(nan_message(c, epoch, b) .. (health and health:nonfinite() or ""), 0) end
         if health then health:batch(epoch, b) end
         lsum = lsum + loss * cnt; seen = seen + cnt

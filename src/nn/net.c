@@ -1004,10 +1004,6 @@ static lt_status train_step(lt_net *net, const float *const *xs, const float *co
         }
         if (net->step_weights) lo = weigh_samples(loss[o].kind, pred, rows, K, ys[o], N,
                                                   net->step_weights, g);
-        if (loss[o].weight != 1.0f)
-            for (int64_t e = 0; e < rows * K; e++) g[e] *= loss[o].weight;
-}
-
         /* distributed: this rank's share of the global batch's mean */
         float w = loss[o].weight * (net->dist_rows ? (float)((double)N / net->dist_rows) : 1.0f);
         if (w != 1.0f)
