@@ -6,13 +6,13 @@
  * and multiplied into the Q pixels' accumulators by broadcasting their input values (the
  * outer-product form of a GEMM micro-kernel, with the im2col gather folded into the
  * loads). Taps in the padding read a zero row. */
-#include "nn/im2col.h"
-
-#ifdef __AVX512F__
 #include <immintrin.h>
 
-enum { MAXC = 1024 };                  /* channels per tap (length of the zero row) */
-static const float zeros[MAXC];
+#include "nn/im2col.h"
+
+/* Compiled with -mavx512f (CMakeLists.txt): reached only through lt_conv_thin and
+ * lt_conv_direct (im2col.c), which check lt_isa() first. */
+static const float zeros[LT_CONV_DIRECT_MAXC];   /* the row of a tap in the padding */
 
 /* Pointer to the C input values of pixel m's tap (kh, kw), or to zeros in the padding. */
 static inline const float *tap(const lt_conv_geom *g, const float *x, int64_t n, int64_t ih0,
@@ -96,45 +96,7 @@ static void conv(const lt_conv_geom *g, const float *x, const float *w, const fl
     }
 }
 
-int lt_conv_thin_ok(int64_t K, int64_t OC) { return K <= 32 && OC % 16 == 0 && OC <= 64; }
-
-int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
-    return C <= MAXC && OC % 16 == 0 && K * OC <= 160 * 1024;
-}
-
-int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                 int64_t OC, int relu, float *y) {
-    if (!lt_conv_thin_ok(g->KH * g->KW * g->C, OC)) return 0;
+void lt_conv_direct_avx512(const lt_conv_geom *g, const float *x, const float *w,
+                           const float *b, int64_t OC, int relu, float *y) {
     conv(g, x, w, b, OC, relu, y);
-    return 1;
 }
-
-int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                   int64_t OC, int relu, float *y) {
-    if (!lt_conv_direct_ok(g->C, g->KH * g->KW * g->C, OC)) return 0;
-    conv(g, x, w, b, OC, relu, y);
-    return 1;
-}
-#else
-int lt_conv_thin_ok(int64_t K, int64_t OC) {
-    (void)K; (void)OC;
-    return 0;
-}
-
-int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
-    (void)C; (void)K; (void)OC;
-    return 0;
-}
-
-int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                 int64_t OC, int relu, float *y) {
-    (void)g; (void)x; (void)w; (void)b; (void)OC; (void)relu; (void)y;
-    return 0;
-}
-
-int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                   int64_t OC, int relu, float *y) {
-    (void)g; (void)x; (void)w; (void)b; (void)OC; (void)relu; (void)y;
-    return 0;
-}
-#endif
