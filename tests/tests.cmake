@@ -32,6 +32,18 @@ foreach(src ${C_TESTS})
   lunette_test_env(c_${name})
 endforeach()
 
+# The kernels and the layers on them once per instruction set (src/kernels/isa.h): the
+# plain c_test_kernels and c_test_nn_layers run the best path this processor has; these
+# force each lower one. A path the processor lacks is SKIPPED (exit code 77).
+foreach(isa avx512 avx2 generic)
+  foreach(t test_kernels test_nn_layers)
+    add_test(NAME c_${t}_${isa} COMMAND ${t})
+    lunette_test_env(c_${t}_${isa})
+    set_property(TEST c_${t}_${isa} APPEND PROPERTY ENVIRONMENT LUNETTE_ISA=${isa})
+    set_tests_properties(c_${t}_${isa} PROPERTIES SKIP_RETURN_CODE 77)
+  endforeach()
+endforeach()
+
 file(GLOB LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
 foreach(src ${LUA_TESTS})
   get_filename_component(name ${src} NAME_WE)
