@@ -436,8 +436,8 @@ static int blas_threads = 0, blas_now = 0;
 void lt_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     /* Lunette's own kernels (kernels/gemm.h) on the instruction set lt_isa() chose, split
-     * over the engine's threads outside data-parallel phases; OpenBLAS when they cannot
-     * get their packing buffer. */
+     * over the engine's threads outside data-parallel phases; OpenBLAS on the generic
+     * path, or when they cannot get their packing buffer. */
     int threads = blas_now ? blas_now : lt_get_threads();
     if (lt_sgemm(lt_isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                  threads))

@@ -23,7 +23,6 @@ static float *thread_buf(void) {
     if (b) return b;
     size_t n = lt_gemm_buf_avx512;
     if (lt_gemm_buf_avx2 > n) n = lt_gemm_buf_avx2;
-    if (lt_gemm_buf_generic > n) n = lt_gemm_buf_generic;
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     b = aligned_alloc(64, bytes);
     if (b && pthread_setspecific(buf_key, b) != 0) {
@@ -55,8 +54,7 @@ static int run(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alph
         lt_sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
         break;
     default:
-        lt_sgemm_generic(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
-        break;
+        return 0;
     }
     return 1;
 }
@@ -82,6 +80,7 @@ int lt_sgemm(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
     /* Two threads pay from about a millisecond of work. Cuts fall on multiples of 64
      * columns or 12 rows (whole tiles of every path), so each C element is computed by
      * the same tiles, in the same order, as on one thread. */
+    if (isa == LT_ISA_GENERIC) return 0;
     if (threads < 2 || (double)M * N * K < 4e6 || (N < 128 && M < 24) || !thread_buf())
         return run(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     job j = {isa, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, {0, 0}};

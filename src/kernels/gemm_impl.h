@@ -1,5 +1,5 @@
-/* gemm_impl.h: the packed GEMM driver, included once per instruction set by gemm_avx512.c,
- * gemm_avx2.c and gemm_generic.c after they define
+/* gemm_impl.h: the packed GEMM driver, included once per instruction set by gemm_avx512.c
+ * and gemm_avx2.c after they define
  *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
  *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),

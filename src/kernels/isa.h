@@ -19,7 +19,7 @@ int lt_isa_parse(const char *s);
 
 /* GFLOP/s of a register-only FMA loop on this core for the given path (its peak, for
  * benchmarks; about `seconds` long), or 0 when the processor lacks that path. The
- * generic path measures scalar multiply-adds. */
+ * generic path measures SSE2 multiplies and adds (no FMA). */
 double lt_fma_peak(lt_isa_level isa, double seconds);
 
 #endif
