@@ -42,6 +42,43 @@ static inline __attribute__((always_inline)) void micro(int kc, const float *a, 
     }
 }
 
+/* out[j] = column j of the 8×8 block in[0..7] (rows). */
+static inline __attribute__((always_inline)) void transpose8(const __m256 in[8], __m256 out[8]) {
+    __m256 t[8], u[8];
+    for (int g = 0; g < 8; g += 4) {
+        t[g] = _mm256_unpacklo_ps(in[g], in[g + 1]);
+        t[g + 1] = _mm256_unpackhi_ps(in[g], in[g + 1]);
+        t[g + 2] = _mm256_unpacklo_ps(in[g + 2], in[g + 3]);
+        t[g + 3] = _mm256_unpackhi_ps(in[g + 2], in[g + 3]);
+        u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);       /* lane L: column 4L of rows g..g+3 */
+        u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+        u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        out[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        out[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+/* n (6 or 16) rows of kc floats, ld apart → kc groups of n floats: blocks of 8 rows × 8 k
+ * through transpose8 (6 rows: 2 zero rows, 6 lanes stored), the k tail scalar. */
+static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
+    int k = 0;
+    for (; k + 8 <= kc; k += 8)
+        for (int r0 = 0; r0 < n; r0 += 8) {
+            int rows = n - r0 < 8 ? n - r0 : 8;
+            __m256 in[8], out[8];
+            for (int r = 0; r < 8; r++)
+                in[r] = r < rows ? _mm256_loadu_ps(src + (size_t)(r0 + r) * ld + k) : _mm256_setzero_ps();
+            transpose8(in, out);
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int t = 0; t < 8; t++) _mm256_maskstore_ps(dst + (k + t) * n + r0, m, out[t]);
+        }
+    for (; k < kc; k++)
+        for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
+}
+
 #include "kernels/gemm_impl.h"
 
 double lt_fma_loop_avx2(long n) {

@@ -42,6 +42,59 @@ static inline __attribute__((always_inline)) void micro(int kc, const float *a, 
     }
 }
 
+/* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then
+ * pairs of doubles, then 128-bit lanes twice. */
+static inline __attribute__((always_inline)) void transpose16(const __m512 in[16], __m512 out[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {
+        t[g] = _mm512_unpacklo_ps(in[g], in[g + 1]);
+        t[g + 1] = _mm512_unpackhi_ps(in[g], in[g + 1]);
+        t[g + 2] = _mm512_unpacklo_ps(in[g + 2], in[g + 3]);
+        t[g + 3] = _mm512_unpackhi_ps(in[g + 2], in[g + 3]);
+    }
+#define PD(x) _mm512_castps_pd(x)
+#define PS(x) _mm512_castpd_ps(x)
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {   /* u[g + c], lane L: column 4L + c of rows g..g+3 */
+        u[g] = PS(_mm512_unpacklo_pd(PD(t[g]), PD(t[g + 2])));
+        u[g + 1] = PS(_mm512_unpackhi_pd(PD(t[g]), PD(t[g + 2])));
+        u[g + 2] = PS(_mm512_unpacklo_pd(PD(t[g + 1]), PD(t[g + 3])));
+        u[g + 3] = PS(_mm512_unpackhi_pd(PD(t[g + 1]), PD(t[g + 3])));
+    }
+#undef PD
+#undef PS
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        out[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        out[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        out[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        out[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+/* n (12 or 32) rows of kc floats, ld apart → kc groups of n floats: blocks of 16 rows ×
+ * 16 k through transpose16 (12 rows: 4 zero rows, 12 lanes stored), the k tail scalar. */
+static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
+    int k = 0;
+    for (; k + 16 <= kc; k += 16)
+        for (int r0 = 0; r0 < n; r0 += 16) {
+            int rows = n - r0 < 16 ? n - r0 : 16;
+            __m512 in[16], out[16];
+            for (int r = 0; r < 16; r++)
+                in[r] = r < rows ? _mm512_loadu_ps(src + (size_t)(r0 + r) * ld + k) : _mm512_setzero_ps();
+            transpose16(in, out);
+            __mmask16 m = (__mmask16)((1u << rows) - 1);
+            for (int t = 0; t < 16; t++) _mm512_mask_storeu_ps(dst + (k + t) * n + r0, m, out[t]);
+        }
+    for (; k < kc; k++)
+        for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
+}
+
 #include "kernels/gemm_impl.h"
 
 double lt_fma_loop_avx512(long n) {

@@ -5,7 +5,10 @@
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
  *   micro(kc, a, b, c, ldc, alpha, acc)
  *                                c[MR×NR] = alpha·a·b (+ c when acc), a packed MR×kc
- *                                (k-major: MR values per k), b packed kc×NR (NR per k).
+ *                                (k-major: MR values per k), b packed kc×NR (NR per k),
+ *   pack_rows(src, ld, kc, n, dst)
+ *                                the transposing copies (vector transposes): n = MR or NR
+ *                                rows of kc floats each, ld apart, to kc groups of n.
  * Loops (BLIS's order): columns in NC blocks → k in KC blocks (B block packed, in L2/L3)
  * → rows in MC blocks (A block packed, in L2) → NR panels (B panel stays in L1) → MR
  * panels. Partial tiles at the right and bottom edges go through a local tile. The k
@@ -16,7 +19,9 @@
 static void pack_a(int ta, const float *A, int lda, int i0, int p0, int mc, int kc, float *pa) {
     for (int ir = 0; ir < mc; ir += MR, pa += MR * kc) {
         int mr = mc - ir < MR ? mc - ir : MR;
-        if (!ta) {             /* op(A)[i][k] = A[i·lda + k]: rows to columns */
+        if (!ta && mr == MR) {
+            pack_rows(A + (size_t)(i0 + ir) * lda + p0, lda, kc, MR, pa);
+        } else if (!ta) {      /* op(A)[i][k] = A[i·lda + k]: rows to columns */
             for (int r = 0; r < mr; r++) {
                 const float *src = A + (size_t)(i0 + ir + r) * lda + p0;
                 for (int k = 0; k < kc; k++) pa[k * MR + r] = src[k];
@@ -49,6 +54,8 @@ static void pack_b(int tb, const float *B, int ldb, int p0, int j0, int kc, int 
                     for (; c < NR; c++) d[c] = 0;
                 }
             }
+        } else if (nr == NR) {
+            pack_rows(B + (size_t)(j0 + jr) * ldb + p0, ldb, kc, NR, pb);
         } else {               /* op(B)[k][j] = B[j·ldb + k]: rows to columns */
             for (int c = 0; c < nr; c++) {
                 const float *src = B + (size_t)(j0 + jr + c) * ldb + p0;
