@@ -14,32 +14,45 @@
 #define MC 120
 #define NC 1024
 
-static inline __attribute__((always_inline)) void micro(int kc, const float *a, const float *b,
-                                                        float *c, long ldc, float alpha, int acc) {
+/* The first 8·J columns of the tile (J = 2: all of it; J = 1: panels of at most 8). */
+static inline __attribute__((always_inline)) void micro_j(int kc, const float *a, const float *b,
+                                                          float *c, long ldc, float alpha,
+                                                          int acc, const int J) {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++, a += MR, b += NR) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 b0 = _mm256_load_ps(b), b1 = J > 1 ? _mm256_load_ps(b + 8) : b0;
 #pragma GCC unroll 6
         for (int r = 0; r < MR; r++) {
             __m256 av = _mm256_broadcast_ss(a + r);
             c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+            if (J > 1) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
         }
     }
     __m256 va = _mm256_set1_ps(alpha);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) {
         float *cr = c + r * ldc;
-        __m256 x0 = _mm256_mul_ps(va, c0[r]), x1 = _mm256_mul_ps(va, c1[r]);
-        if (acc) {
-            x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));
-            x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));
-        }
+        __m256 x0 = _mm256_mul_ps(va, c0[r]);
+        if (acc) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));
         _mm256_storeu_ps(cr, x0);
-        _mm256_storeu_ps(cr + 8, x1);
+        if (J > 1) {
+            __m256 x1 = _mm256_mul_ps(va, c1[r]);
+            if (acc) x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));
+            _mm256_storeu_ps(cr + 8, x1);
+        }
     }
+}
+
+static void micro(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                  int acc) {
+    micro_j(kc, a, b, c, ldc, alpha, acc, 2);
+}
+
+static void micro_half(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                       int acc) {
+    micro_j(kc, a, b, c, ldc, alpha, acc, 1);
 }
 
 /* out[j] = column j of the 8×8 block in[0..7] (rows). */

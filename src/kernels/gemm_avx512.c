@@ -14,32 +14,46 @@
 #define MC 144
 #define NC 1024
 
-static inline __attribute__((always_inline)) void micro(int kc, const float *a, const float *b,
-                                                        float *c, long ldc, float alpha, int acc) {
+/* The first 16·J columns of the tile (J = 2: all of it; J = 1: the left half, for
+ * panels of at most 16 columns, which are common: 16-channel convolutions). */
+static inline __attribute__((always_inline)) void micro_j(int kc, const float *a, const float *b,
+                                                          float *c, long ldc, float alpha,
+                                                          int acc, const int J) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += MR, b += NR) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b0 = _mm512_load_ps(b), b1 = J > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
         for (int r = 0; r < MR; r++) {
             __m512 av = _mm512_set1_ps(a[r]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+            if (J > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
     }
     __m512 va = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
         float *cr = c + r * ldc;
-        __m512 x0 = _mm512_mul_ps(va, c0[r]), x1 = _mm512_mul_ps(va, c1[r]);
-        if (acc) {
-            x0 = _mm512_add_ps(x0, _mm512_loadu_ps(cr));
-            x1 = _mm512_add_ps(x1, _mm512_loadu_ps(cr + 16));
-        }
+        __m512 x0 = _mm512_mul_ps(va, c0[r]);
+        if (acc) x0 = _mm512_add_ps(x0, _mm512_loadu_ps(cr));
         _mm512_storeu_ps(cr, x0);
-        _mm512_storeu_ps(cr + 16, x1);
+        if (J > 1) {
+            __m512 x1 = _mm512_mul_ps(va, c1[r]);
+            if (acc) x1 = _mm512_add_ps(x1, _mm512_loadu_ps(cr + 16));
+            _mm512_storeu_ps(cr + 16, x1);
+        }
     }
+}
+
+static void micro(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                  int acc) {
+    micro_j(kc, a, b, c, ldc, alpha, acc, 2);
+}
+
+static void micro_half(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                       int acc) {
+    micro_j(kc, a, b, c, ldc, alpha, acc, 1);
 }
 
 /* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then

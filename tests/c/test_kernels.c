@@ -55,6 +55,9 @@ static void gemm_tests(void) {
                 gemm_case(ta, tb, edge[i], edge[(i * 5 + 3) % 13], edge[(i * 7 + 1) % 13],
                           1.0f, i % 3 == 0 ? 0.0f : 1.0f, i % 2);
             gemm_case(ta, tb, 1, 1, 1, 1.0f, 0.0f, 0);
+            gemm_case(ta, tb, 29, 16, 40, 1.0f, 1.0f, 0);    /* half-width panels */
+            gemm_case(ta, tb, 25, 8, 19, 1.0f, 0.0f, 1);
+            gemm_case(ta, tb, 13, 48, 70, 1.0f, 1.0f, 2);
             gemm_case(ta, tb, 37, 45, 600, -0.5f, 0.3f, 3);     /* three k blocks */
             gemm_case(ta, tb, 150, 1030, 9, 1.0f, 1.0f, 1);     /* two column blocks */
             gemm_case(ta, tb, 290, 40, 257, 2.0f, 0.0f, 0);     /* row blocks, k 257 */
