@@ -14,17 +14,18 @@
 #define MC 120
 #define NC 1024
 
-/* The first 8·J columns of the tile (J = 2: all of it; J = 1: panels of at most 8). */
-static inline __attribute__((always_inline)) void micro_j(int kc, const float *a, const float *b,
-                                                          float *c, long ldc, float alpha,
-                                                          int acc, const int J) {
+/* Rows [0, R) and the first 8·J columns of the tile (J = 1: panels of at most 8
+ * columns); R = 6, 4 or 2 (the last rows of M). */
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, const float *b,
+                                                           float *c, long ldc, float alpha,
+                                                           int acc, const int J, const int R) {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
-    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++, a += MR, b += NR) {
         __m256 b0 = _mm256_load_ps(b), b1 = J > 1 ? _mm256_load_ps(b + 8) : b0;
 #pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < R; r++) {
             __m256 av = _mm256_broadcast_ss(a + r);
             c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
             if (J > 1) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
@@ -32,7 +33,7 @@ static inline __attribute__((always_inline)) void micro_j(int kc, const float *a
     }
     __m256 va = _mm256_set1_ps(alpha);
 #pragma GCC unroll 6
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < R; r++) {
         float *cr = c + r * ldc;
         __m256 x0 = _mm256_mul_ps(va, c0[r]);
         if (acc) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));
@@ -45,14 +46,17 @@ static inline __attribute__((always_inline)) void micro_j(int kc, const float *a
     }
 }
 
-static void micro(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                  int acc) {
-    micro_j(kc, a, b, c, ldc, alpha, acc, 2);
-}
-
-static void micro_half(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                       int acc) {
-    micro_j(kc, a, b, c, ldc, alpha, acc, 1);
+/* The instantiations: thirds of MR rows (1..3), half or whole width. */
+static void micro(int thirds, int half, int kc, const float *a, const float *b, float *c,
+                  long ldc, float alpha, int acc) {
+    switch (thirds * 2 + half) {
+    case 2: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR / 3); break;
+    case 3: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR / 3); break;
+    case 4: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;
+    case 5: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;
+    case 7: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR); break;
+    default: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR); break;
+    }
 }
 
 /* out[j] = column j of the 8×8 block in[0..7] (rows). */

@@ -14,18 +14,19 @@
 #define MC 144
 #define NC 1024
 
-/* The first 16·J columns of the tile (J = 2: all of it; J = 1: the left half, for
- * panels of at most 16 columns, which are common: 16-channel convolutions). */
-static inline __attribute__((always_inline)) void micro_j(int kc, const float *a, const float *b,
-                                                          float *c, long ldc, float alpha,
-                                                          int acc, const int J) {
+/* Rows [0, R) and the first 16·J columns of the tile: J = 2 is all 32 columns, J = 1 the
+ * left half (panels of at most 16 columns: 16-channel convolutions); R = 12, 8 or 4 (the
+ * last rows of M: a batch of 16 or 32 rows is 12 + 4 or 12 + 12 + 8, not 24 or 36). */
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, const float *b,
+                                                           float *c, long ldc, float alpha,
+                                                           int acc, const int J, const int R) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += MR, b += NR) {
         __m512 b0 = _mm512_load_ps(b), b1 = J > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < R; r++) {
             __m512 av = _mm512_set1_ps(a[r]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
             if (J > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
@@ -33,7 +34,7 @@ static inline __attribute__((always_inline)) void micro_j(int kc, const float *a
     }
     __m512 va = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < R; r++) {
         float *cr = c + r * ldc;
         __m512 x0 = _mm512_mul_ps(va, c0[r]);
         if (acc) x0 = _mm512_add_ps(x0, _mm512_loadu_ps(cr));
@@ -46,14 +47,17 @@ static inline __attribute__((always_inline)) void micro_j(int kc, const float *a
     }
 }
 
-static void micro(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                  int acc) {
-    micro_j(kc, a, b, c, ldc, alpha, acc, 2);
-}
-
-static void micro_half(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                       int acc) {
-    micro_j(kc, a, b, c, ldc, alpha, acc, 1);
+/* The instantiations: thirds of MR rows (1..3), half or whole width. */
+static void micro(int thirds, int half, int kc, const float *a, const float *b, float *c,
+                  long ldc, float alpha, int acc) {
+    switch (thirds * 2 + half) {
+    case 2: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR / 3); break;
+    case 3: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR / 3); break;
+    case 4: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;
+    case 5: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;
+    case 7: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR); break;
+    default: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR); break;
+    }
 }
 
 /* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then

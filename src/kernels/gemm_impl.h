@@ -3,17 +3,18 @@
  *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
  *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
- *   micro(kc, a, b, c, ldc, alpha, acc)
- *                                c[MR×NR] = alpha·a·b (+ c when acc), a packed MR×kc
- *                                (k-major: MR values per k), b packed kc×NR (NR per k),
- *   micro_half(...)              the same for the left NR/2 columns only,
+ *   micro(thirds, half, kc, a, b, c, ldc, alpha, acc)
+ *                                c = alpha·a·b (+ c when acc) on the tile's first
+ *                                thirds·MR/3 rows and NR columns (NR/2 when half), a packed
+ *                                MR×kc (k-major: MR values per k), b packed kc×NR,
  *   pack_rows(src, ld, kc, n, dst)
  *                                the transposing copies (vector transposes): n = MR or NR
  *                                rows of kc floats each, ld apart, to kc groups of n.
  * Loops (BLIS's order): columns in NC blocks → k in KC blocks (B block packed, in L2/L3)
  * → rows in MC blocks (A block packed, in L2) → NR panels (B panel stays in L1) → MR
- * panels. Panels of at most NR/2 columns take the half-width kernel. Partial tiles at
- * the right and bottom edges go through a local tile. The k
+ * panels. The last rows and columns take the kernel of the fewest thirds of MR rows and
+ * halves of NR columns that cover them; tiles they do not fill exactly go through a local
+ * tile. The k
  * blocks are split evenly (K = 288 is two blocks of 144, not 256 + 32). Every C element
  * is summed in the same order whatever the split of rows or columns between threads. */
 #include <string.h>
@@ -99,17 +100,13 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         float *c = C + (size_t)(ic + ir) * ldc + jc + jr;
                         const float *a = pa + (size_t)ir * kc, *b = pb + (size_t)jr * kc;
                         int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
-                        if (mr == MR && nr == NR) {
-                            micro(kc, a, b, c, ldc, alpha, acc);
-                            continue;
-                        }
-                        if (mr == MR && nr == NR / 2) {
-                            micro_half(kc, a, b, c, ldc, alpha, acc);
+                        int thirds = (3 * mr + MR - 1) / MR, half = nr <= NR / 2;
+                        if (mr * 3 == thirds * MR && nr == (half ? NR / 2 : NR)) {
+                            micro(thirds, half, kc, a, b, c, ldc, alpha, acc);
                             continue;
                         }
                         float t[MR * NR] __attribute__((aligned(64)));
-                        if (nr <= NR / 2) micro_half(kc, a, b, t, NR, alpha, 0);
-                        else micro(kc, a, b, t, NR, alpha, 0);
+                        micro(thirds, half, kc, a, b, t, NR, alpha, 0);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++)
                                 c[(size_t)i * ldc + j] = acc ? c[(size_t)i * ldc + j] + t[i * NR + j]
