@@ -36,26 +36,6 @@ local function median(t)
   return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
 end
 
--- FLOPs of one training step and one forward pass for N samples, from the layer shapes:
--- a GEMM M×K·K×N costs 2MKN; backward = the dW GEMM + the dx GEMM (none for layer 1).
-local function flops(net, N)
-  local fwd, step = 0, 0
-  for i, l in ipairs(net:info().layers) do
-    local s, f = l.output_shape, 0
-    if l.kind == "Conv2D" then
-      local oc = s[#s]
-      local k = l.params / oc - 1                 -- KH·KW·C (weights + one bias per filter)
-      f = 2 * N * s[1] * s[2] * oc * k
-    elseif l.kind == "Dense" then
-      local units = s[#s]
-      f = 2 * N * units * (l.params / units - 1)
-    end
-    fwd = fwd + f
-    step = step + f * (i == 1 and 2 or 3)
-  end
-  return fwd, step
-end
-
 local function vmhwm()
   local f = io.open("/proc/self/status")
   if not f then return "n/a" end
@@ -89,7 +69,7 @@ for _, case in ipairs { { "CIFAR-10", 32, 32, 3 }, { "Fashion-MNIST", 28, 28, 1 
   local y = (tensor.rand(32) * 10):apply(math.floor)
   local xi = tensor.rand(256, h, w, c)
   local net = m:_network(x)
-  local fwd_flops, step_flops = flops(net, 32)
+  local fwd_flops, step_flops = models.flops(net, 32)
   for _, t in ipairs(threads) do
     L.threads(t)
     for _ = 1, 10 do m:train_on_batch(x, y) end          -- warm-up: buffers, Adam state
