@@ -6,7 +6,7 @@
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. Thin
  * convolutions (K ≤ 32: a first layer on RGB or grey images) run forward as a direct
- * kernel (conv_thin.c) and build their cols in backward, where dW needs them; inference
+ * kernel (kernels/conv_direct_impl.h) and build their cols in backward, where dW needs them; inference
  * forwards use that kernel for the other convolutions too (no cols matrix to build and
  * pack). */
 #include "nn/im2col.h"

@@ -251,8 +251,9 @@ int main(void) {
     conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
     conv_vs_direct(8, 8, 4, 3, 5, 2, LT_PAD_SAME);
     conv_vs_direct(6, 6, 3, 4, 1, 1, LT_PAD_VALID);
-    /* thin patches (K <= 32) with OC a multiple of 16 take the direct kernel (conv_thin.c)
-     * where the build has AVX-512: RGB and grey first layers, padding, odd pixel counts */
+    /* thin patches (K <= 32) with OC a multiple of 16 take the direct kernel
+     * (kernels/conv_direct_impl.h) on the AVX-512 and AVX2 paths: RGB and grey first
+     * layers, padding, odd pixel counts */
     conv_vs_direct(32, 32, 3, 32, 3, 2, LT_PAD_VALID);
     conv_vs_direct(28, 28, 1, 32, 3, 2, LT_PAD_VALID);
     conv_vs_direct(9, 7, 3, 16, 3, 1, LT_PAD_SAME);
