@@ -284,6 +284,13 @@ int main(void) {
     conv_case(2, 2, 11, 5, 1, 48, 5, 2, 2, 3, LT_PAD_SAME);
     conv_case(2, 1, 6, 9, 33, 13, 2, 3, 3, 1, LT_PAD_SAME);
     conv_case(2, 2, 10, 10, 20, 80, 3, 3, 1, 1, LT_PAD_SAME);
+    /* stride 1 with C a multiple of 16: dx by the direct kernel on the flipped kernel */
+    conv_case(2, 2, 8, 8, 16, 16, 3, 3, 1, 1, LT_PAD_SAME);
+    conv_case(2, 1, 1, 1, 32, 48, 3, 3, 1, 1, LT_PAD_SAME);
+    conv_case(2, 3, 9, 7, 16, 24, 2, 3, 1, 1, LT_PAD_SAME);
+    conv_case(2, 2, 7, 6, 32, 13, 3, 2, 1, 1, LT_PAD_VALID);
+    conv_case(2, 1, 5, 5, 48, 5, 5, 5, 1, 1, LT_PAD_SAME);
+    conv_case(1, 2, 1, 12, 16, 8, 1, 5, 1, 1, LT_PAD_SAME);
     conv_case(1, 2, 1, 20, 12, 32, 1, 5, 1, 2, LT_PAD_SAME);
     conv_case(1, 1, 1, 9, 40, 10, 1, 3, 1, 1, LT_PAD_VALID);
     for (int r = 0; r < 6; r++) {
