@@ -52,7 +52,7 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
     int64_t OC = c->o.filters;
     c->thin = !c->direct && lt_conv_thin_ok(c->K, OC);
     c->flip_dx = !c->direct && g->SH == 1 && g->SW == 1 &&
-                 lt_conv_direct_ok(OC, g->KH * g->KW * OC, C);
+                 lt_conv_direct_ok(OC, lt_mul_sat(lt_mul_sat(g->KH, g->KW), OC), C);
     if (c->dims == 2) {
         l->out_nd = 3;
         l->out_shape[0] = g->OH; l->out_shape[1] = g->OW; l->out_shape[2] = OC;
@@ -82,7 +82,7 @@ static size_t conv_cache(const lt_layer *l, int64_t N) {
 
 static size_t conv_scratch(const lt_layer *l, int64_t N) {
     const conv_layer *c = (const conv_layer *)l;
-    size_t dcols = c->direct ? 0 : (size_t)(N * c->P * c->K), flipped = (size_t)(c->K * c->o.filters);
+    size_t dcols = c->direct ? 0 : (size_t)(N * c->P * c->K), flipped = (size_t)l->nw;
     return c->flip_dx && flipped > dcols ? flipped : dcols;
 }
 

@@ -75,8 +75,8 @@ int lt_conv_thin_ok(int64_t K, int64_t OC) {
 }
 
 int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
-    return lt_isa() >= LT_ISA_AVX2 && C <= LT_CONV_DIRECT_MAXC && OC % 16 == 0 &&
-           K * OC <= 160 * 1024;
+    return lt_isa() >= LT_ISA_AVX2 && C <= LT_CONV_DIRECT_MAXC && OC > 0 && OC % 16 == 0 &&
+           K <= 160 * 1024 / OC;
 }
 
 int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
