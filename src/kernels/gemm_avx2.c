@@ -87,9 +87,11 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
             int rows = n - r0 < 8 ? n - r0 : 8;
             __m256 in[8], out[8];
             for (int r = 0; r < 8; r++)
-                in[r] = r < rows ? _mm256_loadu_ps(src + (size_t)(r0 + r) * ld + k) : _mm256_setzero_ps();
+                in[r] = r < rows ? _mm256_loadu_ps(src + (size_t)(r0 + r) * ld + k)
+                                 : _mm256_setzero_ps();
             transpose8(in, out);
-            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
             for (int t = 0; t < 8; t++) _mm256_maskstore_ps(dst + (k + t) * n + r0, m, out[t]);
         }
     for (; k < kc; k++)

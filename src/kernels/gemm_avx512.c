@@ -104,7 +104,8 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
             int rows = n - r0 < 16 ? n - r0 : 16;
             __m512 in[16], out[16];
             for (int r = 0; r < 16; r++)
-                in[r] = r < rows ? _mm512_loadu_ps(src + (size_t)(r0 + r) * ld + k) : _mm512_setzero_ps();
+                in[r] = r < rows ? _mm512_loadu_ps(src + (size_t)(r0 + r) * ld + k)
+                                 : _mm512_setzero_ps();
             transpose16(in, out);
             __mmask16 m = (__mmask16)((1u << rows) - 1);
             for (int t = 0; t < 16; t++) _mm512_mask_storeu_ps(dst + (k + t) * n + r0, m, out[t]);

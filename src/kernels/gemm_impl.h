@@ -108,9 +108,10 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         float t[MR * NR] __attribute__((aligned(64)));
                         micro(thirds, half, kc, a, b, t, NR, alpha, 0);
                         for (int i = 0; i < mr; i++)
-                            for (int j = 0; j < nr; j++)
-                                c[(size_t)i * ldc + j] = acc ? c[(size_t)i * ldc + j] + t[i * NR + j]
-                                                         : t[i * NR + j];
+                            for (int j = 0; j < nr; j++) {
+                                float *ci = c + (size_t)i * ldc + j;
+                                *ci = acc ? *ci + t[i * NR + j] : t[i * NR + j];
+                            }
                     }
             }
         }

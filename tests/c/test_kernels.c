@@ -1,8 +1,9 @@
 /* test_kernels.c: Lunette's own kernels against naive loops, on the path lt_isa() chose:
- * the GEMM (lt_gemm: OpenBLAS on the generic path) over random shapes, transposes, strides, alpha and beta, the edges of its tiles
- * and blocks; its split over two threads (bit-identical to one thread); Conv2D, Conv1D and
- * Dense forward and backward (dx, dW, db) against loops written from the definitions: odd
- * channel counts, one-pixel images, batch 1, strides, both paddings.
+ * the GEMM (lt_gemm: OpenBLAS on the generic path) over random shapes, transposes,
+ * strides, alpha and beta, the edges of its tiles and blocks; its split over two threads
+ * (bit-identical to one thread); Conv2D, Conv1D and Dense forward and backward (dx, dW,
+ * db) against loops written from the definitions: odd channel counts, one-pixel images,
+ * batch 1, strides, both paddings, the stride-1 input gradient by the flipped kernel.
  * tests.cmake runs this once per LUNETTE_ISA value; a path the processor lacks exits 77
  * (SKIPPED). */
 #include <stdint.h>
@@ -228,7 +229,8 @@ static void dense_case(int64_t N, int64_t in, int64_t units) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t i = 0; i < in; i++) {
             double s = 0;
-            for (int64_t u = 0; u < units; u++) s += (double)dy[n * units + u] * l->w->data[i * units + u];
+            for (int64_t u = 0; u < units; u++)
+                s += (double)dy[n * units + u] * l->w->data[i * units + u];
             dx[n * in + i] = (float)s;
         }
     for (int64_t u = 0; u < units; u++) {
