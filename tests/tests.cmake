@@ -32,6 +32,28 @@ foreach(src ${C_TESTS})
   lunette_test_env(c_${name})
 endforeach()
 
+# The kernels, the layers on them and the 2-thread steps once per instruction set
+# (src/kernels/isa.h): the plain c_test_kernels, c_test_nn_layers and c_test_nn_parallel
+# run the best path this processor has; these force each path. A path the processor lacks is SKIPPED (exit code 77).
+foreach(isa avx512 avx2 generic)
+  foreach(t test_kernels test_nn_layers test_nn_parallel)
+    add_test(NAME c_${t}_${isa} COMMAND ${t})
+    lunette_test_env(c_${t}_${isa})
+    set_property(TEST c_${t}_${isa} APPEND PROPERTY ENVIRONMENT LUNETTE_ISA=${isa})
+    set_tests_properties(c_${t}_${isa} PROPERTIES SKIP_RETURN_CODE 77)
+  endforeach()
+endforeach()
+
+# LUNETTE_ISA as a user meets it: lunette.machine() names the path in use (AVX2 where the
+# processor has it), and an unknown value is reported on stderr, not ignored.
+add_test(NAME isa_env COMMAND lunette -e
+  "local m = lunette.machine() local want = (m.isa_best == 'generic') and 'generic' or 'AVX2+FMA' assert(m.isa == want, m.isa .. ' in use, expected ' .. want) print(m.isa, m.isa_best)")
+lunette_test_env(isa_env)
+set_property(TEST isa_env APPEND PROPERTY ENVIRONMENT LUNETTE_ISA=avx2)
+add_test(NAME isa_env_unknown COMMAND sh -c
+  "LUNETTE_ISA=sse4 '$<TARGET_FILE:lunette>' -e 'print(lunette.machine().isa)' 2>&1 | grep 'LUNETTE_ISA=sse4 is not one of avx512, avx2, generic'")
+lunette_test_env(isa_env_unknown)
+
 file(GLOB LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
 foreach(src ${LUA_TESTS})
   get_filename_component(name ${src} NAME_WE)

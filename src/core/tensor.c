@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "kernels/gemm.h"
 
 static int64_t max_numel = (int64_t)1 << 30;
 
@@ -430,8 +431,17 @@ lt_tensor *lt_tensor_reduce(lt_reduce_op op, const lt_tensor *t, int dim) {
 
 /* ---- linear algebra ---- */
 
+static int blas_threads = 0, blas_now = 0;
+
 void lt_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    /* Lunette's own kernels (kernels/gemm.h) on the instruction set lt_isa() chose, split
+     * over the engine's threads outside data-parallel phases; OpenBLAS on the generic
+     * path, or when they cannot get their packing buffer. */
+    int threads = blas_now ? blas_now : lt_get_threads();
+    if (lt_sgemm(lt_isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                 threads))
+        return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -450,8 +460,6 @@ void lt_gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
             *c = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *c));
         }
 }
-
-static int blas_threads = 0, blas_now = 0;
 
 void lt_set_threads(int n) {
     if (n < 1) n = 1;

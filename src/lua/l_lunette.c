@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/rng.h"
+#include "kernels/isa.h"
 #include "lua/l_util.h"
 
 /* The C submodules, in load order. Each opener returns its table (set as lunette.<name>),
@@ -143,8 +144,9 @@ static int lunette_option_error(lua_State *L) {
     return 1;
 }
 
-/* lunette.machine() → {cpu=, isa=, blas_core=, blas_config=}: what a benchmark's figures
- * depend on (the processor, the vector instructions this build uses, OpenBLAS's kernel). */
+/* lunette.machine() → {cpu=, isa=, isa_best=, blas_core=, blas_config=}: what a
+ * benchmark's figures depend on (the processor, the vector instructions Lunette's kernels
+ * use — chosen at run time, lowered by LUNETTE_ISA — and OpenBLAS's kernel). */
 static int lunette_machine(lua_State *L) {
     char cpu[256] = "unknown", line[512];
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -157,21 +159,30 @@ static int lunette_machine(lua_State *L) {
         }
     }
     if (f) fclose(f);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushstring(L, cpu);
     lua_setfield(L, -2, "cpu");
-#if defined(__AVX512F__)
-    lua_pushstring(L, "AVX-512");
-#elif defined(__AVX2__) && defined(__FMA__)
-    lua_pushstring(L, "AVX2+FMA");
-#else
-    lua_pushstring(L, "portable");
-#endif
+lua_pushstring(L, lt_isa_name(lt_isa()));
     lua_setfield(L, -2, "isa");
+    lua_pushstring(L, lt_isa_name(lt_isa_supported()));
+    lua_setfield(L, -2, "isa_best");
     lua_pushstring(L, openblas_get_corename());
     lua_setfield(L, -2, "blas_core");
     lua_pushstring(L, openblas_get_config());
     lua_setfield(L, -2, "blas_config");
+    return 1;
+}
+
+/* lunette._fma_peak(isa) → GFLOP/s of a register-only multiply-add loop on one core for
+ * "avx512", "avx2" or "generic" (about 0.2 s), or nil when the processor lacks it: the
+ * peak the benchmarks compare against. */
+static int lunette_fma_peak(lua_State *L) {
+    const char *s = luaL_checkstring(L, 1);
+    int isa = lt_isa_parse(s);
+    if (isa < 0) return luaL_error(L, "lunette._fma_peak: '%s' is not avx512, avx2 or generic", s);
+    double g = lt_fma_peak((lt_isa_level)isa, 0.2);
+    if (g <= 0) return 0;
+    lua_pushnumber(L, g);
     return 1;
 }
 
@@ -191,10 +202,14 @@ static const lt_reg lunette_funcs[] = {
     {"max_elements", lunette_max_elements, "lunette.max_elements([n])\n\nThe ceiling on a "
      "single tensor's element count (default 2^30): a bigger shape is an error\nnaming the "
      "shape, not an out-of-memory kill. Sets it when n is given; returns it."},
-    {"machine", lunette_machine, "lunette.machine() → {cpu, isa, blas_core, blas_config}\n\n"
-     "The processor, the vector instructions this build of Lunette uses and the kernel\n"
-     "OpenBLAS chose (OPENBLAS_CORETYPE changes it): what speed figures depend on.\n"
+    {"machine", lunette_machine, "lunette.machine() → {cpu, isa, isa_best, blas_core, "
+     "blas_config}\n\n"
+     "The processor, the vector instructions Lunette's kernels use (isa: \"AVX-512\",\n"
+     "\"AVX2+FMA\" or \"generic\", the best the processor has, isa_best, unless the\n"
+     "environment variable LUNETTE_ISA=avx512|avx2|generic asks for a lower one) and the\n"
+     "kernel OpenBLAS chose (OPENBLAS_CORETYPE changes it): what speed figures depend on.\n"
      "Example: m = lunette.machine(); print(m.cpu, m.isa, m.blas_core)"},
+    {"_fma_peak", lunette_fma_peak, NULL},
     {"_test_interrupt", lunette_test_interrupt, NULL},
     {"_sethelp", lunette_sethelp, NULL},
     {"_option_error", lunette_option_error, NULL},

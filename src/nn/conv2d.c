@@ -6,9 +6,10 @@
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. Thin
  * convolutions (K ≤ 32: a first layer on RGB or grey images) run forward as a direct
- * kernel (conv_thin.c) and build their cols in backward, where dW needs them; inference
- * forwards use that kernel for the other convolutions too (no cols matrix to build and
- * pack). */
+ * kernel (kernels/conv_direct_impl.h) and build their cols in backward, where dW needs
+ * them; inference forwards use that kernel for the other convolutions too (no cols matrix
+ * to build and pack), and so does the input gradient of stride-1 convolutions
+ * (dx_by_flipped). */
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
@@ -24,6 +25,7 @@ typedef struct {
     int64_t K, P;        /* patch length, output pixels per sample */
     int direct;          /* cols == x */
     int thin;            /* forward by lt_conv_thin; backward fills the cols cache */
+    int flip_dx;         /* dx by the direct kernel on dz with the flipped kernel */
 } conv_layer;
 
 static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
@@ -49,6 +51,8 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
     c->direct = g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1;
     int64_t OC = c->o.filters;
     c->thin = !c->direct && lt_conv_thin_ok(c->K, OC);
+    c->flip_dx = !c->direct && g->SH == 1 && g->SW == 1 &&
+                 lt_conv_direct_ok(OC, lt_mul_sat(lt_mul_sat(g->KH, g->KW), OC), C);
     if (c->dims == 2) {
         l->out_nd = 3;
         l->out_shape[0] = g->OH; l->out_shape[1] = g->OW; l->out_shape[2] = OC;
@@ -78,7 +82,29 @@ static size_t conv_cache(const lt_layer *l, int64_t N) {
 
 static size_t conv_scratch(const lt_layer *l, int64_t N) {
     const conv_layer *c = (const conv_layer *)l;
-    return c->direct ? 0 : (size_t)(N * c->P * c->K);
+    size_t dcols = c->direct ? 0 : (size_t)(N * c->P * c->K), flipped = (size_t)l->nw;
+    return c->flip_dx && flipped > dcols ? flipped : dcols;
+}
+
+/* The input gradient of a stride-1 convolution is a convolution of dz ('full'-padded: KH-1-PT
+ * rows above) with the kernel flipped in space and its channel axes swapped:
+ *   dx[i] = Σ_k dz[i + PT - k] W[k] = Σ_k' dz[i - (KH-1-PT) + k'] W[KH-1-k'].
+ * With the direct kernel (C a multiple of 16) that skips the M×K dcols matrix and col2im.
+ * wf: KH·KW·OC × C floats of scratch. Returns 0 when the kernel does not apply. */
+static int dx_by_flipped(const conv_layer *c, const float *w, const float *dz, float *dx,
+                         int64_t N, float *wf) {
+    const lt_conv_geom *g = &c->g;
+    int64_t C = g->C, OC = c->o.filters;
+    for (int64_t kh = 0; kh < g->KH; kh++)
+        for (int64_t kw = 0; kw < g->KW; kw++) {
+            const float *src = w + ((g->KH - 1 - kh) * g->KW + (g->KW - 1 - kw)) * C * OC;
+            float *dst = wf + (kh * g->KW + kw) * OC * C;
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t o = 0; o < OC; o++) dst[o * C + ci] = src[ci * OC + o];
+        }
+    lt_conv_geom t = {N, g->OH, g->OW, OC, g->KH, g->KW, 1, 1, g->KH - 1 - g->PT,
+                      g->KW - 1 - g->PL, g->H, g->W};
+    return lt_conv_direct(&t, dz, wf, NULL, C, 0, dx);
 }
 
 static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
@@ -127,6 +153,7 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f,
             lt_grad_ptr(l->dw), (int)OC);
     if (!dx) return;
+    if (c->flip_dx && dx_by_flipped(c, l->w->data, dy, dx, N, scratch)) return;
     /* dcols (M×K) = dz (M×OC) · Wᵀ (OC×K) */
     float *dcols = c->direct ? dx : scratch;
     lt_gemm(0, 1, (int)M, (int)K, (int)OC, 1.0f, dy, (int)OC, l->w->data, (int)OC, 0.0f,

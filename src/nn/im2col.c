@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "kernels/isa.h"
+
 void lt_im2col(const lt_conv_geom *g, const float *x, float *cols) {
     const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC;
     float *row = cols;
@@ -60,4 +62,33 @@ void lt_col2im(const lt_conv_geom *g, const float *dcols, float *dx) {
                 }
             }
     }
+}
+
+static void conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                        int64_t OC, int relu, float *y) {
+    if (lt_isa() == LT_ISA_AVX512) lt_conv_direct_avx512(g, x, w, b, OC, relu, y);
+    else lt_conv_direct_avx2(g, x, w, b, OC, relu, y);
+}
+
+int lt_conv_thin_ok(int64_t K, int64_t OC) {
+    return lt_isa() >= LT_ISA_AVX2 && K <= 32 && OC % 16 == 0 && OC <= 64;
+}
+
+int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
+    return lt_isa() >= LT_ISA_AVX2 && C <= LT_CONV_DIRECT_MAXC && OC > 0 && OC % 16 == 0 &&
+           K <= 160 * 1024 / OC;
+}
+
+int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                 int64_t OC, int relu, float *y) {
+    if (!lt_conv_thin_ok(g->KH * g->KW * g->C, OC)) return 0;
+    conv_direct(g, x, w, b, OC, relu, y);
+    return 1;
+}
+
+int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
+                   int64_t OC, int relu, float *y) {
+    if (!lt_conv_direct_ok(g->C, g->KH * g->KW * g->C, OC)) return 0;
+    conv_direct(g, x, w, b, OC, relu, y);
+    return 1;
 }

@@ -21,7 +21,7 @@ void lt_col2im(const lt_conv_geom *g, const float *dcols, float *dx);
  * cols matrix, whose GEMM is poorly shaped (K = 27 or 9): y = x ⊛ w + b, then ReLU when
  * relu is set. w: K×OC (kh, kw, c order), b: OC floats or NULL, y: (N·OH·OW)×OC.
  * Returns 0 (nothing written) when this build or shape has no direct kernel (needs
- * AVX-512, K ≤ 32 and OC a multiple of 16 up to 64); the caller then uses im2col + GEMM. */
+ * AVX-512 or AVX2 (lt_isa()), K ≤ 32 and OC a multiple of 16 up to 64); the caller then uses im2col + GEMM. */
 int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                  int64_t OC, int relu, float *y);
 /* Whether lt_conv_thin handles patches of K floats into OC channels in this build. */
@@ -29,10 +29,18 @@ int lt_conv_thin_ok(int64_t K, int64_t OC);
 /* The same direct kernel for any patch length, used by inference forwards (training ones
  * keep im2col + GEMM, whose cols backward needs): faster than a GEMM on a packed cols
  * matrix while the K×OC weights stay in L2. Returns 0 (nothing written) when the build or
- * shape has no direct kernel (needs AVX-512, C ≤ 1024, OC a multiple of 16, K·OC ≤ 160 Ki). */
+ * shape has no direct kernel (needs AVX-512 or AVX2, C ≤ 1024, OC a multiple of 16, K·OC ≤ 160 Ki). */
 int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                    int64_t OC, int relu, float *y);
 /* Whether lt_conv_direct handles C channels, patches of K floats, OC output channels. */
 int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC);
+
+/* The kernels behind both (kernels/conv_direct_impl.h), for any shape the _ok functions
+ * accept; call only when lt_isa() has the instruction set. */
+enum { LT_CONV_DIRECT_MAXC = 1024 };   /* most channels per tap */
+void lt_conv_direct_avx512(const lt_conv_geom *g, const float *x, const float *w,
+                           const float *b, int64_t OC, int relu, float *y);
+void lt_conv_direct_avx2(const lt_conv_geom *g, const float *x, const float *w,
+                         const float *b, int64_t OC, int relu, float *y);
 
 #endif

@@ -4,7 +4,9 @@
 -- Adam, sparse categorical cross-entropy, batch 32, synthetic data of the real shapes.
 -- Reads commands on stdin, answers one line each: "train CASE THREADS STEPS" and
 -- "infer CASE THREADS REPS" (ms per step / per batch of 256), "full THREADS EPOCHS"
--- (seconds:val_accuracy per epoch on the full Fashion-MNIST), "quit".
+-- (seconds:val_accuracy per epoch on the full Fashion-MNIST), "flops CASE" (MFLOP of a
+-- training step of batch 32, Conv2D and Dense only), "machine" (processor; instruction
+-- set; OpenBLAS core; FMA peak of one core in GFLOP/s), "quit".
 local L = require "lunette"
 local nn, optim, tensor = L.nn, L.optim, L.tensor
 local now = lunette.clock
@@ -57,7 +59,13 @@ for line in io.lines() do
   if w[1] == "quit" then break end
   if w[1] == "machine" then
     local m = L.machine()
-    print(string.format("%s; %s; OpenBLAS %s", m.cpu, m.isa, m.blas_core))
+    print(string.format("%s; kernels %s; OpenBLAS %s; FMA peak %.1f GFLOP/s per core", m.cpu,
+      m.isa, m.blas_core, models.peak()))
+  elseif w[1] == "flops" then
+    cases[w[2]] = cases[w[2]] or new_case(w[2])
+    local c = cases[w[2]]
+    local _, step = models.flops(c.model:_network(c.x), 32)
+    print(string.format("%.3f", step / 1e6))
   elseif w[1] == "full" then
     print(full(tonumber(w[2]), tonumber(w[3])))
   elseif w[1] == "train" or w[1] == "infer" then

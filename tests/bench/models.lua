@@ -44,4 +44,37 @@ function M.resnet14()
                     name = "resnet14" }
 end
 
+-- FLOPs of one training step and one forward pass for N samples of a built network
+-- (model:_network(x)), from the layer shapes: a convolution or dense layer is a GEMM
+-- M×K·K×N of 2MKN; backward = the dW GEMM + the dx GEMM (none for the first layer).
+-- Only Conv2D and Dense count (BatchNorm, pooling and the rest are a few percent).
+function M.flops(net, N)
+  local fwd, step = 0, 0
+  for i, l in ipairs(net:info().layers) do
+    local s, f = l.output_shape, 0
+    if l.kind == "Conv2D" then
+      local oc = s[#s]
+      local k = l.params / oc - 1                 -- KH·KW·C (weights + one bias per filter)
+      f = 2 * N * s[1] * s[2] * oc * k
+    elseif l.kind == "Dense" then
+      local units = s[#s]
+      f = 2 * N * units * (l.params / units - 1)
+    end
+    fwd = fwd + f
+    step = step + f * (i == 1 and 2 or 3)
+  end
+  return fwd, step
+end
+
+-- The FMA peak of one core on the instruction set Lunette's kernels use (GFLOP/s, a
+-- register-only loop), measured once per process.
+local peak
+function M.peak()
+  if not peak then
+    local isa = ({ ["AVX-512"] = "avx512", ["AVX2+FMA"] = "avx2" })[L.machine().isa] or "generic"
+    peak = L._fma_peak(isa)
+  end
+  return peak
+end
+
 return M

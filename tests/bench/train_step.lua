@@ -6,7 +6,11 @@
 -- net's C-level timing, net:_timing), GFLOP/s against the step's FLOP count (from the layer
 -- shapes), inference images/s at batch 256, heap allocations per steady-state step (only
 -- in a build configured with -DLUNETTE_COUNT_ALLOCS=ON; "n/a" otherwise) and, at the end,
--- peak resident memory (VmHWM). Not a ctest. Run (see tests/bench/README.md):
+-- peak resident memory (VmHWM). First it prints the machine: processor, the instruction
+-- set Lunette's kernels use (LUNETTE_ISA=avx512|avx2|generic lowers it), OpenBLAS's core,
+-- and each instruction set's FMA peak on one core (a register-only loop); "%peak" is the
+-- step's GFLOP/s over the peak of the path in use, times the thread count. Not a ctest.
+-- Run (see tests/bench/README.md):
 --   BENCH_STEPS=200 build-perf/lunette -e "dofile'tests/bench/train_step.lua'"
 --   env BENCH_STEPS (default 100), BENCH_THREADS (default "1,2").
 local L = require "lunette"
@@ -32,26 +36,6 @@ local function median(t)
   return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
 end
 
--- FLOPs of one training step and one forward pass for N samples, from the layer shapes:
--- a GEMM M×K·K×N costs 2MKN; backward = the dW GEMM + the dx GEMM (none for layer 1).
-local function flops(net, N)
-  local fwd, step = 0, 0
-  for i, l in ipairs(net:info().layers) do
-    local s, f = l.output_shape, 0
-    if l.kind == "Conv2D" then
-      local oc = s[#s]
-      local k = l.params / oc - 1                 -- KH·KW·C (weights + one bias per filter)
-      f = 2 * N * s[1] * s[2] * oc * k
-    elseif l.kind == "Dense" then
-      local units = s[#s]
-      f = 2 * N * units * (l.params / units - 1)
-    end
-    fwd = fwd + f
-    step = step + f * (i == 1 and 2 or 3)
-  end
-  return fwd, step
-end
-
 local function vmhwm()
   local f = io.open("/proc/self/status")
   if not f then return "n/a" end
@@ -62,10 +46,21 @@ local function vmhwm()
 end
 
 local counting = nn._alloc_count() >= 0
+local mach = L.machine()
+print(string.format("machine: %s; kernels %s (best here %s); OpenBLAS core %s", mach.cpu, mach.isa,
+  mach.isa_best, mach.blas_core))
+local peaks, peak = {}, nil
+for _, isa in ipairs { { "avx512", "AVX-512" }, { "avx2", "AVX2+FMA" }, { "generic", "generic" } } do
+  local g = L._fma_peak(isa[1])
+  peaks[#peaks + 1] = string.format("%s %s", isa[2], g and string.format("%.1f GFLOP/s", g) or "n/a")
+  if isa[2] == mach.isa then peak = g end
+end
+print("FMA peak of one core: " .. table.concat(peaks, ", "))
 print(string.format("Lunette training-step benchmark: batch 32, %d timed steps, %s", steps,
   counting and "allocations counted" or "allocations not counted (configure with -DLUNETTE_COUNT_ALLOCS=ON)"))
-print(string.format("%-14s %3s %8s %8s | %6s %6s %6s %6s | %7s | %9s | %s", "model", "thr",
-  "median", "min", "fwd", "loss", "bwd", "optim", "GFLOP/s", "infer/s", "allocs/step C (Lua call)"))
+print(string.format("%-14s %3s %8s %8s | %6s %6s %6s %6s | %7s %5s | %9s | %s", "model", "thr",
+  "median", "min", "fwd", "loss", "bwd", "optim", "GFLOP/s", "%peak", "infer/s",
+  "allocs/step C (Lua call)"))
 for _, case in ipairs { { "CIFAR-10", 32, 32, 3 }, { "Fashion-MNIST", 28, 28, 1 } } do
   local name, h, w, c = case[1], case[2], case[3], case[4]
   L.seed(1)
@@ -74,7 +69,7 @@ for _, case in ipairs { { "CIFAR-10", 32, 32, 3 }, { "Fashion-MNIST", 28, 28, 1 
   local y = (tensor.rand(32) * 10):apply(math.floor)
   local xi = tensor.rand(256, h, w, c)
   local net = m:_network(x)
-  local fwd_flops, step_flops = flops(net, 32)
+  local fwd_flops, step_flops = models.flops(net, 32)
   for _, t in ipairs(threads) do
     L.threads(t)
     for _ = 1, 10 do m:train_on_batch(x, y) end          -- warm-up: buffers, Adam state
@@ -97,9 +92,10 @@ for _, case in ipairs { { "CIFAR-10", 32, 32, 3 }, { "Fashion-MNIST", 28, 28, 1 
       it[r] = now() - t0
     end
     local med = median(times)
-    print(string.format("%-14s %3d %6.2fms %6.2fms | %6.2f %6.2f %6.2f %6.2f | %7.1f | %9.0f | %s",
+    local gflops = step_flops / med / 1e6
+    print(string.format("%-14s %3d %6.2fms %6.2fms | %6.2f %6.2f %6.2f %6.2f | %7.1f %4.0f%% | %9.0f | %s",
       name, t, med, math.min(table.unpack(times)), ms(tm.forward), ms(tm.loss), ms(tm.backward),
-      ms(tm.optimizer), step_flops / med / 1e6, 256 / median(it),
+      ms(tm.optimizer), gflops, 100 * gflops / (peak * t), 256 / median(it),
       counting and string.format("%g (%g)", tm.allocs / tm.steps, lua_allocs) or "n/a"))
   end
   print(string.format("%-14s params %d, step %.1f MFLOP (forward %.1f), inference %.1f MFLOP/image",

@@ -11,6 +11,11 @@
 #include "nn/layer.h"
 
 static float EPS = 1e-3f;   /* 1e-2 for batchnorm, whose float32 output noise is larger */
+/* Largest relative error passed; 2e-2 for batchnorm in training, whose small input
+ * gradients (~3e-3) carry ~1e-4 of float32 noise in their finite differences: whether the
+ * worst lands just under or just over 1e-2 depends on the compiler contracting the
+ * forward's multiply-adds into FMAs (a -march=native build does, the portable one not). */
+static double TOL = 1e-2;
 static lt_rng rng;
 
 typedef struct {
@@ -85,19 +90,19 @@ static void gradcheck(const char *name, lt_layer *l, int64_t N, int nd, const in
     if (check_dx) {
         double w = worst_diff(&c, c.x, dx, c.nx);
         snprintf(msg, sizeof msg, "%s dx gradcheck (worst %.2g)", name, w);
-        CHECK(w < 1e-2, msg);
+        CHECK(w < TOL, msg);
         if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
     }
     if (l->w) {
         double w = worst_diff(&c, l->w->data, l->dw->data, l->nw);
         snprintf(msg, sizeof msg, "%s dw gradcheck (worst %.2g)", name, w);
-        CHECK(w < 1e-2, msg);
+        CHECK(w < TOL, msg);
         if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
     }
     if (l->b) {
         double w = worst_diff(&c, l->b->data, l->db->data, l->nb);
         snprintf(msg, sizeof msg, "%s db gradcheck (worst %.2g)", name, w);
-        CHECK(w < 1e-2, msg);
+        CHECK(w < TOL, msg);
         if (getenv("GC_DEBUG")) fprintf(stderr, "%s\n", msg);
     }
     /* backward accumulates: a second call doubles dw */
@@ -231,7 +236,9 @@ int main(void) {
     gradcheck("tanh", lt_activation_new(LT_ACT_TANH, 0), 2, 3, img, 1, 0.01f, 0);
     gradcheck("softmax", lt_activation_new(LT_ACT_SOFTMAX, 0), 2, 3, img, 1, 0.01f, 0);
     EPS = 1e-2f;
+    TOL = 2e-2;
     gradcheck("batchnorm training", lt_batchnorm_new(0.99f, 1e-3f), 4, 3, img, 1, 0.01f, 0);
+    TOL = 1e-2;
     lt_layer *bn = lt_batchnorm_new(0.9f, 1e-3f);
     bn->training = 0;
     gradcheck("batchnorm inference", bn, 3, 2, seq, 1, 0.01f, 0);
@@ -244,8 +251,9 @@ int main(void) {
     conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
     conv_vs_direct(8, 8, 4, 3, 5, 2, LT_PAD_SAME);
     conv_vs_direct(6, 6, 3, 4, 1, 1, LT_PAD_VALID);
-    /* thin patches (K <= 32) with OC a multiple of 16 take the direct kernel (conv_thin.c)
-     * where the build has AVX-512: RGB and grey first layers, padding, odd pixel counts */
+    /* thin patches (K <= 32) with OC a multiple of 16 take the direct kernel
+     * (kernels/conv_direct_impl.h) on the AVX-512 and AVX2 paths: RGB and grey first
+     * layers, padding, odd pixel counts */
     conv_vs_direct(32, 32, 3, 32, 3, 2, LT_PAD_VALID);
     conv_vs_direct(28, 28, 1, 32, 3, 2, LT_PAD_VALID);
     conv_vs_direct(9, 7, 3, 16, 3, 1, LT_PAD_SAME);

@@ -1,0 +1,96 @@
+/* gemm.c: lt_sgemm, the dispatch to the per-instruction-set GEMM drivers (see gemm.h),
+ * their per-thread packing buffers, and the split of a large product over the engine's
+ * two threads. */
+#include "kernels/gemm.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "nn/parallel.h"
+
+/* One buffer per thread, big enough for every path, freed when its thread ends. */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static int buf_key_ok;
+
+static void buf_init(void) { buf_key_ok = pthread_key_create(&buf_key, free) == 0; }
+
+static float *thread_buf(void) {
+    pthread_once(&buf_once, buf_init);
+    if (!buf_key_ok) return NULL;
+    float *b = pthread_getspecific(buf_key);
+    if (b) return b;
+    size_t n = lt_gemm_buf_avx512;
+    if (lt_gemm_buf_avx2 > n) n = lt_gemm_buf_avx2;
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    b = aligned_alloc(64, bytes);
+    if (b && pthread_setspecific(buf_key, b) != 0) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+typedef struct {
+    lt_isa_level isa;
+    int ta, tb, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int split_n, cut;      /* thread 0 takes rows (or columns) [0, cut), thread 1 the rest */
+    int ok[2];
+} job;
+
+static int run(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    float *buf = thread_buf();
+    if (!buf) return 0;
+    switch (isa) {
+    case LT_ISA_AVX512:
+        lt_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
+        break;
+    case LT_ISA_AVX2:
+        lt_sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+static void half(void *arg, int tid) {
+    job *j = arg;
+    int lo = tid ? j->cut : 0, hi = tid ? (j->split_n ? j->N : j->M) : j->cut;
+    if (hi <= lo) { j->ok[tid] = 1; return; }
+    if (j->split_n) {          /* columns [lo, hi): op(B)'s columns are B's rows when tb */
+        const float *B = j->tb ? j->B + (size_t)lo * j->ldb : j->B + lo;
+        j->ok[tid] = run(j->isa, j->ta, j->tb, j->M, hi - lo, j->K, j->alpha, j->A, j->lda, B,
+                         j->ldb, j->beta, j->C + lo, j->ldc);
+    } else {                   /* rows [lo, hi): op(A)'s rows are A's columns when ta */
+        const float *A = j->ta ? j->A + lo : j->A + (size_t)lo * j->lda;
+        j->ok[tid] = run(j->isa, j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, A, j->lda, j->B,
+                         j->ldb, j->beta, j->C + (size_t)lo * j->ldc, j->ldc);
+    }
+}
+
+int lt_sgemm(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
+             int threads) {
+    /* Two threads pay from about a millisecond of work. Cuts fall on multiples of 64
+     * columns or 12 rows (whole tiles of every path), so each C element is computed by
+     * the same tiles, in the same order, as on one thread. */
+    if (isa == LT_ISA_GENERIC) return 0;
+    if (threads < 2 || (double)M * N * K < 4e6 || (N < 128 && M < 24) || !thread_buf())
+        return run(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    job j = {isa, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, {0, 0}};
+    if (N >= 128) {
+        j.split_n = 1;
+        j.cut = (N / 2 + 63) / 64 * 64;
+    } else {
+        j.cut = (M / 2 + 11) / 12 * 12;
+    }
+    lt_par_run2(half, &j);
+    if (!j.ok[1]) half(&j, 1);   /* the worker had no buffer (this thread has one): its half here */
+    return 1;
+}

@@ -1,0 +1,117 @@
+/* gemm_avx2.c: the GEMM (gemm_impl.h) with an AVX2+FMA micro-kernel of 6×16: 12 ymm
+ * accumulators, two vectors of B and one broadcast of A per row and k (15 of the 16
+ * registers). Compiled with -mavx2 -mfma (CMakeLists.txt); called only when lt_isa() is
+ * LT_ISA_AVX2 or better. */
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+
+#define GEMM_NAME lt_sgemm_avx2
+#define GEMM_BUF lt_gemm_buf_avx2
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 120
+#define NC 1024
+
+/* Rows [0, R) and the first 8·J columns of the tile (J = 1: panels of at most 8
+ * columns); R = 6, 4 or 2 (the last rows of M). */
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, const float *b,
+                                                           float *c, long ldc, float alpha,
+                                                           int acc, const int J, const int R) {
+    __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+        __m256 b0 = _mm256_load_ps(b), b1 = J > 1 ? _mm256_load_ps(b + 8) : b0;
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m256 av = _mm256_broadcast_ss(a + r);
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            if (J > 1) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(alpha);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        float *cr = c + r * ldc;
+        __m256 x0 = _mm256_mul_ps(va, c0[r]);
+        if (acc) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));
+        _mm256_storeu_ps(cr, x0);
+        if (J > 1) {
+            __m256 x1 = _mm256_mul_ps(va, c1[r]);
+            if (acc) x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));
+            _mm256_storeu_ps(cr + 8, x1);
+        }
+    }
+}
+
+/* The instantiations: thirds of MR rows (1..3), half or whole width. */
+static void micro(int thirds, int half, int kc, const float *a, const float *b, float *c,
+                  long ldc, float alpha, int acc) {
+    switch (thirds * 2 + half) {
+    case 2: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR / 3); break;
+    case 3: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR / 3); break;
+    case 4: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;
+    case 5: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;
+    case 7: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR); break;
+    default: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR); break;
+    }
+}
+
+/* out[j] = column j of the 8×8 block in[0..7] (rows). */
+static inline __attribute__((always_inline)) void transpose8(const __m256 in[8], __m256 out[8]) {
+    __m256 t[8], u[8];
+    for (int g = 0; g < 8; g += 4) {
+        t[g] = _mm256_unpacklo_ps(in[g], in[g + 1]);
+        t[g + 1] = _mm256_unpackhi_ps(in[g], in[g + 1]);
+        t[g + 2] = _mm256_unpacklo_ps(in[g + 2], in[g + 3]);
+        t[g + 3] = _mm256_unpackhi_ps(in[g + 2], in[g + 3]);
+        u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);       /* lane L: column 4L of rows g..g+3 */
+        u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+        u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        out[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        out[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+/* n (6 or 16) rows of kc floats, ld apart → kc groups of n floats: blocks of 8 rows × 8 k
+ * through transpose8 (6 rows: 2 zero rows, 6 lanes stored), the k tail scalar. */
+static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
+    int k = 0;
+    for (; k + 8 <= kc; k += 8)
+        for (int r0 = 0; r0 < n; r0 += 8) {
+            int rows = n - r0 < 8 ? n - r0 : 8;
+            __m256 in[8], out[8];
+            for (int r = 0; r < 8; r++)
+                in[r] = r < rows ? _mm256_loadu_ps(src + (size_t)(r0 + r) * ld + k)
+                                 : _mm256_setzero_ps();
+            transpose8(in, out);
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int t = 0; t < 8; t++) _mm256_maskstore_ps(dst + (k + t) * n + r0, m, out[t]);
+        }
+    for (; k < kc; k++)
+        for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
+}
+
+#include "kernels/gemm_impl.h"
+
+double lt_fma_loop_avx2(long n) {
+    enum { CH = 12 };
+    __m256 acc[CH], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-6f);
+    for (int i = 0; i < CH; i++) acc[i] = _mm256_set1_ps((float)i);
+    for (long k = 0; k < n; k++)
+#pragma GCC unroll 12
+        for (int i = 0; i < CH; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+    __m256 s = acc[0];
+    for (int i = 1; i < CH; i++) s = _mm256_add_ps(s, acc[i]);
+    float v[8];
+    _mm256_storeu_ps(v, s);
+    volatile float sink = v[0] + v[7];
+    (void)sink;
+    return (double)n * CH * 8 * 2;
+}

@@ -1,0 +1,131 @@
+/* gemm_avx512.c: the GEMM (gemm_impl.h) with an AVX-512 micro-kernel of 12×32: 24 zmm
+ * accumulators, two vectors of B and one broadcast of A per row and k (the broadcast
+ * folds into the FMA's memory operand). Compiled with -mavx512f (CMakeLists.txt); called
+ * only when lt_isa() is LT_ISA_AVX512. */
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+
+#define GEMM_NAME lt_sgemm_avx512
+#define GEMM_BUF lt_gemm_buf_avx512
+#define MR 12
+#define NR 32
+#define KC 256
+#define MC 144
+#define NC 1024
+
+/* Rows [0, R) and the first 16·J columns of the tile: J = 2 is all 32 columns, J = 1 the
+ * left half (panels of at most 16 columns: 16-channel convolutions); R = 12, 8 or 4 (the
+ * last rows of M: a batch of 16 or 32 rows is 12 + 4 or 12 + 12 + 8, not 24 or 36). */
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, const float *b,
+                                                           float *c, long ldc, float alpha,
+                                                           int acc, const int J, const int R) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = J > 1 ? _mm512_load_ps(b + 16) : b0;
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            if (J > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        float *cr = c + r * ldc;
+        __m512 x0 = _mm512_mul_ps(va, c0[r]);
+        if (acc) x0 = _mm512_add_ps(x0, _mm512_loadu_ps(cr));
+        _mm512_storeu_ps(cr, x0);
+        if (J > 1) {
+            __m512 x1 = _mm512_mul_ps(va, c1[r]);
+            if (acc) x1 = _mm512_add_ps(x1, _mm512_loadu_ps(cr + 16));
+            _mm512_storeu_ps(cr + 16, x1);
+        }
+    }
+}
+
+/* The instantiations: thirds of MR rows (1..3), half or whole width. */
+static void micro(int thirds, int half, int kc, const float *a, const float *b, float *c,
+                  long ldc, float alpha, int acc) {
+    switch (thirds * 2 + half) {
+    case 2: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR / 3); break;
+    case 3: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR / 3); break;
+    case 4: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;
+    case 5: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;
+    case 7: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR); break;
+    default: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR); break;
+    }
+}
+
+/* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then
+ * pairs of doubles, then 128-bit lanes twice. */
+static inline __attribute__((always_inline)) void transpose16(const __m512 in[16], __m512 out[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {
+        t[g] = _mm512_unpacklo_ps(in[g], in[g + 1]);
+        t[g + 1] = _mm512_unpackhi_ps(in[g], in[g + 1]);
+        t[g + 2] = _mm512_unpacklo_ps(in[g + 2], in[g + 3]);
+        t[g + 3] = _mm512_unpackhi_ps(in[g + 2], in[g + 3]);
+    }
+#define PD(x) _mm512_castps_pd(x)
+#define PS(x) _mm512_castpd_ps(x)
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {   /* u[g + c], lane L: column 4L + c of rows g..g+3 */
+        u[g] = PS(_mm512_unpacklo_pd(PD(t[g]), PD(t[g + 2])));
+        u[g + 1] = PS(_mm512_unpackhi_pd(PD(t[g]), PD(t[g + 2])));
+        u[g + 2] = PS(_mm512_unpacklo_pd(PD(t[g + 1]), PD(t[g + 3])));
+        u[g + 3] = PS(_mm512_unpackhi_pd(PD(t[g + 1]), PD(t[g + 3])));
+    }
+#undef PD
+#undef PS
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        out[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        out[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        out[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        out[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+/* n (12 or 32) rows of kc floats, ld apart → kc groups of n floats: blocks of 16 rows ×
+ * 16 k through transpose16 (12 rows: 4 zero rows, 12 lanes stored), the k tail scalar. */
+static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
+    int k = 0;
+    for (; k + 16 <= kc; k += 16)
+        for (int r0 = 0; r0 < n; r0 += 16) {
+            int rows = n - r0 < 16 ? n - r0 : 16;
+            __m512 in[16], out[16];
+            for (int r = 0; r < 16; r++)
+                in[r] = r < rows ? _mm512_loadu_ps(src + (size_t)(r0 + r) * ld + k)
+                                 : _mm512_setzero_ps();
+            transpose16(in, out);
+            __mmask16 m = (__mmask16)((1u << rows) - 1);
+            for (int t = 0; t < 16; t++) _mm512_mask_storeu_ps(dst + (k + t) * n + r0, m, out[t]);
+        }
+    for (; k < kc; k++)
+        for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
+}
+
+#include "kernels/gemm_impl.h"
+
+double lt_fma_loop_avx512(long n) {
+    enum { CH = 16 };          /* independent chains: FMA latency 4 × 2 ports, and some */
+    __m512 acc[CH], x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-6f);
+    for (int i = 0; i < CH; i++) acc[i] = _mm512_set1_ps((float)i);
+    for (long k = 0; k < n; k++)
+#pragma GCC unroll 16
+        for (int i = 0; i < CH; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    __m512 s = acc[0];
+    for (int i = 1; i < CH; i++) s = _mm512_add_ps(s, acc[i]);
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return (double)n * CH * 16 * 2;
+}

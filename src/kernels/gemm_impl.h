@@ -1,0 +1,119 @@
+/* gemm_impl.h: the packed GEMM driver, included once per instruction set by gemm_avx512.c
+ * and gemm_avx2.c after they define
+ *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
+ *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
+ *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
+ *   micro(thirds, half, kc, a, b, c, ldc, alpha, acc)
+ *                                c = alpha·a·b (+ c when acc) on the tile's first
+ *                                thirds·MR/3 rows and NR columns (NR/2 when half), a packed
+ *                                MR×kc (k-major: MR values per k), b packed kc×NR,
+ *   pack_rows(src, ld, kc, n, dst)
+ *                                the transposing copies (vector transposes): n = MR or NR
+ *                                rows of kc floats each, ld apart, to kc groups of n.
+ * Loops (BLIS's order): columns in NC blocks → k in KC blocks (B block packed, in L2/L3)
+ * → rows in MC blocks (A block packed, in L2) → NR panels (B panel stays in L1) → MR
+ * panels. The last rows and columns take the kernel of the fewest thirds of MR rows and
+ * halves of NR columns that cover them; tiles they do not fill exactly go through a local
+ * tile. The k
+ * blocks are split evenly (K = 288 is two blocks of 144, not 256 + 32). Every C element
+ * is summed in the same order whatever the split of rows or columns between threads. */
+#include <string.h>
+
+static void pack_a(int ta, const float *A, int lda, int i0, int p0, int mc, int kc, float *pa) {
+    for (int ir = 0; ir < mc; ir += MR, pa += MR * kc) {
+        int mr = mc - ir < MR ? mc - ir : MR;
+        if (!ta && mr == MR) {
+            pack_rows(A + (size_t)(i0 + ir) * lda + p0, lda, kc, MR, pa);
+        } else if (!ta) {      /* op(A)[i][k] = A[i·lda + k]: rows to columns */
+            for (int r = 0; r < mr; r++) {
+                const float *src = A + (size_t)(i0 + ir + r) * lda + p0;
+                for (int k = 0; k < kc; k++) pa[k * MR + r] = src[k];
+            }
+            for (int r = mr; r < MR; r++)
+                for (int k = 0; k < kc; k++) pa[k * MR + r] = 0;
+        } else {               /* op(A)[i][k] = A[k·lda + i]: runs of mr floats */
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(p0 + k) * lda + i0 + ir;
+                float *d = pa + k * MR;
+                int r = 0;
+                for (; r < mr; r++) d[r] = src[r];
+                for (; r < MR; r++) d[r] = 0;
+            }
+        }
+    }
+}
+
+static void pack_b(int tb, const float *B, int ldb, int p0, int j0, int kc, int nc, float *pb) {
+    for (int jr = 0; jr < nc; jr += NR, pb += NR * kc) {
+        int nr = nc - jr < NR ? nc - jr : NR;
+        if (!tb) {             /* op(B)[k][j] = B[k·ldb + j]: runs of nr floats */
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(p0 + k) * ldb + j0 + jr;
+                float *d = pb + k * NR;
+                if (nr == NR) memcpy(d, src, sizeof(float) * NR);
+                else {
+                    int c = 0;
+                    for (; c < nr; c++) d[c] = src[c];
+                    for (; c < NR; c++) d[c] = 0;
+                }
+            }
+        } else if (nr == NR) {
+            pack_rows(B + (size_t)(j0 + jr) * ldb + p0, ldb, kc, NR, pb);
+        } else {               /* op(B)[k][j] = B[j·ldb + k]: rows to columns */
+            for (int c = 0; c < nr; c++) {
+                const float *src = B + (size_t)(j0 + jr + c) * ldb + p0;
+                for (int k = 0; k < kc; k++) pb[k * NR + c] = src[k];
+            }
+            for (int c = nr; c < NR; c++)
+                for (int k = 0; k < kc; k++) pb[k * NR + c] = 0;
+        }
+    }
+}
+
+const size_t GEMM_BUF = (size_t)MC * KC + (size_t)KC * NC;
+
+void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc, float *buf) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f || (beta != 0.0f && beta != 1.0f)) {
+        for (int i = 0; i < M; i++)          /* C = beta·C first (BLAS: beta 0 overwrites) */
+            for (int j = 0; j < N; j++) {
+                float *c = C + (size_t)i * ldc + j;
+                *c = beta == 0.0f ? 0.0f : beta * *c;
+            }
+        if (K <= 0 || alpha == 0.0f) return;
+        beta = 1.0f;
+    }
+    float *pa = buf, *pb = buf + (size_t)MC * KC;
+    int kblocks = (K + KC - 1) / KC, kstep = (K + kblocks - 1) / kblocks;
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0; pc < K; pc += kstep) {
+            int kc = K - pc < kstep ? K - pc : kstep;
+            int acc = pc > 0 || beta != 0.0f;
+            pack_b(tb, B, ldb, pc, jc, kc, nc, pb);
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = M - ic < MC ? M - ic : MC;
+                pack_a(ta, A, lda, ic, pc, mc, kc, pa);
+                for (int jr = 0; jr < nc; jr += NR)
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        float *c = C + (size_t)(ic + ir) * ldc + jc + jr;
+                        const float *a = pa + (size_t)ir * kc, *b = pb + (size_t)jr * kc;
+                        int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
+                        int thirds = (3 * mr + MR - 1) / MR, half = nr <= NR / 2;
+                        if (mr * 3 == thirds * MR && nr == (half ? NR / 2 : NR)) {
+                            micro(thirds, half, kc, a, b, c, ldc, alpha, acc);
+                            continue;
+                        }
+                        float t[MR * NR] __attribute__((aligned(64)));
+                        micro(thirds, half, kc, a, b, t, NR, alpha, 0);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr; j++) {
+                                float *ci = c + (size_t)i * ldc + j;
+                                *ci = acc ? *ci + t[i * NR + j] : t[i * NR + j];
+                            }
+                    }
+            }
+        }
+    }
+}
