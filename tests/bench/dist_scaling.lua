@@ -12,6 +12,8 @@
 -- as root: OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
 local L = require "lunette"
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = dir .. "?.lua;" .. package.path
+local median = require("models").median
 local bin = os.getenv("LUNETTE_BIN") or (L.source_dir .. "/build/lunette")
 local rounds = tonumber(os.getenv("BENCH_ROUNDS")) or 5
 local worker = dir .. "dist_worker.lua"
@@ -51,13 +53,6 @@ for r = 1, rounds do
     params = tonumber(out:match("PARAMS (%d+)")) or params
   end
   io.stderr:write(string.format("round %d/%d done\n", r, rounds))
-end
-
-local function median(t)
-  local s = { table.unpack(t) }
-  table.sort(s)
-  local k = #s
-  return k % 2 == 1 and s[(k + 1) // 2] or (s[k // 2] + s[k // 2 + 1]) / 2
 end
 
 print("load average after: " .. loadavg() .. " (another job on the machine slows every configuration)")

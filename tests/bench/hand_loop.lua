@@ -13,15 +13,10 @@ local threads = {}
 for t in (os.getenv("BENCH_THREADS") or "1,2"):gmatch("%d+") do threads[#threads + 1] = tonumber(t) end
 local now = L.clock
 
-local function median(t)
-  local s = { table.unpack(t) }
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local models = require "models"
+local median = models.median
 local function lesson4() return models.lesson { 32, 32, 3 } end
 
 local m = L.machine()

@@ -77,4 +77,12 @@ function M.peak()
   return peak
 end
 
+-- The median of a list of numbers (the benchmarks quote medians: the machines are noisy).
+function M.median(t)
+  local s = { table.unpack(t) }
+  table.sort(s)
+  local n = #s
+  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
 return M

@@ -14,13 +14,8 @@ local now = L.clock
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local models = require "models"
+local median = models.median
 
-local function median(t)
-  local s = { table.unpack(t) }
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
 
 local mc = L.machine()
 print(string.format("monitor benchmark: %s, ISA %s, OpenBLAS core %s, %d threads, batch 32, %d blocks of 8 steps",

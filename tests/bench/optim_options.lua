@@ -9,6 +9,7 @@ local optim, tensor = L.optim, L.tensor
 local rounds = tonumber(os.getenv("BENCH_ROUNDS")) or 15
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local models = require "models"
+local median = models.median
 
 local m = models.lesson { 32, 32, 3 }
 local p, g = m:parameters()
@@ -30,13 +31,6 @@ local configs = {
   { "SGD momentum", function() return optim.SGD { momentum = 0.9 } end },
   { "Adam layer by layer", function() return optim.Adam() end, true },
 }
-
-local function median(t)
-  local s = { table.unpack(t) }
-  table.sort(s)
-  local k = #s
-  return k % 2 == 1 and s[(k + 1) // 2] or (s[k // 2] + s[k // 2 + 1]) / 2
-end
 
 local mach = L.machine()
 print(string.format("optimizer options benchmark: %d parameters in %d tensors, %d rounds of 10 steps", n, #p, rounds))

@@ -22,6 +22,7 @@ local now = lunette.clock
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local models = require "models"
+local median = models.median
 
 local function lesson_model(h, w, c)
   local m = models.lesson { h, w, c }
@@ -29,12 +30,6 @@ local function lesson_model(h, w, c)
   return m
 end
 
-local function median(t)
-  local s = { table.unpack(t) }
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
 
 local function vmhwm()
   local f = io.open("/proc/self/status")
