@@ -471,7 +471,7 @@ local function step(i)
   return desc
 end
 
-for _ = 1, 6 do add(select(2, pcall(new_tensor))); add(new_layer()) end
+for _ = 1, 6 do add(select(2, pcall(new_tensor))); add(select(2, pcall(new_layer))) end
 for i = 1, steps do step(i) end
 pcall(L.threads, 1)
 collectgarbage()
