@@ -755,47 +755,47 @@ local function nrows(v) return (is_tensor(v) and v or v[1]).shape[1] end
 -- class_weight: {[class id] = weight} for 0-based class ids (a class left out weighs 1),
 -- multiplied into sample_weight when both are given (tf.keras). Checked here, values and
 -- keys named in the errors.
-local function check_weight(v, what)
+local function check_weight(fn, v, what)
   if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
-    error(string.format("fit: %s is %s: weights must be finite and non-negative", what,
+    error(string.format("%s: %s is %s: weights must be finite and non-negative", fn, what,
       v ~= v and "nan" or tostring(v)), 4)
   end
 end
 
-local function sample_weights(self, y, n, sw, cw)
+local function sample_weights(self, fn, y, n, sw, cw)
   local w
   if sw ~= nil then
     local t = sw
     if not is_tensor(t) then
-      if type(t) ~= "table" then error("fit: sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
+      if type(t) ~= "table" then error(fn .. ": sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
       local ok, r = pcall(tensor, t)
-      if not ok then error("fit: sample_weight must be a list of numbers", 3) end
+      if not ok then error(fn .. ": sample_weight must be a list of numbers", 3) end
       t = r
     end
     if t:numel() ~= n or (t:dim() > 1 and t.shape[1] ~= n) then
-      error(string.format("fit: sample_weight has %d values for %d samples", t:numel(), n), 3)
+      error(string.format("%s: sample_weight has %d values for %d samples", fn, t:numel(), n), 3)
     end
     w = t:reshape(n):clone()
-    for i = 1, n do check_weight(w:get(i), string.format("sample_weight[%d]", i)) end
+    for i = 1, n do check_weight(fn, w:get(i), string.format("sample_weight[%d]", i)) end
   end
   if cw ~= nil then
-    if type(cw) ~= "table" or is_tensor(cw) then error("fit: class_weight must be a table {[class id]=weight, ...}", 3) end
-    if self._multi_out then error("fit: class_weight is for a model with one output (as Keras); use sample_weight", 3) end
+    if type(cw) ~= "table" or is_tensor(cw) then error(fn .. ": class_weight must be a table {[class id]=weight, ...}", 3) end
+    if self._multi_out then error(fn .. ": class_weight is for a model with one output (as Keras); use sample_weight", 3) end
     local info = self._net:info()
     local shape = info.nodes[info.outputs[1]].output_shape
     local K = shape[#shape]
     local ncls = K == 1 and 2 or K
     for k, v in pairs(cw) do
       if math.type(k) ~= "integer" or k < 0 or k >= ncls then
-        error(string.format("fit: class_weight has class %s, but the model's output has %d classes (0..%d)",
-          tostring(k), ncls, ncls - 1), 3)
+        error(string.format("%s: class_weight has class %s, but the model's output has %d classes (0..%d)",
+          fn, tostring(k), ncls, ncls - 1), 3)
       end
-      check_weight(v, string.format("class_weight[%d]", k))
+      check_weight(fn, v, string.format("class_weight[%d]", k))
     end
     local labels
     if y:dim() == 1 or (y:dim() == 2 and y.shape[2] == 1) then labels = y:reshape(n)
     elseif y:dim() == 2 and y.shape[2] == K and #shape == 1 then labels = y:argmax(2)
-    else error("fit: class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
+    else error(fn .. ": class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
     w = w or tensor.ones(n)
     for i = 1, n do
       local c = math.floor(labels:get(i) + 0.5)
@@ -812,7 +812,7 @@ function methods:train_on_batch(x, y, opts)
   x = as_data(self, x, self._multi_in, "train_on_batch", "x", 2)
   y = as_data(self, y, self._multi_out, "train_on_batch", "y", 2)
   local net = self:_network(x, "train_on_batch")
-  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
+  local sw = sample_weights(self, "train_on_batch", y, nrows(x), opts.sample_weight, opts.class_weight)
   local loss, c, t = ccall(net.train_on_batch, net, x, y, self.optimizer, sw)
   if loss == nil then error(nan_message(c), 2) end
   return loss, c / t
@@ -1031,7 +1031,7 @@ function methods:fit(x, y, opts)
     end
   end
   local net = self:_network(x, "fit")
-  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
+  local sw = sample_weights(self, "fit", y, nrows(x), opts.sample_weight, opts.class_weight)
   if not opts.validation_data and (opts.validation_split or 0) > 0 then
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
     if sw then sw = sw:slice(1, 1, nrows(x)) end   -- the training rows' weights
