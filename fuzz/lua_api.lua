@@ -430,7 +430,9 @@ local function step(i)
     local name = pick(names)
     local args = {}
     for j = 1, rnd(0, 4) do args[j] = arg_value() end
-    desc, f = "method " .. name, function()
+    local mt = getmetatable(obj)
+    desc = "method " .. name .. " of " .. tostring(type(mt) == "table" and rawget(mt, "__name") or type(obj))
+    f = function()
       local m = obj[name]
       if type(m) == "function" then return m(obj, table.unpack(args, 1, 4)) end
       return m
@@ -454,6 +456,10 @@ local function step(i)
   local t0 = L.clock()
   debug.sethook(function()                 -- a long call is interrupted, then abandoned
     local dt = L.clock() - t0
+    if dt > 10 then                      -- the error is being swallowed: say where, and stop
+      io.stderr:write("fuzz: step ", i, " (", desc, ") still runs after 10 s\n", debug.traceback(), "\n")
+      os.exit(3)
+    end
     if dt > 2 then error("fuzz: step over 2 s") elseif dt > 0.5 then L._test_interrupt(true) end
   end, "", 10000)
   local res = table.pack(pcall(f))
