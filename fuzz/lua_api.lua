@@ -328,9 +328,16 @@ local SCENARIOS = {
     local yp = ok and p or any()
     local r = rnd(3)
     if r == 1 then return metrics.misclassified(y, yp, options { "true_class", "pred_class" }) end
-    local cm = metrics.confusion_matrix and select(2, pcall(metrics.confusion_matrix, y, yp)) or any()
-    return plot.confusion(rnd() < 0.5 and cm or any(), options { "classes", "normalize", "title", "width", "height",
-      "x", "y_true", "y_pred", "model" })
+    local ids = yp
+    if ok then pcall(function() ids = yp:argmax(2) end) end
+    local cm = select(2, pcall(metrics.confusion_matrix, y, ids))
+    local o = options { "classes", "normalize", "title", "width", "height" }
+    if rnd() < 0.5 then                                -- the drill-down's data
+      o.x, o.y_true = rnd() < 0.9 and x or any(), rnd() < 0.9 and y or any()
+      o.y_pred = rnd() < 0.9 and (rnd() < 0.5 and ids or yp) or any()
+      if rnd() < 0.5 then o.model = rnd() < 0.9 and m or any() end
+    end
+    return plot.confusion(rnd() < 0.9 and cm or any(), o)
   end,
   function()                                           -- per-parameter optimizer state
     local o = of(function(v) return pcall(function() return v.iterations end) and type(v) == "userdata" and v.set_state end)
@@ -351,6 +358,18 @@ local SCENARIOS = {
       "weight_decay", "clipnorm", "schedule" }
     v[k] = rnd() < 0.6 and rnd() < 0.5 or option_value()
     return v
+  end,
+  function()                                           -- save and load: user fields, frozen layers, state
+    local m = compiled() or new_compiled()
+    local l = m.layers[rnd(#m.layers)]
+    if rnd() < 0.5 then l[pick { "note", "tag", "units", "_fields", "trainable" }] = rnd() < 0.7 and pick(STRINGS) or option_value() end
+    if rnd() < 0.3 then m.trainable = rnd() < 0.5 end
+    local path = "fuzz-model-" .. rnd(3) .. ".safetensors"
+    m:save(path, rnd() < 0.1 and option_value() or nil)
+    local m2 = nn.load(rnd() < 0.9 and path or pick(STRINGS), rnd() < 0.2 and options { "custom_objects" } or nil)
+    DATA[m2] = DATA[m]
+    if rnd() < 0.5 then m2:predict((data_for(m2))) end
+    return m2
   end,
   function() return L.graphics(rnd() < 0.7 and pick { "text", "sixel", "kitty", "auto" } or option_value()) end,
   function() return L._options(option_value(), pick(STRINGS), pick { "a b|c", "", "lr monitor", pick(STRINGS) }, rnd(-1, 2)) end,
