@@ -610,8 +610,10 @@ static int plot_histogram(lua_State *L) {
     for (int64_t i = 0; i < t->numel; i++) {
         float v = t->data[i];
         if (!isfinite(v) || v < lo || v > hi) { skipped++; continue; }
-        int64_t b = (int64_t)((v - lo) / (hi - lo) * (double)bins);
-        if (b >= bins) b = bins - 1;             /* the last bin is closed: [lo_k, hi] */
+        /* f is NaN when hi - lo is 0 (lo ± 0.5 is lo itself near FLT_MAX): converting a
+         * NaN to an integer is undefined, so f is compared, never converted out of range */
+        double f = (v - lo) / (hi - lo) * (double)bins;
+        int64_t b = f > 0 ? (f < (double)bins ? (int64_t)f : bins - 1) : 0;  /* last bin closed */
         cnt[b]++;
     }
     lua_createtable(L, (int)bins, 0);
