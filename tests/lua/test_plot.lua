@@ -81,6 +81,7 @@ T.check(hc[1] == 3 and hc[2] == 0 and hc[4] == 0, "hist: a zero-width range coun
 T.raises(function() plot.hist({ 1, 2 }, { bins = 2 ^ 31 }) end, "plot.hist: bins must be a whole number in 1..1000, got 2147483648.0")
 T.raises(function() plot.hist({ 1, 2 }, { min = 0 / 0 }) end, "plot.hist: min must be a finite number, got")
 T.raises(function() plot.hist({ 1, 2 }, { min = 3, max = 1 }) end, "plot.hist: min (3) must be below max (1)")
+T.raises(function() plot.hist({ 1, 2 }, { width = (1 << 32) + 10 }) end, "width and height must be 1..4096, got 4294967306 and 0")
 
 -- styles: unicode braille and half blocks, colour codes only in colour
 plot.style("unicode")
