@@ -371,6 +371,23 @@ local SCENARIOS = {
     if rnd() < 0.5 then m2:predict((data_for(m2))) end
     return m2
   end,
+  function()                                           -- the C helpers under them, with edge values
+    local r = rnd(4)
+    local function t(nd) local sh = {} for i = 1, nd do sh[i] = rnd(1, 4) end local v = tensor.randn(table.unpack(sh))
+      if rnd() < 0.3 then v:set(1, pick(NUMBERS)) end return v end
+    if r == 1 then local a = t(4); return metrics._cam(a, rnd() < 0.8 and a:clone() or t(4)) end
+    if r == 2 then return metrics._resize(t(3), rnd() < 0.8 and rnd(1, 9) or pick(NUMBERS), rnd() < 0.8 and rnd(1, 9) or pick(NUMBERS)) end
+    if r == 3 then return metrics._absmax(t(rnd(2, 4))) end
+    local v = rnd() < 0.5 and t(rnd(1, 3)) or tensor.fill and t(1)
+    if rnd() < 0.3 then v:fill(pick(NUMBERS)) end
+    return plot._histogram(v, rnd() < 0.8 and rnd(1, 20) or pick(NUMBERS), rnd() < 0.5 and edge() or nil, rnd() < 0.5 and edge() or nil)
+  end,
+  function()                                           -- number and odd keys on layers and optimizers
+    local v = of(function(x) return type(x) == "userdata" end) or new_layer()
+    local k = pick { 1, 2.5, -1, math.mininteger, true, "", "_fields", "x\0y" }
+    v[k] = option_value()
+    return v[k]
+  end,
   function() return L.graphics(rnd() < 0.7 and pick { "text", "sixel", "kitty", "auto" } or option_value()) end,
   function() return L._options(option_value(), pick(STRINGS), pick { "a b|c", "", "lr monitor", pick(STRINGS) }, rnd(-1, 2)) end,
 }
