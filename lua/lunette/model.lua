@@ -773,7 +773,8 @@ local function sample_weights(self, fn, y, n, sw, cw)
       t = r
     end
     if t:numel() ~= n or (t:dim() > 1 and t.shape[1] ~= n) then
-      error(string.format("%s: sample_weight has %d values for %d samples", fn, t:numel(), n), 3)
+      error(string.format("%s: sample_weight has shape %s for %d samples (expected %d values, one per sample)", fn,
+        table.concat(t.shape, "x"), n, n), 3)
     end
     w = t:reshape(n):clone()
     for i = 1, n do check_weight(fn, w:get(i), string.format("sample_weight[%d]", i)) end

@@ -145,7 +145,10 @@ do
   T.raises(function() fit{class_weight=2} end, "fit: class_weight must be a table")
   T.raises(function() fit{sample_weight={1, -1, 1}} end, "fit: sample_weight[2] is -1")
   T.raises(function() fit{sample_weight={1, 0/0, 1}} end, "fit: sample_weight[2] is nan")
-  T.raises(function() fit{sample_weight={1, 1}} end, "fit: sample_weight has 2 values for 3 samples")
+  T.raises(function() fit{sample_weight={1, 1}} end, "fit: sample_weight has shape 2 for 3 samples (expected 3 values, one per sample)")
+  -- N values of the wrong shape: it said "has 6 values for 6 samples"
+  T.raises(function() m:fit(tensor.randn(6, D), tensor{0, 1, 2, 0, 1, 2}, {verbose=0, sample_weight=tensor.ones(3, 2)}) end,
+    "fit: sample_weight has shape 3x2 for 6 samples")
   T.raises(function() fit{sample_weight="x"} end, "fit: sample_weight must be a tensor or a list of 3 numbers")
 end
 
