@@ -726,6 +726,16 @@ sethelp(methods.compile, "Sequential:compile", "model:compile{optimizer='rmsprop
 local function need_compiled(self, fn)
   if not self.loss then error(fn .. ": the model is not compiled: call model:compile{optimizer=..., loss=...} first", 3) end
 end
+-- training reads model.optimizer at each step: one replaced by hand is checked here, by name
+-- (C said "bad argument #4 to '?' (lunette.Optimizer expected, got string)")
+local function need_optimizer(self, fn)
+  local o = rawget(self, "optimizer")
+  local mt = type(o) == "userdata" and getmetatable(o)
+  if type(mt) ~= "table" or rawget(mt, "__name") ~= "lunette.Optimizer" then
+    error(string.format("%s: model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got %s", fn,
+      type(o) == "string" and string.format("'%s' (a string)", o) or type(o)), 3)
+  end
+end
 
 local function has_acc(self) return #self.metrics > 0 end
 
@@ -809,6 +819,7 @@ end
 
 function methods:train_on_batch(x, y, opts)
   need_compiled(self, "train_on_batch")
+  need_optimizer(self, "train_on_batch")
   opts = L._options(opts, "train_on_batch", "sample_weight class_weight")
   x = as_data(self, x, self._multi_in, "train_on_batch", "x", 2)
   y = as_data(self, y, self._multi_out, "train_on_batch", "y", 2)
@@ -1009,6 +1020,7 @@ local FIT_OPTIONS = {
 
 function methods:fit(x, y, opts)
   need_compiled(self, "fit")
+  need_optimizer(self, "fit")
   if opts ~= nil and type(opts) ~= "table" then error("fit: options must be a table {epochs=, batch_size=, ...}", 2) end
   opts = L._options(opts, "fit", FIT_OPTIONS)
   if x == nil or y == nil then error("fit: expected fit(x, y [, opts])", 2) end
