@@ -197,7 +197,25 @@ LAYERS[#LAYERS + 1] = function() return nn.Dense(layer_opts { rnd(1, 5), activat
 LAYERS[#LAYERS + 1] = function() return nn.Conv2D(layer_opts { rnd(1, 3), rnd(1, 3), padding = "same" }) end
 LAYERS[#LAYERS + 1] = function() return nn.Conv1D(layer_opts { filters = rnd(1, 3), kernel = rnd(1, 2) }) end
 local function new_layer() return pick(LAYERS)() end
-local function new_callback()
+local DATA = setmetatable({}, { __mode = "k" })   -- a compiled model's own x, y
+-- what a callback or a Lua layer may do to the model that runs it (re-entrant calls,
+-- freezing, a new rate or state, a collection): each is refused cleanly or works
+local function meddle(m)
+  local r = rnd(8)
+  if r == 1 then collectgarbage()
+  elseif r == 2 then m.trainable = rnd() < 0.5
+  elseif r == 3 then local l = m.layers[rnd(#m.layers)]; l.trainable = rnd() < 0.5
+  elseif r == 4 then m.optimizer.lr = rnd() < 0.5 and rnd() or new_schedule()
+  elseif r == 5 then m.optimizer:set_state(m:parameters(), { iterations = rnd(0, 5) })
+  elseif r == 6 then m:predict(DATA[m] and DATA[m][1] or any())
+  elseif r == 7 then m:train_on_batch(DATA[m] and DATA[m][1] or any(), DATA[m] and DATA[m][2] or any())
+  else m.optimizer = rnd() < 0.5 and new_optimizer() or option_value() end
+end
+local function new_callback(m)
+  if m and rnd() < 0.4 then
+    local f = function() if rnd() < 0.3 then meddle(m) end end
+    return { [pick { "on_batch_end", "on_epoch_end", "on_epoch_begin", "on_train_begin" }] = f }
+  end
   if rnd() < 0.5 then
     return nn.LearningRateScheduler(function(epoch, lr)
       if rnd() < 0.1 then collectgarbage() end
@@ -221,7 +239,6 @@ local function new_model()
   end
   return nn.Model { inputs = inp, outputs = h }
 end
-local DATA = setmetatable({}, { __mode = "k" })   -- a compiled model's own x, y
 local function nrows_of(x) local ok, s = pcall(function() return x.shape end) return ok and type(s) == "table" and s[1] or 1 end
 -- a small compiled image classifier and data that fit it: calls get past the shape checks
 -- and reach fit, train_on_batch, lr_find, Grad-CAM, saliency and the plots.
@@ -230,9 +247,13 @@ local function new_compiled()
   local ls = { nn.Input { H, H, C }, nn.Conv2D(layer_opts { rnd(1, 3), rnd(1, 3), padding = "same", activation = "relu" }) }
   if rnd() < 0.3 then ls[#ls + 1] = nn.BatchNorm() end
   if rnd() < 0.3 then ls[#ls + 1] = nn.Dropout(0.5) end
+  local m
+  if rnd() < 0.15 then                       -- a Lua layer that meddles with its own model
+    ls[#ls + 1] = nn.Lambda { forward = function(x) if m and rnd() < 0.2 then pcall(meddle, m) end return x end,
+                              backward = function(x, dy) if m and rnd() < 0.2 then pcall(meddle, m) end return dy end }
+  end
   ls[#ls + 1] = nn.Flatten()
   ls[#ls + 1] = nn.Dense(layer_opts { K, activation = pick { "softmax", "linear" } })
-  local m
   if rnd() < 0.5 then m = nn.Sequential(ls)
   else
     local h = ls[1]
@@ -281,7 +302,7 @@ local SCENARIOS = {
     if o.epochs == nil or type(o.epochs) == "number" and o.epochs > 3 then o.epochs = rnd(1, 2) end
     if rnd() < 0.4 then o.class_weight = class_weight() end
     if rnd() < 0.4 then o.sample_weight = weights(nrows_of(x)) end
-    if rnd() < 0.4 then o.callbacks = { new_callback(), rnd() < 0.3 and new_callback() or nil } end
+    if rnd() < 0.4 then o.callbacks = { new_callback(m), rnd() < 0.3 and new_callback(m) or nil } end
     if rnd() < 0.2 then o.validation_data = { x, y } end
     o.verbose = rnd() < 0.9 and 0 or o.verbose
     return m:fit(x, y, o)
