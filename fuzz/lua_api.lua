@@ -420,7 +420,8 @@ local MAKERS = { new_tensor, new_layer, new_model, new_optimizer, new_schedule, 
   function() return nn.Input(shape()) end }
 
 -- ---- calls ----
-local MODULES = { tensor = tensor, nn = nn, optim = optim, metrics = metrics, plot = plot, schedules = optim.schedules }
+local MODULES = { tensor = tensor, nn = nn, optim = optim, metrics = metrics, plot = plot, schedules = optim.schedules,
+  lunette = L }
 local SKIP = { load = true, view = true, idx = true, cifar10_batch = true, max_elements = true, interrupted = true,
   download = true, _test_interrupt = true, graphics = true, dashboard = true }
 local function functions()
