@@ -467,6 +467,7 @@ local SETS = { "weight", "bias", "name", "moving_mean", "training", "layers", "s
 
 local succeeded = 0
 local stats = os.getenv("LUA_API_STATS") and {}   -- LUA_API_STATS=1: calls and successes per kind
+                                                   -- (=errors, =all: with the error messages)
 local function step(i)
   local r = rnd()
   local desc, f
@@ -528,7 +529,8 @@ local function step(i)
     local st = stats[k] or { 0, 0 }
     stats[k] = st
     st[1], st[2] = st[1] + 1, st[2] + (res[1] and 1 or 0)
-    if not res[1] and os.getenv("LUA_API_STATS") == "errors" and desc:match("^scenario") then print(desc, res[2]) end
+    local show = os.getenv("LUA_API_STATS")           -- "errors": the scenarios' errors, "all": every error
+    if not res[1] and (show == "all" or show == "errors" and desc:match("^scenario")) then print(desc, res[2]) end
   end
   L._test_interrupt(false)
   if res[1] then for j = 2, math.min(res.n, 4) do add(res[j]) end end

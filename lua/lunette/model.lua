@@ -318,6 +318,10 @@ for _, mm in ipairs { "__add", "__sub", "__mul", "__div", "__unm", "__pow", "__l
 
 local c_input = nn.Input
 function nn.Input(opts)
+  if type(opts) ~= "table" then                       -- C would say "bad argument #1 to 'c_input'"
+    error("nn.Input: expected a shape such as nn.Input{28, 28, 1} (or {shape={...}}), got "
+      .. (type(opts) == "string" and string.format("'%s' (a string)", opts) or type(opts) == "number" and tostring(opts) or type(opts)), 2)
+  end
   local proto = c_input(opts)                         -- checks and normalises the shape
   local s = new_sym(proto:config().shape)
   if type(opts) == "table" and type(opts.name) == "string" then s.name = opts.name end
@@ -1364,6 +1368,9 @@ function nn.load(path, opts)
   opts = opts or {}
   L._options(opts, "nn.load", "custom_objects")
   local custom = opts.custom_objects or {}
+  if type(custom) ~= "table" then
+    error("nn.load: custom_objects must be a table {name=layer or function(config) ... end}, got " .. type(custom), 2)
+  end
   local st, json = L.safetensors, L.json
   local tensors, meta = ccall(st.load, path)
   if not tensors then return nil, meta end

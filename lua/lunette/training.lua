@@ -203,6 +203,11 @@ function nn.lr_find(model, x, y, opts)
     error(fn .. ": expected a model, got " .. shown(model))
   end
   if not model.loss then error(fn .. ": the model is not compiled: call model:compile{optimizer=..., loss=...} first") end
+  local o = rawget(model, "optimizer")
+  local omt = type(o) == "userdata" and getmetatable(o)
+  if type(omt) ~= "table" or rawget(omt, "__name") ~= "lunette.Optimizer" then
+    error(fn .. ": model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got " .. shown(o))
+  end
   local function num(k, def, ok, want)
     local v = opts[k]
     if v == nil then return def end
