@@ -1693,6 +1693,8 @@ static int net_backward(lua_State *L) {
  * nil), then one input gradient per input: lt_net_explain (saliency, Grad-CAM). dys: one
  * per output, N×(output shape); node: a 1-based node id (see net:info()). */
 static int net_explain(lua_State *L) {
+    lua_settop(L, 5);     /* the node's slot, before the Hold box: without it, a call with no
+                           * node read the box as the node ("got lunette.Hold") */
     lt_net *net = checknet(L, 1);
     lt_tensor *xs[LT_MAX_MERGE], *dys[LT_MAX_MERGE];
     Hold *h = hold_new(L);
