@@ -409,6 +409,22 @@ local SCENARIOS = {
     v[k] = option_value()
     return v[k]
   end,
+  function()                                           -- the network under a model: explain, outputs, health
+    local m = compiled() or new_compiled()
+    local x = (DATA[m] or {})[1] or any()
+    local net = m:_network(x, "fuzz")
+    local r = rnd(4)
+    local node = rnd() < 0.8 and rnd(0, #net:info().nodes + 1) or pick(NUMBERS)
+    local n = nrows_of(x)
+    if r == 1 then
+      local dy = tensor.randn(rnd() < 0.9 and n or n + 1, rnd(1, 4))
+      if rnd() < 0.5 then return net:explain(x, dy, rnd() < 0.5) end
+      return net:explain(x, dy, rnd() < 0.5, node)
+    end
+    if r == 2 then return net:_outputs(rnd() < 0.9 and x or any()) end
+    if r == 3 then return net:_monitor(rnd() < 0.7, rnd() < 0.8 and rnd(1, 3) or pick(NUMBERS)) end
+    return net:_health(), net:_nonfinite()
+  end,
   function() return L.graphics(rnd() < 0.7 and pick { "text", "sixel", "kitty", "auto" } or option_value()) end,
   function() return L._options(option_value(), pick(STRINGS), pick { "a b|c", "", "lr monitor", pick(STRINGS) }, rnd(-1, 2)) end,
 }

@@ -866,7 +866,8 @@ Example: h = model:fit(x, y, {epochs=5, monitor=true}); plot.health(h)]==])
 
 function L.graphics(mode)
   if mode ~= nil and mode ~= "text" and mode ~= "sixel" and mode ~= "kitty" and mode ~= "auto" then
-    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got " .. tostring(mode), 2)
+    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got "     -- not a model's whole summary
+      .. (type(mode) == "string" and string.format("'%s'", mode) or type(mode) == "number" and tostring(mode) or "a " .. type(mode)), 2)
   end
   return P._graphics(mode)
 end

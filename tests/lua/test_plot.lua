@@ -82,6 +82,10 @@ T.raises(function() plot.hist({ 1, 2 }, { bins = 2 ^ 31 }) end, "plot.hist: bins
 T.raises(function() plot.hist({ 1, 2 }, { min = 0 / 0 }) end, "plot.hist: min must be a finite number, got")
 T.raises(function() plot.hist({ 1, 2 }, { min = 3, max = 1 }) end, "plot.hist: min (3) must be below max (1)")
 T.raises(function() plot.hist({ 1, 2 }, { width = (1 << 32) + 10 }) end, "width and height must be 1..4096, got 4294967306 and 0")
+-- a wrong mode is named briefly (a model used to print its whole summary into the message)
+T.raises(function() lunette.graphics(nn.Sequential { nn.Input { 2 }, nn.Dense { 1 } }) end,
+  "lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got a table")
+T.raises(function() lunette.graphics("pixels") end, "got 'pixels'")
 
 -- styles: unicode braille and half blocks, colour codes only in colour
 plot.style("unicode")
