@@ -69,7 +69,7 @@ local function int(a, b) return function() return rnd(a, b) end end
 local function num(v) return function() return v * (0.5 + rnd()) end end
 local function bool() return rnd() < 0.5 end
 local SANE = { epochs = int(1, 2), batch_size = int(1, 4), verbose = int(0, 0), shuffle = bool,
-  validation_split = num(0.3), monitor = bool, class = int(0, 2), label = int(0, 2), true_class = int(0, 2),
+  validation_split = function() return rnd() < 0.8 and 0.5 or rnd() end, monitor = bool, class = int(0, 2), label = int(0, 2), true_class = int(0, 2),
   pred_class = int(0, 2), classes = function() return { "a", "b", "c" } end, alpha = num(0.4), title = function() return "t" end,
   width = int(20, 60), height = int(5, 15), bins = int(1, 8), min = num(-1), max = num(1), cols = int(1, 3),
   kind = function() return pick { "weights", "activations" } end, layer = function() return pick { "conv2d", "dense", "conv2d_1", 1, 2 } end,
@@ -325,13 +325,18 @@ local SCENARIOS = {
   function()
     local m = compiled() or new_compiled()
     local x = data_for(m)
-    if rnd() < 0.5 and type(x) == "userdata" then pcall(function() x = x[1] end) end
     local f = rnd(4)
-    if f == 1 then return metrics.gradcam(m, x, options { "class", "layer" }) end
+    if (f > 2 or rnd() < 0.5) and type(x) == "userdata" and rnd() < 0.95 then pcall(function() x = x[1] end) end
+    local function conv_name()                 -- mostly a layer with maps, by its name
+      local names = {}
+      for _, l in ipairs(m.layers or {}) do if l.kind == "Conv2D" then names[#names + 1] = l.name end end
+      return #names > 0 and rnd() < 0.8 and pick(names) or SANE.layer()
+    end
+    if f == 1 then local o = options { "class" }; if rnd() < 0.6 then o.layer = conv_name() end return metrics.gradcam(m, x, o) end
     if f == 2 then return metrics.saliency(m, x, options { "class" }) end
     local o = options { "class", "label", "classes", "alpha", "title", "width", "height" }
     if f == 3 then return plot.saliency(m, x, o) end
-    if rnd() < 0.5 then o.layer = SANE.layer() end
+    if rnd() < 0.5 then o.layer = conv_name() end
     return plot.gradcam(m, x, o)
   end,
   function()
