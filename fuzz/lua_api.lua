@@ -69,8 +69,8 @@ local function int(a, b) return function() return rnd(a, b) end end
 local function num(v) return function() return v * (0.5 + rnd()) end end
 local function bool() return rnd() < 0.5 end
 local SANE = { epochs = int(1, 2), batch_size = int(1, 4), verbose = int(0, 0), shuffle = bool,
-  validation_split = function() return rnd() < 0.8 and 0.5 or rnd() end, monitor = bool, class = int(0, 2), label = int(0, 2), true_class = int(0, 2),
-  pred_class = int(0, 2), classes = function() return { "a", "b", "c" } end, alpha = num(0.4), title = function() return "t" end,
+  validation_split = function() return rnd() < 0.8 and 0.5 or rnd() end, monitor = bool, class = int(0, 2),
+  label = int(0, 2), true_class = int(0, 2), pred_class = int(0, 2), classes = function() return { "a", "b", "c" } end, alpha = num(0.4), title = function() return "t" end,
   width = int(20, 60), height = int(5, 15), bins = int(1, 8), min = num(-1), max = num(1), cols = int(1, 3),
   kind = function() return pick { "weights", "activations" } end, layer = function() return pick { "conv2d", "dense", "conv2d_1", 1, 2 } end,
   start_lr = num(1e-4), end_lr = num(1), steps = int(2, 6), diverge = num(4), smooth = num(0.5),
