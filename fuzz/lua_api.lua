@@ -25,7 +25,12 @@ local function pick(t) return t[rnd(#t)] end
 
 -- ---- the pool ----
 local pool = {}
-local function add(v) if v ~= nil then pool[#pool + 1] = v; if #pool > 200 then table.remove(pool, rnd(#pool)) end end end
+local function add(v)
+  -- a string result may hold a path (an error message names this file by its absolute
+  -- path): model:save(it) wrote files into the source tree's fuzz/, so no '/' joins the pool
+  if type(v) == "string" then v = v:gsub("/", "_") end
+  if v ~= nil then pool[#pool + 1] = v; if #pool > 200 then table.remove(pool, rnd(#pool)) end end
+end
 local function any() return #pool > 0 and pool[rnd(#pool)] or nil end
 local function of(pred) local c = {} for _, v in ipairs(pool) do if pred(v) then c[#c + 1] = v end end return #c > 0 and pick(c) or nil end
 
