@@ -169,7 +169,8 @@ function H:finish() self.net:_monitor(false) end
 -- fit's check of its monitor option: true, false, or measure every n-th batch.
 function M.check(v)
   if v ~= nil and type(v) ~= "boolean" and not (math.type(v) == "integer" and v >= 1 and v <= 1000000) then
-    error("fit: monitor must be true, false or a batch interval n >= 1 (measure every n-th batch), got " .. tostring(v), 3)
+    error("fit: monitor must be true, false or a batch interval n in 1..1000000 (measure every n-th batch), got "
+      .. (type(v) == "string" and string.format("'%s' (a string)", v) or tostring(v)), 3)
   end
 end
 

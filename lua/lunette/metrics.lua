@@ -61,8 +61,10 @@ function M.misclassified(y_true, y_pred, opts)
   opts = L._options(opts, fn, "true_class pred_class")
   for _, k in ipairs { "true_class", "pred_class" } do
     local v = opts[k]
-    if v ~= nil and (math.type(v) ~= "integer" and not (type(v) == "number" and v % 1 == 0) or v < 0) then
-      error(string.format("%s: %s must be a class id (0, 1, 2, ...), got %s", fn, k, tostring(v)), 2)
+    -- a whole float beyond the integers (2^70) must not become nil below: no filter at all
+    if v ~= nil and (type(v) ~= "number" or math.tointeger(v) == nil or v < 0) then
+      error(string.format("%s: %s must be a class id (0, 1, 2, ...), got %s", fn, k,
+        type(v) == "string" and string.format("'%s' (a string)", v) or tostring(v)), 2)
     end
   end
   local ok, r = pcall(M._misclassified, y_true, y_pred,

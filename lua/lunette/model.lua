@@ -318,6 +318,10 @@ for _, mm in ipairs { "__add", "__sub", "__mul", "__div", "__unm", "__pow", "__l
 
 local c_input = nn.Input
 function nn.Input(opts)
+  if type(opts) ~= "table" then                       -- C would say "bad argument #1 to 'c_input'"
+    error("nn.Input: expected a shape such as nn.Input{28, 28, 1} (or {shape={...}}), got "
+      .. (type(opts) == "string" and string.format("'%s' (a string)", opts) or type(opts) == "number" and tostring(opts) or type(opts)), 2)
+  end
   local proto = c_input(opts)                         -- checks and normalises the shape
   local s = new_sym(proto:config().shape)
   if type(opts) == "table" and type(opts.name) == "string" then s.name = opts.name end
@@ -726,6 +730,16 @@ sethelp(methods.compile, "Sequential:compile", "model:compile{optimizer='rmsprop
 local function need_compiled(self, fn)
   if not self.loss then error(fn .. ": the model is not compiled: call model:compile{optimizer=..., loss=...} first", 3) end
 end
+-- training reads model.optimizer at each step: one replaced by hand is checked here, by name
+-- (C said "bad argument #4 to '?' (lunette.Optimizer expected, got string)")
+local function need_optimizer(self, fn)
+  local o = rawget(self, "optimizer")
+  local mt = type(o) == "userdata" and getmetatable(o)
+  if type(mt) ~= "table" or rawget(mt, "__name") ~= "lunette.Optimizer" then
+    error(string.format("%s: model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got %s", fn,
+      type(o) == "string" and string.format("'%s' (a string)", o) or type(o)), 3)
+  end
+end
 
 local function has_acc(self) return #self.metrics > 0 end
 
@@ -755,47 +769,48 @@ local function nrows(v) return (is_tensor(v) and v or v[1]).shape[1] end
 -- class_weight: {[class id] = weight} for 0-based class ids (a class left out weighs 1),
 -- multiplied into sample_weight when both are given (tf.keras). Checked here, values and
 -- keys named in the errors.
-local function check_weight(v, what)
+local function check_weight(fn, v, what)
   if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
-    error(string.format("fit: %s is %s: weights must be finite and non-negative", what,
+    error(string.format("%s: %s is %s: weights must be finite and non-negative", fn, what,
       v ~= v and "nan" or tostring(v)), 4)
   end
 end
 
-local function sample_weights(self, y, n, sw, cw)
+local function sample_weights(self, fn, y, n, sw, cw)
   local w
   if sw ~= nil then
     local t = sw
     if not is_tensor(t) then
-      if type(t) ~= "table" then error("fit: sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
+      if type(t) ~= "table" then error(fn .. ": sample_weight must be a tensor or a list of " .. n .. " numbers, got a " .. type(t), 3) end
       local ok, r = pcall(tensor, t)
-      if not ok then error("fit: sample_weight must be a list of numbers", 3) end
+      if not ok then error(fn .. ": sample_weight must be a list of numbers", 3) end
       t = r
     end
     if t:numel() ~= n or (t:dim() > 1 and t.shape[1] ~= n) then
-      error(string.format("fit: sample_weight has %d values for %d samples", t:numel(), n), 3)
+      error(string.format("%s: sample_weight has shape %s for %d samples (expected %d values, one per sample)", fn,
+        table.concat(t.shape, "x"), n, n), 3)
     end
     w = t:reshape(n):clone()
-    for i = 1, n do check_weight(w:get(i), string.format("sample_weight[%d]", i)) end
+    for i = 1, n do check_weight(fn, w:get(i), string.format("sample_weight[%d]", i)) end
   end
   if cw ~= nil then
-    if type(cw) ~= "table" or is_tensor(cw) then error("fit: class_weight must be a table {[class id]=weight, ...}", 3) end
-    if self._multi_out then error("fit: class_weight is for a model with one output (as Keras); use sample_weight", 3) end
+    if type(cw) ~= "table" or is_tensor(cw) then error(fn .. ": class_weight must be a table {[class id]=weight, ...}", 3) end
+    if self._multi_out then error(fn .. ": class_weight is for a model with one output (as Keras); use sample_weight", 3) end
     local info = self._net:info()
     local shape = info.nodes[info.outputs[1]].output_shape
     local K = shape[#shape]
     local ncls = K == 1 and 2 or K
     for k, v in pairs(cw) do
       if math.type(k) ~= "integer" or k < 0 or k >= ncls then
-        error(string.format("fit: class_weight has class %s, but the model's output has %d classes (0..%d)",
-          tostring(k), ncls, ncls - 1), 3)
+        error(string.format("%s: class_weight has class %s, but the model's output has %d classes (0..%d)",
+          fn, tostring(k), ncls, ncls - 1), 3)
       end
-      check_weight(v, string.format("class_weight[%d]", k))
+      check_weight(fn, v, string.format("class_weight[%d]", k))
     end
     local labels
     if y:dim() == 1 or (y:dim() == 2 and y.shape[2] == 1) then labels = y:reshape(n)
     elseif y:dim() == 2 and y.shape[2] == K and #shape == 1 then labels = y:argmax(2)
-    else error("fit: class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
+    else error(fn .. ": class_weight needs one label per sample (y of N class ids or N×K one-hot rows)", 3) end
     w = w or tensor.ones(n)
     for i = 1, n do
       local c = math.floor(labels:get(i) + 0.5)
@@ -808,11 +823,12 @@ end
 
 function methods:train_on_batch(x, y, opts)
   need_compiled(self, "train_on_batch")
+  need_optimizer(self, "train_on_batch")
   opts = L._options(opts, "train_on_batch", "sample_weight class_weight")
   x = as_data(self, x, self._multi_in, "train_on_batch", "x", 2)
   y = as_data(self, y, self._multi_out, "train_on_batch", "y", 2)
   local net = self:_network(x, "train_on_batch")
-  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
+  local sw = sample_weights(self, "train_on_batch", y, nrows(x), opts.sample_weight, opts.class_weight)
   local loss, c, t = ccall(net.train_on_batch, net, x, y, self.optimizer, sw)
   if loss == nil then error(nan_message(c), 2) end
   return loss, c / t
@@ -1013,6 +1029,7 @@ local FIT_OPTIONS = {
 
 function methods:fit(x, y, opts)
   need_compiled(self, "fit")
+  need_optimizer(self, "fit")
   if opts ~= nil and type(opts) ~= "table" then error("fit: options must be a table {epochs=, batch_size=, ...}", 2) end
   opts = L._options(opts, "fit", FIT_OPTIONS)
   if x == nil or y == nil then error("fit: expected fit(x, y [, opts])", 2) end
@@ -1036,7 +1053,7 @@ function methods:fit(x, y, opts)
     end
   end
   local net = self:_network(x, "fit")
-  local sw = sample_weights(self, y, nrows(x), opts.sample_weight, opts.class_weight)
+  local sw = sample_weights(self, "fit", y, nrows(x), opts.sample_weight, opts.class_weight)
   if not opts.validation_data and (opts.validation_split or 0) > 0 then
     x, y, xv, yv = split_validation(x, y, opts.validation_split)
     if sw then sw = sw:slice(1, 1, nrows(x)) end   -- the training rows' weights
@@ -1367,6 +1384,9 @@ function nn.load(path, opts)
   opts = opts or {}
   L._options(opts, "nn.load", "custom_objects")
   local custom = opts.custom_objects or {}
+  if type(custom) ~= "table" then
+    error("nn.load: custom_objects must be a table {name=layer or function(config) ... end}, got " .. type(custom), 2)
+  end
   local st, json = L.safetensors, L.json
   local tensors, meta = ccall(st.load, path)
   if not tensors then return nil, meta end

@@ -656,7 +656,22 @@ function P.hist(t, opts)
     if #t == 0 then error(fn .. ": no values", 2) end
     t = tensor(t)
   end
+  -- checked here, named: C would say "bad argument #2 to '_histogram'", and a NaN or
+  -- reversed range "no finite values"
   local bins = opts.bins or 10
+  if type(bins) ~= "number" or bins % 1 ~= 0 or bins < 1 or bins > 1000 then
+    error(string.format("%s: bins must be a whole number in 1..1000, got %s", fn,
+      type(bins) == "string" and string.format("'%s' (a string)", bins) or tostring(bins)), 2)
+  end
+  for _, k in ipairs { "min", "max" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
+      error(string.format("%s: %s must be a finite number, got %s", fn, k, tostring(v)), 2)
+    end
+  end
+  if opts.min and opts.max and opts.min >= opts.max then
+    error(string.format("%s: min (%s) must be below max (%s)", fn, tostring(opts.min), tostring(opts.max)), 2)
+  end
   local counts, lo, hi, skipped = P._histogram(t, bins, opts.min, opts.max)
   local labels = {}
   for i = 1, bins do
@@ -851,7 +866,8 @@ Example: h = model:fit(x, y, {epochs=5, monitor=true}); plot.health(h)]==])
 
 function L.graphics(mode)
   if mode ~= nil and mode ~= "text" and mode ~= "sixel" and mode ~= "kitty" and mode ~= "auto" then
-    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got " .. tostring(mode), 2)
+    error("lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got "     -- not a model's whole summary
+      .. (type(mode) == "string" and string.format("'%s'", mode) or type(mode) == "number" and tostring(mode) or "a " .. type(mode)), 2)
   end
   return P._graphics(mode)
 end

@@ -203,6 +203,11 @@ function nn.lr_find(model, x, y, opts)
     error(fn .. ": expected a model, got " .. shown(model))
   end
   if not model.loss then error(fn .. ": the model is not compiled: call model:compile{optimizer=..., loss=...} first") end
+  local o = rawget(model, "optimizer")
+  local omt = type(o) == "userdata" and getmetatable(o)
+  if type(omt) ~= "table" or rawget(omt, "__name") ~= "lunette.Optimizer" then
+    error(fn .. ": model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got " .. shown(o))
+  end
   local function num(k, def, ok, want)
     local v = opts[k]
     if v == nil then return def end
@@ -264,8 +269,20 @@ sethelp(nn.lr_find, "nn.lr_find", "nn.lr_find(model, x, y [, opts]) → result\n
   .. "batch_size=32, diverge=4, smooth=0.9 (fastai uses 0.98 over longer sweeps;\nthe average lags by about 1/(1-smooth) steps).\nExample: r = nn.lr_find(model, ds.x_train, ds.y_train); "
   .. "print(r); model.optimizer.lr = r.suggestion")
 
+-- result.loss and result.lr as lists: a user's own table (a __len of 2^62, a __index)
+-- would make table.move loop in C, where Ctrl-C cannot stop it
+local function lists(self, fn)
+  for _, k in ipairs { "loss", "lr" } do
+    local v = rawget(self, k)
+    if type(v) ~= "table" or getmetatable(v) ~= nil then
+      error(string.format("%s: result.%s must be the list of numbers lr_find made, got %s", fn, k, shown(v)), 3)
+    end
+  end
+end
+
 function LRFind:plot(opts)
   opts = L._options(opts, "lr_find:plot", "title width height")
+  lists(self, "lr_find:plot")
   -- the last steps of a diverged sweep would squash the curve into its bottom row: they
   -- are left out of the plot (as fastai does), not out of result.loss
   local a, n = 1, #self.loss
@@ -280,6 +297,7 @@ sethelp(LRFind.plot, "LRFind:plot", "result:plot([{title, width, height}]) → p
   .. "nn.lr_find against log10 of the learning rate.")
 
 function LRFind:__tostring()
+  lists(self, "lr_find")
   local lines = {}
   if #self.loss >= 2 then lines[1] = tostring(self:plot()) end
   lines[#lines + 1] = string.format("lr_find: %d steps from %s to %s%s", #self.loss, tostring(self.start_lr),

@@ -1001,8 +1001,10 @@ static int layer_out_shape(lua_State *L) {
 static int layer__index(lua_State *L) {
     LLayer *u = checklayer(L, 1);
     lt_layer *l = u->l;
-    const char *k = lua_tostring(L, 2);
-    if (k && lua_type(L, 2) == LUA_TSTRING) {
+    /* not lua_tostring on any key: it turned a number key into a string in place, and
+     * layer[1] then looked up "1" (a field set as layer[1] = v read back as nil) */
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    if (k) {
         if (strcmp(k, "weight") == 0 || strcmp(k, "bias") == 0) {
             if (lt_layer_nparams(l) == 0 || (k[0] == 'b' && l->nb == 0)) return 0;
             if (!l->set_up) return 0;       /* unknown until the input shape is */
@@ -1115,6 +1117,11 @@ static int layer__newindex(lua_State *L) {
      * layer's architecture and read-only. */
     lua_getiuservalue(L, 1, 1);
     int cfg = lua_gettop(L);
+    if (k && strcmp(k, "kernel_regularizer") == 0 &&     /* a user field would be ignored */
+        (strcmp(l->vt->kind, "Dense") == 0 || strncmp(l->vt->kind, "Conv", 4) == 0))
+        return luaL_error(L, "%s.kernel_regularizer is set when the layer is made (nn.%s{..., "
+                          "kernel_regularizer=nn.l2(1e-4)}): build a new layer", l->name,
+                          l->vt->kind);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, cfg) != LUA_TNIL && k && k[0] != '_')
         return luaL_error(L, "%s.%s is part of the layer's config (read-only): build a new layer",
@@ -1687,6 +1694,8 @@ static int net_backward(lua_State *L) {
  * nil), then one input gradient per input: lt_net_explain (saliency, Grad-CAM). dys: one
  * per output, N×(output shape); node: a 1-based node id (see net:info()). */
 static int net_explain(lua_State *L) {
+    lua_settop(L, 5);     /* the node's slot, before the Hold box: without it, a call with no
+                           * node read the box as the node ("got lunette.Hold") */
     lt_net *net = checknet(L, 1);
     lt_tensor *xs[LT_MAX_MERGE], *dys[LT_MAX_MERGE];
     Hold *h = hold_new(L);

@@ -259,11 +259,20 @@ static int optim_m_set_state(lua_State *L) {
     char fn[40];
     snprintf(fn, sizeof fn, "%s:set_state", lt_optim_name(o));
     int n = tensor_list(L, 2, fn, "parameter");
-    luaL_checktype(L, 3, LUA_TTABLE);
+    if (!lua_istable(L, 3))
+        return luaL_error(L, "%s: the state must be a table {iterations, m, v} (as opt:state(params) "
+                          "returns), got %s", fn, luaL_typename(L, 3));
     lt_lua_rawfield(L, 3, "m");
     lt_lua_rawfield(L, 3, "v");
-    lt_tensor *m = lua_isnil(L, -2) ? NULL : lt_lua_checktensor(L, -2);
-    lt_tensor *v = lua_isnil(L, -1) ? NULL : lt_lua_checktensor(L, -1);
+    lt_tensor *mv[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {                  /* named in the error, not "bad argument #-2" */
+        int idx = -2 + i;
+        if (lua_isnil(L, idx)) continue;
+        if (!(mv[i] = lt_lua_testtensor(L, idx)))
+            return luaL_error(L, "%s: state.%s must be a tensor, got %s", fn, i ? "v" : "m",
+                              luaL_typename(L, idx));
+    }
+    lt_tensor *m = mv[0], *v = mv[1];
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += list_at(L, 2, i + 1)->numel;
     if ((m && m->numel != total) || (v && v->numel != total))

@@ -181,12 +181,16 @@ static int plot_new(lua_State *L) {
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, ud, 1);                 /* keep the spec (methods may read it) */
     if (!(u->p = lt_plot_new(field_str(L, 1, "title")))) lt_lua_check(L, LT_ENOMEM);
-    u->p->cols = (int)lt_opt_int(L, "plot", 1, 0, "cols", 1, 0);
-    u->p->width = (int)lt_opt_int(L, "plot", 1, 0, "width", 0, 0);
-    u->p->height = (int)lt_opt_int(L, "plot", 1, 0, "height", 0, 0);
-    if (u->p->cols < 1) u->p->cols = 1;
-    if (u->p->width < 0 || u->p->width > 4096 || u->p->height < 0 || u->p->height > 4096)
-        luaL_error(L, "plot: width and height must be 1..4096, got %d and %d", u->p->width, u->p->height);
+    /* checked before the casts to int: width = 2^32 + 10 was a plot 10 wide */
+    lua_Integer cols = lt_opt_int(L, "plot", 1, 0, "cols", 1, 0);
+    lua_Integer width = lt_opt_int(L, "plot", 1, 0, "width", 0, 0);
+    lua_Integer height = lt_opt_int(L, "plot", 1, 0, "height", 0, 0);
+    if (width < 0 || width > 4096 || height < 0 || height > 4096)
+        luaL_error(L, "plot: width and height must be 1..4096, got %I and %I", width, height);
+    if (cols > 4096) luaL_error(L, "plot: cols must be 1..4096, got %I", cols);
+    u->p->cols = cols < 1 ? 1 : (int)cols;
+    u->p->width = (int)width;
+    u->p->height = (int)height;
     lt_lua_rawfield(L, 1, "panels");
     luaL_checktype(L, -1, LUA_TTABLE);
     int pt = lua_gettop(L);
@@ -610,8 +614,10 @@ static int plot_histogram(lua_State *L) {
     for (int64_t i = 0; i < t->numel; i++) {
         float v = t->data[i];
         if (!isfinite(v) || v < lo || v > hi) { skipped++; continue; }
-        int64_t b = (int64_t)((v - lo) / (hi - lo) * (double)bins);
-        if (b >= bins) b = bins - 1;             /* the last bin is closed: [lo_k, hi] */
+        /* f is NaN when hi - lo is 0 (lo ± 0.5 is lo itself near FLT_MAX): converting a
+         * NaN to an integer is undefined, so f is compared, never converted out of range */
+        double f = (v - lo) / (hi - lo) * (double)bins;
+        int64_t b = f > 0 ? (f < (double)bins ? (int64_t)f : bins - 1) : 0;  /* last bin closed */
         cnt[b]++;
     }
     lua_createtable(L, (int)bins, 0);

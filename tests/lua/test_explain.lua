@@ -243,5 +243,18 @@ T.raises(function() metrics.gradcam(42, x) end, "expected a model")
 T.raises(function() metrics.saliency(A, x, { layer = 'c2' }) end, "unknown option 'layer'")
 T.raises(function() metrics.misclassified(yt, yp, { truth = 1 }) end, "unknown option 'truth'")
 T.raises(function() metrics.misclassified(yt, yp, { true_class = -1 }) end, "true_class must be a class id")
+-- 2^70 is a whole number but no integer: it became nil, and the filter was silently dropped
+T.raises(function() metrics.misclassified(yt, yp, { true_class = 2 ^ 70 }) end, "true_class must be a class id (0, 1, 2, ...), got 1.1805916207174e+21")
+T.raises(function() metrics.misclassified(yt, yp, { pred_class = "1" }) end, "pred_class must be a class id (0, 1, 2, ...), got '1' (a string)")
 T.raises(function() metrics.misclassified({ 0, 1 }, { 0 }) end, "y_true has 2 labels, y_pred has 1")
+-- net:explain without a node (four arguments) gives the input gradients: it read its own
+-- Hold box as the node ("bad argument #4 to 'explain' (number expected, got lunette.Hold)")
+do
+  local xb = tensor.randn(2, 6, 6, 2)
+  local net = A:_network(xb, "test")
+  local a, g, dx = net:explain(xb, tensor.ones(2, 5), true)
+  local _, _, dx5 = net:explain(xb, tensor.ones(2, 5), true, nil)
+  T.check(a == nil and g == nil and dx ~= nil, "explain with no node: no maps, the input gradient")
+  T.close(dx, dx5, 0, "explain with 4 arguments = with an explicit nil node")
+end
 T.done()

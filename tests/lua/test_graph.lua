@@ -240,6 +240,8 @@ do
   local m2 = nn.load(path, { custom_objects = { lin = linear("lin"), lambda = sq } })
   os.remove(path)
   T.close(m2:predict(x), m:predict(x), 1e-6, "a model with Lua layers round-trips with custom_objects")
+  T.raises(function() nn.load(path, { custom_objects = 5 }) end,
+    "nn.load: custom_objects must be a table {name=layer or function(config) ... end}, got number")
   -- errors inside Lua layers are clear errors, and the model survives
   local bad = nn.Lambda { forward = function(x) return x end, backward = function() return tensor.ones(2, 2) end }
   local i2 = nn.Input { 3 }
@@ -305,6 +307,8 @@ do
   T.raises(function() nn.Model { inputs = c1, outputs = c2 } end, "not an nn.Input", "inputs must be Inputs")
   T.raises(function() nn.Model { inputs = a, outputs = a } end, "is an nn.Input", "an output must be a layer's")
   T.raises(function() nn.Model { inputs = a, outputs = c1, nmae = "x" } end, "unknown option 'nmae'", "unknown option")
+  T.raises(function() nn.Input(5) end, "nn.Input: expected a shape such as nn.Input{28, 28, 1} (or {shape={...}}), got 5",
+    "nn.Input without a table (it said \"bad argument #1 to 'c_input'\")")
   local shared, p5, p7 = nn.Dense { 3 }, nn.Input { 5 }, nn.Input { 7 }
   local two = nn.Concatenate()({ shared(p5), shared(p7) })
   T.raises(function() nn.Model { inputs = { p5, p7 }, outputs = two } end, "a shared layer takes one input shape",

@@ -180,4 +180,7 @@ d:finish()
 T.raises(function() plot.health({ history = {} }) end, "plot.health: expected the history of fit{..., monitor=true}")
 T.raises(function() plot.health(ha, { colour = 1 }) end, "unknown option 'colour'")
 T.raises(function() model():fit(x, y, { monitor = 'yes', verbose = 0 }) end, "fit: monitor must be true, false or a batch interval")
+-- an interval past the bound is named with the bound (it said "n >= 1" of 2^63-1)
+T.raises(function() model():fit(x, y, { monitor = math.maxinteger, verbose = 0 }) end,
+  "fit: monitor must be true, false or a batch interval n in 1..1000000 (measure every n-th batch), got 9223372036854775807")
 T.done()

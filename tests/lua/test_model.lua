@@ -65,6 +65,15 @@ local model = nn.Sequential {
   nn.MaxPool2D { 2 }, nn.Flatten(), nn.Dense { 16, activation = "relu" }, nn.Dense { 4, activation = "softmax" } }
 T.raises(function() model:fit(x, y) end, "fit: the model is not compiled: call model:compile")
 model:compile { optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = { "accuracy" } }
+-- an optimizer replaced by hand is checked by name (C said "bad argument #4 to '?'")
+do
+  local o = model.optimizer
+  model.optimizer = "adam"
+  T.raises(function() model:train_on_batch(x, y) end, "train_on_batch: model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got 'adam' (a string)")
+  model.optimizer = nil
+  T.raises(function() model:fit(x, y, { verbose = 0 }) end, "fit: model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got nil")
+  model.optimizer = o
+end
 local epochs_seen, batches = {}, 0
 local h = model:fit(x, y, { epochs = 4, batch_size = 32, validation_data = { xv, yv }, verbose = 0,
   callbacks = { function(e, logs) epochs_seen[#epochs_seen + 1] = e; T.check(logs.loss ~= nil, "logs") end,

@@ -45,6 +45,10 @@ b:copy(a)
 ob:set_state(b, oa:state(a))
 oa:step(a, tensor { 0.3, 0.1, -0.1 }); ob:step(b, tensor { 0.3, 0.1, -0.1 })
 T.close(a, b, 0, "restored state continues identically")
+-- a wrong state is named (it said "bad argument #-2 to 'set_state'")
+T.raises(function() ob:set_state(b, { m = 3 }) end, "Adam:set_state: state.m must be a tensor, got number")
+T.raises(function() ob:set_state(b, { v = "x" }) end, "Adam:set_state: state.v must be a tensor, got string")
+T.raises(function() ob:set_state(b, 7) end, "Adam:set_state: the state must be a table {iterations, m, v}")
 
 -- a layer's parameters
 local d = nn.Dense { 2, input_shape = { 3 } }

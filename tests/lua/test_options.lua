@@ -131,6 +131,12 @@ do
   T.check(mu:save(tmp), "save with a user field")
   T.check(nn.load(tmp).layers[1]:config().units == 2, "loads back")
   T.raises(function() mu.layers[1].units = 4 end, "dense.units is part of the layer's config (read-only)")
+  -- number keys are user fields too (the lookup turned 1 into "1" and read back nil)
+  mu.layers[1][1], mu.layers[1][2.5] = "one", "half"
+  T.check(mu.layers[1][1] == "one" and mu.layers[1][2.5] == "half", "a number-keyed user field reads back")
+  -- a regularizer set on a made layer would be a user field, never applied: refused
+  T.raises(function() mu.layers[1].kernel_regularizer = nn.l2(1e-4) end,
+    "dense.kernel_regularizer is set when the layer is made (nn.Dense{..., kernel_regularizer=nn.l2(1e-4)}): build a new layer")
 end
 
 -- the issue's examples, word for word

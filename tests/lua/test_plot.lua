@@ -73,6 +73,19 @@ local hist = plot.hist({ 1, 2, 2, 3, 3, 3 }, { bins = 3 }):render(40, 4)
 T.check(hist:find("[1, 1.67) |", 1, true) and hist:find(" 3\n", 1, true) == nil and hist:find("| ?#+ 1\n") ~= nil,
   "hist: first bin has 1")
 T.check(hist:find("[2.33, 3] |", 1, true), "hist: last bin closed")
+-- values near FLT_MAX, all equal: lo - 0.5 == lo, the width is 0 and the bin was a NaN
+-- cast to an integer (undefined); every value now counts in the first bin
+local hc = plot._histogram(tensor { 3e38, 3e38, 3e38 }, 4)
+T.check(hc[1] == 3 and hc[2] == 0 and hc[4] == 0, "hist: a zero-width range counts its values once, in bin 1")
+-- bins, min and max are checked where they are given, by name
+T.raises(function() plot.hist({ 1, 2 }, { bins = 2 ^ 31 }) end, "plot.hist: bins must be a whole number in 1..1000, got 2147483648.0")
+T.raises(function() plot.hist({ 1, 2 }, { min = 0 / 0 }) end, "plot.hist: min must be a finite number, got")
+T.raises(function() plot.hist({ 1, 2 }, { min = 3, max = 1 }) end, "plot.hist: min (3) must be below max (1)")
+T.raises(function() plot.hist({ 1, 2 }, { width = (1 << 32) + 10 }) end, "width and height must be 1..4096, got 4294967306 and 0")
+-- a wrong mode is named briefly (a model used to print its whole summary into the message)
+T.raises(function() lunette.graphics(nn.Sequential { nn.Input { 2 }, nn.Dense { 1 } }) end,
+  "lunette.graphics: mode must be 'text', 'sixel', 'kitty' or 'auto', got a table")
+T.raises(function() lunette.graphics("pixels") end, "got 'pixels'")
 
 -- styles: unicode braille and half blocks, colour codes only in colour
 plot.style("unicode")

@@ -122,6 +122,13 @@ do
   T.close(a:get_layer(1).weight, b:get_layer(1).weight, 1e-6, "train_on_batch step = fit's")
   T.raises(function() a:train_on_batch(x, y, {sample_weigth={1, 1, 1, 1}}) end,
     "train_on_batch: unknown option 'sample_weigth' (did you mean 'sample_weight'?)")
+  -- the weights' errors name the call that was given them (they said "fit:" here too)
+  T.raises(function() a:train_on_batch(x, y, {sample_weight=7}) end,
+    "train_on_batch: sample_weight must be a tensor or a list of 4 numbers, got a number")
+  T.raises(function() a:train_on_batch(x, y, {class_weight={[1]=0/0}}) end,
+    "train_on_batch: class_weight[1] is nan: weights must be finite and non-negative")
+  T.raises(function() a:train_on_batch(x, y, {class_weight={[5]=1}}) end,
+    "train_on_batch: class_weight has class 5, but the model's output has 3 classes (0..2)")
 end
 
 -- bad input: each names the value
@@ -138,7 +145,10 @@ do
   T.raises(function() fit{class_weight=2} end, "fit: class_weight must be a table")
   T.raises(function() fit{sample_weight={1, -1, 1}} end, "fit: sample_weight[2] is -1")
   T.raises(function() fit{sample_weight={1, 0/0, 1}} end, "fit: sample_weight[2] is nan")
-  T.raises(function() fit{sample_weight={1, 1}} end, "fit: sample_weight has 2 values for 3 samples")
+  T.raises(function() fit{sample_weight={1, 1}} end, "fit: sample_weight has shape 2 for 3 samples (expected 3 values, one per sample)")
+  -- N values of the wrong shape: it said "has 6 values for 6 samples"
+  T.raises(function() m:fit(tensor.randn(6, D), tensor{0, 1, 2, 0, 1, 2}, {verbose=0, sample_weight=tensor.ones(3, 2)}) end,
+    "fit: sample_weight has shape 3x2 for 6 samples")
   T.raises(function() fit{sample_weight="x"} end, "fit: sample_weight must be a tensor or a list of 3 numbers")
 end
 

@@ -109,4 +109,15 @@ T.check(txt:find("log10(learning rate)", 1, true) and txt:find("suggested lr", 1
 T.raises(function() nn.lr_find(m, x, y, { start_lr = 1, end_lr = 0.1 }) end, "end_lr (0.1) must be above start_lr (1)")
 T.raises(function() nn.lr_find(m, x, y, { step = 10 }) end, "nn.lr_find: unknown option 'step' (did you mean 'steps'?)")
 T.raises(function() nn.lr_find(nn.Sequential { nn.Input { 5 }, nn.Dense { 2 } }, x, y) end, "the model is not compiled")
+do   -- an optimizer replaced by hand is named (it said "attempt to index a number value")
+  local o = m.optimizer
+  m.optimizer = 5
+  T.raises(function() nn.lr_find(m, x, y, { steps = 3 }) end, "nn.lr_find: model.optimizer must be an optimizer (such as optim.Adam{lr=1e-3}), got 5")
+  m.optimizer = o
+end
+-- a result whose loss a user replaced is refused, not looped over (fuzz seed 2000057: a
+-- __len of 2^62 made table.move run for ever in C, out of Ctrl-C's reach)
+res.loss = setmetatable({}, { __len = function() return 1 << 62 end })
+T.raises(function() return tostring(res) end, "lr_find: result.loss must be the list of numbers lr_find made, got a table")
+T.raises(function() return res:plot() end, "lr_find:plot: result.loss must be the list")
 T.done()
