@@ -477,6 +477,9 @@ local function layer_output(fn, model, x, which)
     error(fn .. ": takes a Sequential model (graph models are not supported here yet)", 3)
   end
   local idx = which
+  if type(which) ~= "number" and type(which) ~= "string" then
+    error(string.format("%s: layer must be an index or a name, got a %s", fn, type(which)), 3)
+  end
   if type(which) == "string" then
     for i, l in ipairs(layers) do if layer_name(l, i) == which then idx = i end end
     if type(idx) ~= "number" then error(fn .. ": no layer named '" .. which .. "'", 3) end

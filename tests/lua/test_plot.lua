@@ -111,6 +111,7 @@ T.raises(function() plot.images(tensor.zeros(2, 4, 4), { labels = { 1 } }) end, 
 T.raises(function() plot.bar({ 1, 2 }, { "a" }) end, "plot.bar: 1 labels for 2 values")
 T.raises(function() plot.history({}) end, "plot.history: the history has no loss or accuracy values")
 T.raises(function() plot.featuremaps(model, tensor.rand(4, 4, 3), 3) end, "plot.featuremaps: layer 3 is not in 1..2")
+T.raises(function() plot.featuremaps(model, tensor.rand(4, 4, 3), {layer = 1}) end, "plot.featuremaps: layer must be an index or a name, got a table")
 T.raises(function() plot.featuremaps(tensor.zeros(10)) end, "not feature maps")
 T.raises(function() plot.filters(tensor.zeros(3, 3)) end, "plot.filters: expected KHxKWxINxOUT kernels, got 3x3")
 T.raises(function() plot.style("neon") end, "invalid option 'neon'")
