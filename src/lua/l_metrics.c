@@ -143,6 +143,17 @@ static int metrics_cam(lua_State *L) {
     return 1;
 }
 
+/* Output index i of n along an axis of the source's m: the two source indices *a, *b it
+ * lies between and the weight of *b (pixel centres aligned, clamped to the edge). */
+static double source_coord(int64_t i, int64_t n, int64_t m, int64_t *a, int64_t *b) {
+    double s = ((double)i + 0.5) * (double)m / (double)n - 0.5;
+    if (s < 0) s = 0;
+    if (s > (double)(m - 1)) s = (double)(m - 1);
+    *a = (int64_t)s;
+    *b = *a + 1 < m ? *a + 1 : *a;
+    return s - (double)*a;
+}
+
 /* _resize(m, H, W) → N×H×W: bilinear resampling of N×h×w maps with pixel centres aligned
  * (source x = (X + 0.5)·w/W - 0.5, clamped to the edge, as tf.image.resize and OpenCV). */
 static int metrics_resize(lua_State *L) {
@@ -159,17 +170,11 @@ static int metrics_resize(lua_State *L) {
     for (int64_t n = 0; n < N; n++) {
         const float *src = m->data + n * h * w;
         for (int64_t Y = 0; Y < H; Y++) {
-            double sy = ((double)Y + 0.5) * (double)h / (double)H - 0.5;
-            if (sy < 0) sy = 0;
-            if (sy > (double)(h - 1)) sy = (double)(h - 1);
-            int64_t y0 = (int64_t)sy, y1 = y0 + 1 < h ? y0 + 1 : y0;
-            double fy = sy - (double)y0;
+            int64_t y0, y1;
+            double fy = source_coord(Y, H, h, &y0, &y1);
             for (int64_t X = 0; X < W; X++) {
-                double sx = ((double)X + 0.5) * (double)w / (double)W - 0.5;
-                if (sx < 0) sx = 0;
-                if (sx > (double)(w - 1)) sx = (double)(w - 1);
-                int64_t x0 = (int64_t)sx, x1 = x0 + 1 < w ? x0 + 1 : x0;
-                double fx = sx - (double)x0;
+                int64_t x0, x1;
+                double fx = source_coord(X, W, w, &x0, &x1);
                 double top = src[y0 * w + x0] * (1 - fx) + src[y0 * w + x1] * fx;
                 double bot = src[y1 * w + x0] * (1 - fx) + src[y1 * w + x1] * fx;
                 out->data[(n * H + Y) * W + X] = (float)(top * (1 - fy) + bot * fy);
