@@ -560,9 +560,9 @@ static int screen_show(lua_State *L) {
     const char *status = luaL_optstring(L, 3, "");
     lt_cursor cur = {0, 0, 0}, *pc = NULL;
     if (lua_istable(L, 2)) {
-        cur.panel = (int)lt_lua_optfield_int(L, 2, "panel", 0);
-        cur.i = (int)lt_lua_optfield_int(L, 2, "i", 0);
-        cur.j = (int)lt_lua_optfield_int(L, 2, "j", 0);
+        cur.panel = (int)lt_opt_int(L, "plot._screen_show", 2, 0, "panel", 0, 0);
+        cur.i = (int)lt_opt_int(L, "plot._screen_show", 2, 0, "i", 0, 0);
+        cur.j = (int)lt_opt_int(L, "plot._screen_show", 2, 0, "j", 0, 0);
         if (cur.panel < 0 || cur.panel >= p->npanels) cur.panel = 0;
         pc = &cur;
     }

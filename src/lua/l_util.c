@@ -415,14 +415,6 @@ int lt_opt_bool(lua_State *L, const char *fn, int idx, const char *names, int de
     return v;
 }
 
-lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def) {
-    return lt_opt_int(L, "options", idx, 0, key, def, 0);
-}
-
-lua_Number lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def) {
-    return lt_opt_num(L, "options", idx, 0, key, def);
-}
-
 void lt_lua_pushfloat(lua_State *L, float v) {
     char buf[40];
     if (!isfinite(v)) { lua_pushnumber(L, (lua_Number)v); return; }

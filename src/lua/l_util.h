@@ -118,10 +118,6 @@ const char *lt_opt_str(lua_State *L, const char *fn, int idx, const char *names,
 void        lt_opt_pair(lua_State *L, const char *fn, int idx, int pos, const char *names,
                         lua_Integer def, int required, int64_t *a, int64_t *b);
 
-/* The same readers without a function name, kept for l_optim.c until it moves to lt_opt_*. */
-lua_Integer lt_lua_optfield_int(lua_State *L, int idx, const char *key, lua_Integer def);
-lua_Number  lt_lua_optfield_num(lua_State *L, int idx, const char *key, lua_Number def);
-
 /* Pushes the float32 v as the shortest decimal that reads back as v: what a user wrote
  * (lr = 0.1 stored as a float shows as 0.1, not 0.10000000149012). For configs. */
 void lt_lua_pushfloat(lua_State *L, float v);
