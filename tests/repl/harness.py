@@ -133,6 +133,7 @@ class Session:
             pid, st = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.status = os.waitstatus_to_exitcode(st)
+                self._drain()                  # what it wrote just before exiting
                 return self.status
         try:
             pid, st = os.waitpid(self.pid, 0 if time.time() < end else os.WNOHANG)
@@ -141,6 +142,14 @@ class Session:
         except ChildProcessError:
             pass
         return self.status
+
+    def _drain(self):
+        """Reads what is left in the terminal after the process has exited."""
+        try:
+            while self._read(0.2):
+                pass
+        except EOFError:
+            pass
 
     def close(self):
         if self.status is None:
