@@ -17,17 +17,17 @@
 /* Rows [0, R) and the first 16·J columns of the tile: J = 2 is all 32 columns, J = 1 the
  * left half (panels of at most 16 columns: 16-channel convolutions); R = 12, 8 or 4 (the
  * last rows of M: a batch of 16 or 32 rows is 12 + 4 or 12 + 12 + 8, not 24 or 36). */
-static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, const float *b,
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, long ak, long ar, const float *b,
                                                            float *c, long ldc, float alpha,
                                                            int acc, const int J, const int R) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+    for (int p = 0; p < kc; p++, a += ak, b += NR) {
         __m512 b0 = _mm512_load_ps(b), b1 = J > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
+            __m512 av = _mm512_set1_ps(a[r * ar]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
             if (J > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
@@ -47,18 +47,25 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
     }
 }
 
-/* The instantiations: thirds of MR rows (1..3), half or whole width. */
-static void micro(int thirds, int half, int kc, const float *a, const float *b, float *c,
-                  long ldc, float alpha, int acc) {
-    switch (thirds * 2 + half) {
-    case 2: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR / 3); break;
-    case 3: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR / 3); break;
-    case 4: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;
-    case 5: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;
-    case 7: micro_jr(kc, a, b, c, ldc, alpha, acc, 1, MR); break;
-    default: micro_jr(kc, a, b, c, ldc, alpha, acc, 2, MR); break;
+/* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
+ * values per k) or read in place: row r at k is a[k·ak + r·ar]. */
+#define MICRO_CASES(AK, AR)                                                                 \
+    switch (thirds * 2 + half) {                                                            \
+    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR / 3); break;               \
+    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR / 3); break;               \
+    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;           \
+    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;           \
+    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR); break;                   \
+    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR); break;                  \
     }
+
+static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,
+                  const float *b, float *c, long ldc, float alpha, int acc) {
+    if (ak == MR && ar == 1) MICRO_CASES(MR, 1)       /* packed */
+    else if (ar == 1) MICRO_CASES(ak, 1)              /* op(A) = Aᵀ: MR floats per k */
+    else MICRO_CASES(1, ar)                           /* A's rows, each contiguous in k */
 }
+#undef MICRO_CASES
 
 /* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then
  * pairs of doubles, then 128-bit lanes twice. */
