@@ -62,6 +62,8 @@ static void gemm_tests(void) {
             gemm_case(ta, tb, 37, 45, 600, -0.5f, 0.3f, 3);     /* three k blocks */
             gemm_case(ta, tb, 150, 1030, 9, 1.0f, 1.0f, 1);     /* two column blocks */
             gemm_case(ta, tb, 290, 40, 257, 2.0f, 0.0f, 0);     /* row blocks, k 257 */
+            gemm_case(ta, tb, 33, 300, 70, 1.0f, 0.0f, 2);      /* tb: Cᵀ = B·op(A)ᵀ */
+            gemm_case(ta, tb, 64, 1100, 300, 0.5f, 0.0f, 1);    /* the same, two k blocks */
             for (int r = 0; r < 6; r++)
                 gemm_case(ta, tb, 1 + below(200), 1 + below(200), 1 + below(300),
                           r % 2 ? 1.0f : 0.7f, (float[]){0.0f, 1.0f, -1.5f}[r % 3], below(4));
@@ -71,7 +73,7 @@ static void gemm_tests(void) {
 }
 
 /* The split over two threads gives the same bits as one thread (columns, then rows). */
-static void gemm_threads(lt_isa_level isa, int ta, int tb, int M, int N, int K) {
+static void gemm_threads(lt_isa_level isa, int ta, int tb, int M, int N, int K, float beta) {
     if (isa == LT_ISA_GENERIC) {   /* OpenBLAS's own threads: not ours to test */
         CHECK(!lt_sgemm(isa, ta, tb, 1, 1, 1, 1.0f, NULL, 1, NULL, 1, 0.0f, NULL, 1, 1),
               "the generic path leaves the GEMM to OpenBLAS");
@@ -83,8 +85,8 @@ static void gemm_threads(lt_isa_level isa, int ta, int tb, int M, int N, int K) 
     for (size_t i = 0; i < nb; i++) B[i] = uni();
     for (size_t i = 0; i < nc; i++) C1[i] = C2[i] = uni();
     int lda = ta ? M : K, ldb = tb ? K : N;
-    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C1, N, 1));
-    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C2, N, 2));
+    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C1, N, 1));
+    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C2, N, 2));
     char msg[120];
     snprintf(msg, sizeof msg, "%s gemm %c%c %dx%dx%d: 2 threads == 1 thread", lt_isa_name(isa),
              ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K);
@@ -268,10 +270,11 @@ int main(void) {
     /* the GEMM of the chosen path (each path's own ctest run covers the others) */
     lt_isa_level isa = lt_isa();
     gemm_tests();
-    gemm_threads(isa, 0, 0, 100, 300, 200);   /* split on columns */
-    gemm_threads(isa, 1, 1, 250, 70, 300);    /* split on rows */
-    gemm_threads(isa, 1, 0, 1000, 1000, 20);
-    gemm_threads(isa, 0, 1, 30, 1200, 500);
+    gemm_threads(isa, 0, 0, 100, 300, 200, 1.0f);   /* split on columns */
+    gemm_threads(isa, 1, 1, 250, 70, 300, 1.0f);    /* split on rows */
+    gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);
+    gemm_threads(isa, 0, 1, 30, 1200, 500, 1.0f);
+    gemm_threads(isa, 0, 1, 32, 1152, 1024, 0.0f);  /* computed as its transpose */
 
     /* convolutions: the lesson's shapes, thin first layers (K <= 32), 1x1 ones (no
      * im2col), odd channel counts, one-pixel images, batch 1, strides, paddings */
