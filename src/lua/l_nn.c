@@ -676,9 +676,11 @@ static int layer_has_params(const lt_layer *l) {
 }
 
 static const lt_layer_vt lambda_vt = {"Lambda", lual_setup, lual_init, NULL, NULL, lual_forward,
-                                      lual_backward, lual_destroy, NULL, 0, NULL, NULL, NULL};
+                                      lual_backward, lual_destroy, NULL, LT_LAYER_FALLIBLE,
+                                      NULL, NULL, NULL};
 static const lt_layer_vt lualayer_vt = {"Layer", lual_setup, lual_init, NULL, NULL, lual_forward,
-                                        lual_backward, lual_destroy, NULL, 0, NULL, NULL, NULL};
+                                        lual_backward, lual_destroy, NULL, LT_LAYER_FALLIBLE,
+                                        NULL, NULL, NULL};
 
 /* Reads a declared parameter at field k of the options: a shape {d, ...} or a tensor (its
  * values then initialise it). Returns its number of dimensions (0: absent). */

@@ -46,24 +46,46 @@ static lt_status dense_forward(lt_layer *l, const float *x, float *y, int64_t N,
     return LT_OK;
 }
 
+/* A fused update's block of the kernel's gradient: whole rows of W, about 256 KB, so the
+ * block stays in L2 between the GEMM that writes it and the update that reads it. */
+#define UPDATE_BLOCK ((int64_t)65536)
+
+static size_t dense_scratch_size(const lt_layer *l, int64_t N) {
+    (void)N;     /* used only on a whole batch: a fused update never runs split */
+    return l->nw > UPDATE_BLOCK ? (size_t)UPDATE_BLOCK : (size_t)l->nw;
+}
+
 static void dense_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
                            int64_t N, const float *cache, float *scratch) {
-    (void)cache; (void)scratch;
+    (void)cache;
     dense_layer *d = (dense_layer *)l;
     int64_t M = N * d->rows;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, d->units, l->act, l->alpha);
     if (l->db) lt_colsum_acc(dy, M, d->units, lt_grad_ptr(l->db));
-    /* dW (in×out) += xᵀ (in×M) · dz (M×out) */
-    lt_gemm(1, 0, (int)d->in, (int)d->units, (int)M, 1.0f, x, (int)d->in, dy, (int)d->units,
-            1.0f, lt_grad_ptr(l->dw), (int)d->units);
-    if (dx)   /* dx (M×in) = dz (M×out) · Wᵀ (out×in) */
+    if (dx)   /* dx (M×in) = dz (M×out) · Wᵀ (out×in), before any fused update of W */
         lt_gemm(0, 1, (int)M, (int)d->in, (int)d->units, 1.0f, dy, (int)d->units, l->w->data,
                 (int)d->units, 0.0f, dx, (int)d->in);
+    if (!l->update) {   /* dW (in×out) += xᵀ (in×M) · dz (M×out) */
+        lt_gemm(1, 0, (int)d->in, (int)d->units, (int)M, 1.0f, x, (int)d->in, dy,
+                (int)d->units, 1.0f, lt_grad_ptr(l->dw), (int)d->units);
+        return;
+    }
+    /* fused: dW by blocks of rows into the scratch, each handed to the update at once */
+    int64_t rows = UPDATE_BLOCK / d->units > 0 ? UPDATE_BLOCK / d->units : 1;
+    for (int64_t i = 0; i < d->in; i += rows) {
+        int64_t n = d->in - i < rows ? d->in - i : rows;
+        lt_gemm(1, 0, (int)n, (int)d->units, (int)M, 1.0f, x + i, (int)d->in, dy,
+                (int)d->units, 0.0f, scratch, (int)d->units);
+        l->update(l->update_ctx, i * d->units, scratch, n * d->units);
+    }
 }
 
-static const lt_layer_vt dense_vt = {"Dense", dense_setup, dense_init, NULL, NULL,
-                                     dense_forward, dense_backward, NULL, NULL,
-                                     LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
+static const lt_layer_vt dense_vt = {"Dense", dense_setup, dense_init, NULL,
+                                     dense_scratch_size, dense_forward, dense_backward, NULL,
+                                     NULL,
+                                     LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT |
+                                         LT_LAYER_FUSABLE_UPDATE,
+                                     NULL, NULL, NULL};
 
 lt_layer *lt_dense_new(int64_t units, lt_act act, int use_bias) {
     if (units < 1) {

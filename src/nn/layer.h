@@ -27,7 +27,11 @@ enum {
     LT_LAYER_SPLITTABLE = 1,
     /* backward applies the fused activation's derivative unless skip_act_grad is set, so a
      * loss may hand it the gradient w.r.t. the pre-activation (softmax/sigmoid fusion) */
-    LT_LAYER_FUSABLE_ACT = 2
+    LT_LAYER_FUSABLE_ACT = 2,
+    /* backward may fail (sets err): a layer written in Lua */
+    LT_LAYER_FALLIBLE = 4,
+    /* backward hands its kernel's gradient to update when that is set (see update) */
+    LT_LAYER_FUSABLE_UPDATE = 8
 };
 
 /* Most inputs a merge layer takes. */
@@ -106,6 +110,14 @@ struct lt_layer {
      * it was; whoever runs the forward commits (a network in the same place as its
      * optimizer step). Set by the constructor of a layer with state; NULL otherwise. */
     void (*commit)(lt_layer *l, const float *cache);
+    /* Set by a network for the backward of one training step, on a layer of kind
+     * LT_LAYER_FUSABLE_UPDATE whose batch is not split (net.c, fused updates): the kernel's
+     * gradient is not accumulated into dw but handed over in blocks as it is computed,
+     * update(update_ctx, first element, gradient, count), which applies the optimizer's
+     * step to those weights at once. The layer computes dx first, from the weights as the
+     * forward used them. */
+    void (*update)(void *ctx, int64_t off, const float *g, int64_t n);
+    void *update_ctx;
 };
 
 /* ---- constructors: each returns a new layer (free with lt_layer_free) or NULL ---- */

@@ -46,6 +46,14 @@ typedef struct {
     float weight;
 } lt_net_loss;
 
+/* A layer's part in a training step whose optimizer step is fused into the backward
+ * pass (fused updates, net.c): its kernel's optimizer segment (-1: none this step), the
+ * optimizer, and whether the layer handed its gradient over. */
+typedef struct lt_net_update {
+    const lt_optim *opt;
+    int seg, ran;
+} lt_net_update;
+
 typedef struct {
     int n;                               /* nodes: the inputs first, in topological order */
     lt_node *nodes;
@@ -81,6 +89,7 @@ typedef struct {
     lt_rng rng1;
     lt_optim_seg *oseg;                  /* the optimizer's segments (optim_segments in net.c) */
     int noseg;
+    lt_net_update *upd;                  /* per layer (fused updates in net.c) */
     int busy;                            /* inside a call (a Lua layer may call back) */
     /* Keras's sample_weight: per-sample weights of the loss (NULL: all 1), borrowed. The
      * next lt_net_step reads step_weights (N floats); lt_net_train_rows gathers them from

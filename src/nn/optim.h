@@ -113,6 +113,13 @@ lt_optim_param *lt_optim_find(lt_optim *o, const lt_tensor *param, int64_t off, 
 lt_status lt_optim_begin(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g);
 int64_t   lt_optim_size(const lt_optim *o);
 void      lt_optim_apply(const lt_optim *o, int64_t lo, int64_t hi);
+/* Segment seg's first element in the concatenation lt_optim_apply ranges over. */
+int64_t   lt_optim_seg_pos(const lt_optim *o, int seg);
+/* The step begun on segment seg, for its elements off .. off+n only, with the gradient g
+ * (n floats, only read) instead of the segment's own: a layer that hands its weight
+ * gradient over in blocks as it computes them (net.c's fused updates). The segment's
+ * clipping scale is used as it is: a fused segment has no norm clipping. */
+void      lt_optim_apply_grad(const lt_optim *o, int seg, int64_t off, int64_t n, const float *g);
 /* begin + apply over everything. */
 lt_status lt_optim_step(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g);
 

@@ -344,7 +344,80 @@ static void chunked_inference(int dense) {
     lt_set_threads(threads);
 }
 
+/* A dense layer's optimizer step fused into the backward pass (net.c) gives the weights
+ * and optimizer state of the unfused step, bit for bit: the same net trained twice, once
+ * with a clipnorm too large to clip (which turns fusion off), for each optimizer. */
+static lt_net *fused_net(lt_layer **L, lt_rng *r) {
+    L[0] = lt_dense_new(300, LT_ACT_RELU, 1);     /* 250×300 = 75,000 weights: fused */
+    L[1] = lt_dense_new(7, LT_ACT_SOFTMAX, 1);    /* small: never fused */
+    int64_t in[1] = {250};
+    lt_net *net = lt_net_new(2, L, 1, in);
+    lt_rng_seed(r, 11);
+    LT_ASSERT(net && lt_net_build(net, r) == LT_OK);
+    return net;
+}
+
+static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
+    enum { N = 24, STEPS = 4 };
+    int was = lt_get_threads();
+    lt_set_threads(threads);           /* 2: the batch is split, nothing is fused */
+    lt_layer *L[2][2];
+    lt_net *net[2];
+    lt_optim *opt[2];
+    lt_rng r;
+    for (int k = 0; k < 2; k++) {
+        net[k] = fused_net(L[k], &r);
+        opt[k] = lt_optim_new(kind);
+        opt[k]->momentum = 0.9;        /* SGD: the velocity slot too */
+        opt[k]->weight_decay = 0.01;
+    }
+    opt[1]->clipnorm = 1e30;           /* scale exactly 1, and no fusion */
+    float x[N * 250], y[N];
+    lt_rng_seed(&r, 3);
+    for (int step = 0; step < STEPS; step++) {
+        for (int i = 0; i < N * 250; i++) x[i] = (float)lt_rng_uniform(&r) - 0.5f;
+        for (int i = 0; i < N; i++) y[i] = (float)(i % 7);
+        for (int k = 0; k < 2; k++) {
+            double l;
+            int64_t c = 0, t = 0;
+            LT_ASSERT(lt_net_train_step(net[k], x, y, N, N, LT_LOSS_SCCE, opt[k], &l, &c, &t) == LT_OK);
+        }
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s, %d thread(s): fused update == unfused (weights)",
+             lt_optim_name(opt[0]), threads);
+    CHECK(memcmp(net[0]->params->data, net[1]->params->data,
+                 (size_t)net[0]->nparams * sizeof(float)) == 0, msg);
+    const lt_optim_param *p[2];
+    for (int k = 0; k < 2; k++)
+        p[k] = lt_optim_find(opt[k], net[k]->params, 0, L[k][0]->nw, 0);
+    int same = p[0] && p[1] && p[0]->t == STEPS && p[1]->t == STEPS;
+    for (int s = 0; same && s < lt_optim_nslots(opt[0]); s++) {
+        const float *a = s ? p[0]->v : p[0]->m, *b = s ? p[1]->v : p[1]->m;
+        if (!a) a = p[0]->v, b = p[1]->v;    /* RMSprop keeps v only */
+        same = memcmp(a, b, (size_t)L[0][0]->nw * sizeof(float)) == 0;
+    }
+    snprintf(msg, sizeof msg, "%s, %d thread(s): fused update == unfused (state, step count)",
+             lt_optim_name(opt[0]), threads);
+    CHECK(same, msg);
+    int zero = 1;
+    for (int64_t e = 0; e < net[0]->nparams; e++) zero &= net[0]->grads->data[e] == 0.0f;
+    CHECK(zero && !L[0][0]->update, "gradients read zero and the hook is cleared after a fused step");
+    for (int k = 0; k < 2; k++) {
+        lt_optim_free(opt[k]);
+        lt_net_free(net[k]);
+        free_layers(L[k], 2);
+    }
+    lt_set_threads(was);
+}
+
 int main(void) {
+    for (int threads = 1; threads <= 2; threads++) {
+        fused_update_equals_unfused(LT_OPT_ADAM, threads);
+        fused_update_equals_unfused(LT_OPT_ADAMW, threads);
+        fused_update_equals_unfused(LT_OPT_SGD, threads);
+        fused_update_equals_unfused(LT_OPT_RMSPROP, threads);
+    }
     counts();
     chunked_inference(1);
     chunked_inference(0);
