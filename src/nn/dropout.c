@@ -47,16 +47,21 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
     /* two 32-bit uniforms per 64-bit draw: dropped when u < rate·2³² */
     float scale = 1.0f / (1.0f - d->rate);
     uint64_t thr = (uint64_t)((double)d->rate * 4294967296.0);
-    lt_rng *rng = lt_layer_rng();   /* a data-parallel worker has its own stream */
-    for (int64_t i = 0; i < n; i += 2) {
-        uint64_t r = lt_rng_next(rng);
-        cache[i] = (r & 0xffffffffu) < thr ? 0.0f : scale;
-        y[i] = x[i] * cache[i];
-        if (i + 1 < n) {
-            cache[i + 1] = (r >> 32) < thr ? 0.0f : scale;
-            y[i + 1] = x[i + 1] * cache[i + 1];
-        }
+    lt_rng *shared = lt_layer_rng(), rng = *shared;   /* a worker has its own stream */
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) {     /* state in registers, no branches */
+        uint64_t r = lt_rng_next(&rng);
+        float m0 = (r & 0xffffffffu) < thr ? 0.0f : scale, m1 = (r >> 32) < thr ? 0.0f : scale;
+        cache[i] = m0;
+        cache[i + 1] = m1;
+        y[i] = x[i] * m0;
+        y[i + 1] = x[i + 1] * m1;
     }
+    if (i < n) {
+        cache[i] = (lt_rng_next(&rng) & 0xffffffffu) < thr ? 0.0f : scale;
+        y[i] = x[i] * cache[i];
+    }
+    *shared = rng;
     return LT_OK;
 }
 
