@@ -32,11 +32,12 @@ foreach(src ${C_TESTS})
   lunette_test_env(c_${name})
 endforeach()
 
-# The kernels, the layers on them and the 2-thread steps once per instruction set
-# (src/kernels/isa.h): the plain c_test_kernels, c_test_nn_layers and c_test_nn_parallel
-# run the best path this processor has; these force each path. A path the processor lacks is SKIPPED (exit code 77).
+# The kernels, the layers on them, the optimizers' updates, the network's steps (fused
+# updates) and the 2-thread steps once per instruction set (src/kernels/isa.h): the plain
+# c_test_kernels, ... run the best path this processor has; these force each path. A path
+# the processor lacks is SKIPPED (exit code 77).
 foreach(isa avx512 avx2 generic)
-  foreach(t test_kernels test_nn_layers test_nn_parallel)
+  foreach(t test_kernels test_nn_layers test_nn_optim test_nn_net test_nn_parallel)
     add_test(NAME c_${t}_${isa} COMMAND ${t})
     lunette_test_env(c_${t}_${isa})
     set_property(TEST c_${t}_${isa} APPEND PROPERTY ENVIRONMENT LUNETTE_ISA=${isa})

@@ -6,7 +6,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "kernels/isa.h"
 
 static int check_passed, check_failed;
 
@@ -35,6 +38,16 @@ static inline int check_close(const float *a, const float *b, size_t n, double t
         fprintf(stderr, "FAIL %s: max abs diff %g > %g\n", name, worst, tol);
     }
     return ok;
+}
+
+/* Under LUNETTE_ISA (tests.cmake runs some tests once per path): true when the processor
+ * lacks the path asked for, after saying so; the test then exits 77 (SKIPPED). */
+static inline int check_isa_missing(void) {
+    const char *env = getenv("LUNETTE_ISA");
+    int want = env && *env ? lt_isa_parse(env) : -1;
+    if (want <= (int)lt_isa_supported()) return 0;
+    printf("SKIP: this processor lacks %s (LUNETTE_ISA=%s)\n", lt_isa_name((lt_isa_level)want), env);
+    return 1;
 }
 
 #define CHECK_DONE() do { \

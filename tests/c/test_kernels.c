@@ -254,11 +254,7 @@ int main(void) {
     if (env && *env) {
         int want = lt_isa_parse(env);
         CHECK(want >= 0, "LUNETTE_ISA names a path");
-        if (want > (int)lt_isa_supported()) {
-            printf("SKIP: this processor lacks %s (LUNETTE_ISA=%s)\n",
-                   lt_isa_name((lt_isa_level)want), env);
-            return 77;
-        }
+        if (check_isa_missing()) return 77;
         CHECK((int)lt_isa() == want, "LUNETTE_ISA selects the path");
     }
     printf("path in use: %s (best here: %s)\n", lt_isa_name(lt_isa()),

@@ -289,6 +289,7 @@ static void schedules(void) {
 }
 
 int main(void) {
+    if (check_isa_missing()) return 77;
     keras_rules();
     decay();
     clipping();

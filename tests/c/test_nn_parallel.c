@@ -178,6 +178,7 @@ static void split_optimizer(void) {
 }
 
 int main(void) {
+    if (check_isa_missing()) return 77;
     same_training();
     dropout_rows();
     split_optimizer();
