@@ -4,12 +4,11 @@
  * Backward: dz = dy ⊙ act'(y);  db += Σ_rows dz;  dW += colsᵀ · dz;
  *           dx = col2im(dz · Wᵀ).
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
- * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols. Thin
- * convolutions (K ≤ 32: a first layer on RGB or grey images) run forward as a direct
- * kernel (kernels/conv_direct_impl.h) and build their cols in backward, where dW needs
- * them; inference forwards use that kernel for the other convolutions too (no cols matrix
- * to build and pack), and so does the input gradient of stride-1 convolutions
- * (dx_by_flipped). */
+ * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols.
+ * Inference forwards run as a direct kernel (kernels/conv_direct_impl.h: no cols matrix to
+ * build), and so does the input gradient of stride-1 convolutions (dx_by_flipped). A
+ * training forward builds the cols, which backward needs for dW: even for a thin first
+ * layer (K = 27), im2col + GEMM cost less than the direct kernel plus an im2col in backward. */
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
@@ -24,7 +23,6 @@ typedef struct {
     lt_conv_geom g;      /* per sample (g.N = 1) */
     int64_t K, P;        /* patch length, output pixels per sample */
     int direct;          /* cols == x */
-    int thin;            /* forward by lt_conv_thin; backward fills the cols cache */
     int flip_dx;         /* dx by the direct kernel on dz with the flipped kernel */
 } conv_layer;
 
@@ -50,7 +48,6 @@ static lt_status conv_setup(lt_layer *l, int nd, const int64_t *in) {
     c->P = lt_mul_sat(g->OH, g->OW);
     c->direct = g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1;
     int64_t OC = c->o.filters;
-    c->thin = !c->direct && lt_conv_thin_ok(c->K, OC);
     c->flip_dx = !c->direct && g->SH == 1 && g->SW == 1 &&
                  lt_conv_direct_ok(OC, lt_mul_sat(lt_mul_sat(g->KH, g->KW), OC), C);
     if (c->dims == 2) {
@@ -116,8 +113,7 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
     const float *b = l->b ? l->b->data : NULL;
     int relu = l->act == LT_ACT_RELU;
     int64_t OC = c->o.filters;
-    if ((c->thin && lt_conv_thin(&g, x, l->w->data, b, OC, relu, y)) ||
-        (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, OC, relu, y))) {
+    if (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, OC, relu, y)) {
         if (l->act != LT_ACT_RELU && l->act != LT_ACT_NONE)
             lt_bias_act(y, NULL, N * c->P, c->o.filters, l->act, l->alpha);
         return LT_OK;
@@ -140,10 +136,10 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
     if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
     const float *cols = c->direct ? x : cache;
-    /* A thin layer's forward, and an inference forward (which may take the direct kernel),
-     * do not build the cols: build them here, into this layer's own cache. (Backward runs
-     * in inference mode only for a standalone layer, so the training step pays nothing.) */
-    if (c->thin || (!l->training && !c->direct)) {
+    /* An inference forward (which may take the direct kernel) does not build the cols:
+     * build them here, into this layer's own cache. (Backward runs in inference mode only
+     * for a standalone layer, so the training step pays nothing.) */
+    if (!l->training && !c->direct) {
         lt_conv_geom g = c->g;
         g.N = N;
         lt_im2col(&g, x, (float *)cache);

@@ -7,6 +7,16 @@
 
 #include "kernels/isa.h"
 
+/* n floats: a loop for short runs (a 3×3 RGB patch row is 9 floats, where a call to memcpy
+ * per run made the unfold 2× slower), memcpy for long ones. */
+static inline void copy_run(float *restrict dst, const float *restrict src, int64_t n) {
+    if (n > 64) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
 void lt_im2col(const lt_conv_geom *g, const float *x, float *cols) {
     const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC;
     float *row = cols;
@@ -25,13 +35,13 @@ void lt_im2col(const lt_conv_geom *g, const float *x, float *cols) {
                     }
                     const float *src = xn + (ih * g->W) * C;
                     if (full) {
-                        memcpy(dst, src + iw0 * C, (size_t)KWC * sizeof(float));
+                        copy_run(dst, src + iw0 * C, KWC);
                         continue;
                     }
                     for (int64_t kw = 0; kw < g->KW; kw++) {
                         int64_t iw = iw0 + kw;
                         if (iw < 0 || iw >= g->W) memset(dst + kw * C, 0, (size_t)C * sizeof(float));
-                        else memcpy(dst + kw * C, src + iw * C, (size_t)C * sizeof(float));
+                        else copy_run(dst + kw * C, src + iw * C, C);
                     }
                 }
             }
@@ -70,20 +80,9 @@ static void conv_direct(const lt_conv_geom *g, const float *x, const float *w, c
     else lt_conv_direct_avx2(g, x, w, b, OC, relu, y);
 }
 
-int lt_conv_thin_ok(int64_t K, int64_t OC) {
-    return lt_isa() >= LT_ISA_AVX2 && K <= 32 && OC % 16 == 0 && OC <= 64;
-}
-
 int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
     return lt_isa() >= LT_ISA_AVX2 && C <= LT_CONV_DIRECT_MAXC && OC > 0 && OC % 16 == 0 &&
            K <= 160 * 1024 / OC;
-}
-
-int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                 int64_t OC, int relu, float *y) {
-    if (!lt_conv_thin_ok(g->KH * g->KW * g->C, OC)) return 0;
-    conv_direct(g, x, w, b, OC, relu, y);
-    return 1;
 }
 
 int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,

@@ -17,18 +17,10 @@ void lt_im2col(const lt_conv_geom *g, const float *x, float *cols);
 /* dx ← fold(dcols): the adjoint of im2col, summing overlapping windows (dx is overwritten). */
 void lt_col2im(const lt_conv_geom *g, const float *dcols, float *dx);
 
-/* Direct convolution for thin patches (a first layer: K = KH·KW·C ≤ 32) without the
- * cols matrix, whose GEMM is poorly shaped (K = 27 or 9): y = x ⊛ w + b, then ReLU when
- * relu is set. w: K×OC (kh, kw, c order), b: OC floats or NULL, y: (N·OH·OW)×OC.
- * Returns 0 (nothing written) when this build or shape has no direct kernel (needs
- * AVX-512 or AVX2 (lt_isa()), K ≤ 32 and OC a multiple of 16 up to 64); the caller then uses im2col + GEMM. */
-int lt_conv_thin(const lt_conv_geom *g, const float *x, const float *w, const float *b,
-                 int64_t OC, int relu, float *y);
-/* Whether lt_conv_thin handles patches of K floats into OC channels in this build. */
-int lt_conv_thin_ok(int64_t K, int64_t OC);
-/* The same direct kernel for any patch length, used by inference forwards (training ones
- * keep im2col + GEMM, whose cols backward needs): faster than a GEMM on a packed cols
- * matrix while the K×OC weights stay in L2. Returns 0 (nothing written) when the build or
+/* Direct convolution without the cols matrix, used by inference forwards (training ones
+ * keep im2col + GEMM, whose cols backward needs): y = x ⊛ w + b, then ReLU when relu is
+ * set; w: K×OC (kh, kw, c order), b: OC floats or NULL, y: (N·OH·OW)×OC. Faster than a
+ * GEMM on a cols matrix while the K×OC weights stay in L2. Returns 0 (nothing written) when the build or
  * shape has no direct kernel (needs AVX-512 or AVX2, C ≤ 1024, OC a multiple of 16, K·OC ≤ 160 Ki). */
 int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                    int64_t OC, int relu, float *y);
