@@ -9,20 +9,10 @@
 
 #include "nn/parallel.h"
 
-/* Products computed as their transpose (see run) leave it here first: at most this many
- * floats, in the same per-thread buffer, after the packing space. */
-#define T_FLOATS ((size_t)64 * 4096)
-
-/* One buffer per thread, big enough for every path, freed when its thread ends (pages the
- * transposition space never uses stay untouched). */
+/* One buffer per thread, big enough for every path, freed when its thread ends. */
 static pthread_key_t buf_key;
 static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 static int buf_key_ok;
-
-/* The packing space of the largest path (a multiple of 16 floats: T stays aligned). */
-static size_t pack_floats(void) {
-    return lt_gemm_buf_avx512 > lt_gemm_buf_avx2 ? lt_gemm_buf_avx512 : lt_gemm_buf_avx2;
-}
 
 static void buf_init(void) { buf_key_ok = pthread_key_create(&buf_key, free) == 0; }
 
@@ -31,7 +21,9 @@ static float *thread_buf(void) {
     if (!buf_key_ok) return NULL;
     float *b = pthread_getspecific(buf_key);
     if (b) return b;
-    size_t bytes = ((pack_floats() + T_FLOATS) * sizeof(float) + 63) / 64 * 64;
+    size_t n = lt_gemm_buf_avx512;
+    if (lt_gemm_buf_avx2 > n) n = lt_gemm_buf_avx2;
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     b = aligned_alloc(64, bytes);
     if (b && pthread_setspecific(buf_key, b) != 0) {
         free(b);
@@ -50,9 +42,10 @@ typedef struct {
     int ok[2];
 } job;
 
-static void driver(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
-                   const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                   int ldc, float *buf) {
+static int run(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    float *buf = thread_buf();
+    if (!buf) return 0;
     switch (isa) {
     case LT_ISA_AVX512:
         lt_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
@@ -61,26 +54,8 @@ static void driver(lt_isa_level isa, int ta, int tb, int M, int N, int K, float 
         lt_sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
         break;
     default:
-        break;
+        return 0;
     }
-}
-
-static int run(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
-               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    float *buf = thread_buf();
-    if (!buf || isa == LT_ISA_GENERIC) return 0;
-    /* A few rows times a wide Bᵀ (a dense layer's input gradient, dz·Wᵀ): Cᵀ = B·op(A)ᵀ
-     * reads B's rows in place (read_a_in_place) where C = op(A)·Bᵀ would pack every row
-     * of B through a transposing copy; 30 % faster on the lesson model's 32×1152×1024.
-     * Each element is summed in the same order either way. */
-    if (tb && beta == 0.0f && M <= 64 && N >= 256 && (size_t)M * N <= T_FLOATS) {
-        float *T = buf + pack_floats();
-        driver(isa, 0, !ta, N, M, K, alpha, B, ldb, A, lda, 0.0f, T, M, buf);
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = T[(size_t)j * M + i];
-        return 1;
-    }
-    driver(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
     return 1;
 }
 

@@ -62,7 +62,7 @@ static void gemm_tests(void) {
             gemm_case(ta, tb, 37, 45, 600, -0.5f, 0.3f, 3);     /* three k blocks */
             gemm_case(ta, tb, 150, 1030, 9, 1.0f, 1.0f, 1);     /* two column blocks */
             gemm_case(ta, tb, 290, 40, 257, 2.0f, 0.0f, 0);     /* row blocks, k 257 */
-            gemm_case(ta, tb, 33, 300, 70, 1.0f, 0.0f, 2);      /* tb: Cᵀ = B·op(A)ᵀ */
+            gemm_case(ta, tb, 33, 300, 70, 1.0f, 0.0f, 2);      /* few rows, wide */
             gemm_case(ta, tb, 64, 1100, 300, 0.5f, 0.0f, 1);    /* the same, two k blocks */
             for (int r = 0; r < 6; r++)
                 gemm_case(ta, tb, 1 + below(200), 1 + below(200), 1 + below(300),
@@ -270,7 +270,7 @@ int main(void) {
     gemm_threads(isa, 1, 1, 250, 70, 300, 1.0f);    /* split on rows */
     gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);
     gemm_threads(isa, 0, 1, 30, 1200, 500, 1.0f);
-    gemm_threads(isa, 0, 1, 32, 1152, 1024, 0.0f);  /* computed as its transpose */
+    gemm_threads(isa, 0, 1, 32, 1152, 1024, 0.0f);  /* a dense input gradient's shape */
 
     /* convolutions: the lesson's shapes, thin first layers (K <= 32), 1x1 ones (no
      * im2col), odd channel counts, one-pixel images, batch 1, strides, paddings */
@@ -301,7 +301,8 @@ int main(void) {
     }
     dense_case(32, 1152, 70);
     dense_case(1, 13, 1);
-    dense_case(5, 300, 1030);
+    dense_case(5, 300, 1030);    /* dx as its transpose (few rows, wide) */
+    dense_case(70, 300, 20);     /* dx directly */
     dense_case(17, 33, 10);
     CHECK_DONE();
 }
