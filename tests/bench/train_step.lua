@@ -3,7 +3,8 @@
 -- 1024 ReLU → Dropout 0.2 → Dense 10 softmax; Adam; sparse categorical cross-entropy) with
 -- train_on_batch at batch 32 on random data of the real shapes. Per model and thread count:
 -- median and min ms per step, the split into forward / loss / backward / optimizer (the
--- net's C-level timing, net:_timing), GFLOP/s against the step's FLOP count (from the layer
+-- net's C-level timing, net:_timing; a big dense kernel's update is fused into backward and
+-- counted there), GFLOP/s against the step's FLOP count (from the layer
 -- shapes), inference images/s at batch 256, heap allocations per steady-state step (only
 -- in a build configured with -DLUNETTE_COUNT_ALLOCS=ON; "n/a" otherwise) and, at the end,
 -- peak resident memory (VmHWM). First it prints the machine: processor, the instruction
