@@ -435,15 +435,27 @@ static int blas_threads = 0, blas_now = 0;
 
 void lt_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    lt_gemm_ep(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
+}
+
+void lt_gemm_ep(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                const float *bias, int relu) {
     /* Lunette's own kernels (kernels/gemm.h) on the instruction set lt_isa() chose, split
      * over the engine's threads outside data-parallel phases; OpenBLAS on the generic
      * path, or when they cannot get their packing buffer. */
     int threads = blas_now ? blas_now : lt_get_threads();
-    if (lt_sgemm(lt_isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                 threads))
+    if (lt_sgemm_ep(lt_isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                    bias, relu, threads))
         return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int i = 0; i < M && (bias || relu); i++)     /* the epilogue after OpenBLAS */
+        for (int j = 0; j < N; j++) {
+            float *c = C + (size_t)i * ldc + j;
+            if (bias) *c += bias[j];
+            if (relu) *c = *c > 0 ? *c : 0;
+        }
 }
 
 void lt_gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,

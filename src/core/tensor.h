@@ -93,6 +93,11 @@ lt_tensor *lt_tensor_matmul(const lt_tensor *a, const lt_tensor *b);
 /* C = alpha·op(A)·op(B) + beta·C, row-major, the one place Lunette calls sgemm. */
 void lt_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The same, then on each element of C: + bias[j] (N floats; NULL: none), then ReLU when
+ * relu (the epilogue of a layer's forward, fused into the GEMM's last pass over C). */
+void lt_gemm_ep(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                const float *bias, int relu);
 /* Naive triple loop with double accumulation: the reference the tests compare against. */
 void lt_gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
                    const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);

@@ -38,20 +38,23 @@ typedef struct {
     float alpha, beta;
     const float *A, *B;
     float *C;
+    const float *bias;
+    int relu;
     int split_n, cut;      /* thread 0 takes rows (or columns) [0, cut), thread 1 the rest */
     int ok[2];
 } job;
 
 static int run(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
-               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
+               const float *bias, int relu) {
     float *buf = thread_buf();
     if (!buf) return 0;
     switch (isa) {
     case LT_ISA_AVX512:
-        lt_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
+        lt_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, buf);
         break;
     case LT_ISA_AVX2:
-        lt_sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, buf);
+        lt_sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, buf);
         break;
     default:
         return 0;
@@ -66,24 +69,33 @@ static void half(void *arg, int tid) {
     if (j->split_n) {          /* columns [lo, hi): op(B)'s columns are B's rows when tb */
         const float *B = j->tb ? j->B + (size_t)lo * j->ldb : j->B + lo;
         j->ok[tid] = run(j->isa, j->ta, j->tb, j->M, hi - lo, j->K, j->alpha, j->A, j->lda, B,
-                         j->ldb, j->beta, j->C + lo, j->ldc);
+                         j->ldb, j->beta, j->C + lo, j->ldc, j->bias ? j->bias + lo : NULL,
+                         j->relu);
     } else {                   /* rows [lo, hi): op(A)'s rows are A's columns when ta */
         const float *A = j->ta ? j->A + lo : j->A + (size_t)lo * j->lda;
         j->ok[tid] = run(j->isa, j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, A, j->lda, j->B,
-                         j->ldb, j->beta, j->C + (size_t)lo * j->ldc, j->ldc);
+                         j->ldb, j->beta, j->C + (size_t)lo * j->ldc, j->ldc, j->bias, j->relu);
     }
 }
 
 int lt_sgemm(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
              int threads) {
+    return lt_sgemm_ep(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0,
+                       threads);
+}
+
+int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                int ldc, const float *bias, int relu, int threads) {
     /* Two threads pay from about a millisecond of work. Cuts fall on multiples of 64
      * columns or 12 rows (whole tiles of every path), so each C element is computed by
      * the same tiles, in the same order, as on one thread. */
     if (isa == LT_ISA_GENERIC) return 0;
     if (threads < 2 || (double)M * N * K < 4e6 || (N < 128 && M < 24) || !thread_buf())
-        return run(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    job j = {isa, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, {0, 0}};
+        return run(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
+    job j = {isa, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, bias, relu, 0, 0,
+             {0, 0}};
     if (N >= 128) {
         j.split_n = 1;
         j.cut = (N / 2 + 63) / 64 * 64;

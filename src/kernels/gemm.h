@@ -22,12 +22,18 @@
 int lt_sgemm(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
              int threads);
+/* The same with an epilogue on each element of C once its sum is complete: + bias[j] (N
+ * floats; NULL: none), then ReLU when relu; as lt_bias_act would do after the product. */
+int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                int ldc, const float *bias, int relu, int threads);
 
 /* The per-instruction-set drivers (gemm_avx512.c, gemm_avx2.c): buf holds
  * lt_gemm_buf_avx512 / lt_gemm_buf_avx2 floats, 64-byte aligned. */
 #define LT_GEMM_DECL(name)                                                                    \
     void name(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,      \
-              const float *B, int ldb, float beta, float *C, int ldc, float *buf)
+              const float *B, int ldb, float beta, float *C, int ldc, const float *bias,      \
+              int relu, float *buf)
 LT_GEMM_DECL(lt_sgemm_avx512);
 LT_GEMM_DECL(lt_sgemm_avx2);
 extern const size_t lt_gemm_buf_avx512, lt_gemm_buf_avx2;

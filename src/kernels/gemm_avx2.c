@@ -16,9 +16,11 @@
 
 /* Rows [0, R) and the first 8·J columns of the tile (J = 1: panels of at most 8
  * columns); R = 6, 4 or 2 (the last rows of M). */
-static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, long ak, long ar, const float *b,
-                                                           float *c, long ldc, float alpha,
-                                                           int acc, const int J, const int R) {
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, long ak,
+                                                           long ar, const float *b, float *c,
+                                                           long ldc, float alpha, int acc,
+                                                           const float *bias, int relu,
+                                                           const int J, const int R) {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
@@ -31,35 +33,42 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
             if (J > 1) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
         }
     }
-    __m256 va = _mm256_set1_ps(alpha);
+    __m256 va = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+    __m256 bias0 = bias ? _mm256_loadu_ps(bias) : zero, bias1 = bias && J > 1 ? _mm256_loadu_ps(bias + 8) : zero;
 #pragma GCC unroll 6
-    for (int r = 0; r < R; r++) {
+    for (int r = 0; r < R; r++) {   /* alpha·ab (+ c), then the epilogue: + bias, ReLU */
         float *cr = c + r * ldc;
         __m256 x0 = _mm256_mul_ps(va, c0[r]);
         if (acc) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));
+        if (bias) x0 = _mm256_add_ps(x0, bias0);
+        if (relu) x0 = _mm256_max_ps(x0, zero);    /* a NaN becomes 0, as in lt_bias_act */
         _mm256_storeu_ps(cr, x0);
         if (J > 1) {
             __m256 x1 = _mm256_mul_ps(va, c1[r]);
             if (acc) x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));
+            if (bias) x1 = _mm256_add_ps(x1, bias1);
+            if (relu) x1 = _mm256_max_ps(x1, zero);
             _mm256_storeu_ps(cr + 8, x1);
         }
     }
 }
 
 /* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
- * values per k) or read in place: row r at k is a[k·ak + r·ar]. */
-#define MICRO_CASES(AK, AR)                                                                 \
-    switch (thirds * 2 + half) {                                                            \
-    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR / 3); break;               \
-    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR / 3); break;               \
-    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;           \
-    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;           \
-    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR); break;                   \
-    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR); break;                  \
+ * values per k) or read in place: row r at k is a[k·ak + r·ar]. bias (the tile's columns'
+ * or NULL) and relu: the epilogue of a product's last k block. */
+#define MICRO_CASES(AK, AR)                                                                         \
+    switch (thirds * 2 + half) {                                                                    \
+    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;           \
+    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;           \
+    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;       \
+    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;       \
+    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;               \
+    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;              \
     }
 
 static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,
-                  const float *b, float *c, long ldc, float alpha, int acc) {
+                  const float *b, float *c, long ldc, float alpha, int acc, const float *bias,
+                  int relu) {
     if (ak == MR && ar == 1) MICRO_CASES(MR, 1)       /* packed */
     else if (ar == 1) MICRO_CASES(ak, 1)              /* op(A) = Aᵀ: MR floats per k */
     else MICRO_CASES(1, ar)                           /* A's rows, each contiguous in k */

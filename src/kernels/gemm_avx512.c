@@ -17,9 +17,11 @@
 /* Rows [0, R) and the first 16·J columns of the tile: J = 2 is all 32 columns, J = 1 the
  * left half (panels of at most 16 columns: 16-channel convolutions); R = 12, 8 or 4 (the
  * last rows of M: a batch of 16 or 32 rows is 12 + 4 or 12 + 12 + 8, not 24 or 36). */
-static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, long ak, long ar, const float *b,
-                                                           float *c, long ldc, float alpha,
-                                                           int acc, const int J, const int R) {
+static inline __attribute__((always_inline)) void micro_jr(int kc, const float *a, long ak,
+                                                           long ar, const float *b, float *c,
+                                                           long ldc, float alpha, int acc,
+                                                           const float *bias, int relu,
+                                                           const int J, const int R) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -32,35 +34,42 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
             if (J > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
     }
-    __m512 va = _mm512_set1_ps(alpha);
+    __m512 va = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
+    __m512 bias0 = bias ? _mm512_loadu_ps(bias) : zero, bias1 = bias && J > 1 ? _mm512_loadu_ps(bias + 16) : zero;
 #pragma GCC unroll 12
-    for (int r = 0; r < R; r++) {
+    for (int r = 0; r < R; r++) {   /* alpha·ab (+ c), then the epilogue: + bias, ReLU */
         float *cr = c + r * ldc;
         __m512 x0 = _mm512_mul_ps(va, c0[r]);
         if (acc) x0 = _mm512_add_ps(x0, _mm512_loadu_ps(cr));
+        if (bias) x0 = _mm512_add_ps(x0, bias0);
+        if (relu) x0 = _mm512_max_ps(x0, zero);    /* a NaN becomes 0, as in lt_bias_act */
         _mm512_storeu_ps(cr, x0);
         if (J > 1) {
             __m512 x1 = _mm512_mul_ps(va, c1[r]);
             if (acc) x1 = _mm512_add_ps(x1, _mm512_loadu_ps(cr + 16));
+            if (bias) x1 = _mm512_add_ps(x1, bias1);
+            if (relu) x1 = _mm512_max_ps(x1, zero);
             _mm512_storeu_ps(cr + 16, x1);
         }
     }
 }
 
 /* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
- * values per k) or read in place: row r at k is a[k·ak + r·ar]. */
-#define MICRO_CASES(AK, AR)                                                                 \
-    switch (thirds * 2 + half) {                                                            \
-    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR / 3); break;               \
-    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR / 3); break;               \
-    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, 2 * MR / 3); break;           \
-    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, 2 * MR / 3); break;           \
-    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 1, MR); break;                   \
-    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, 2, MR); break;                  \
+ * values per k) or read in place: row r at k is a[k·ak + r·ar]. bias (the tile's columns'
+ * or NULL) and relu: the epilogue of a product's last k block. */
+#define MICRO_CASES(AK, AR)                                                                         \
+    switch (thirds * 2 + half) {                                                                    \
+    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;           \
+    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;           \
+    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;       \
+    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;       \
+    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;               \
+    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;              \
     }
 
 static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,
-                  const float *b, float *c, long ldc, float alpha, int acc) {
+                  const float *b, float *c, long ldc, float alpha, int acc, const float *bias,
+                  int relu) {
     if (ak == MR && ar == 1) MICRO_CASES(MR, 1)       /* packed */
     else if (ar == 1) MICRO_CASES(ak, 1)              /* op(A) = Aᵀ: MR floats per k */
     else MICRO_CASES(1, ar)                           /* A's rows, each contiguous in k */

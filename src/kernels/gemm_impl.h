@@ -80,16 +80,25 @@ static int read_a_in_place(int ta, int N) { return ta || N <= 64; }
 
 const size_t GEMM_BUF = (size_t)MC * KC + (size_t)KC * NC;
 
+/* c + bias[j], then ReLU when relu (the epilogue, in lt_bias_act's operations). */
+static inline float epilogue(float c, const float *bias, int j, int relu) {
+    if (bias) c += bias[j];
+    return relu ? (c > 0 ? c : 0) : c;
+}
+
 void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc, float *buf) {
+               const float *B, int ldb, float beta, float *C, int ldc, const float *bias,
+               int relu, float *buf) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f || (beta != 0.0f && beta != 1.0f)) {
-        for (int i = 0; i < M; i++)          /* C = beta·C first (BLAS: beta 0 overwrites) */
+        int none = K <= 0 || alpha == 0.0f;  /* C = beta·C first (BLAS: beta 0 overwrites) */
+        for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) {
                 float *c = C + (size_t)i * ldc + j;
                 *c = beta == 0.0f ? 0.0f : beta * *c;
+                if (none) *c = epilogue(*c, bias, j, relu);
             }
-        if (K <= 0 || alpha == 0.0f) return;
+        if (none) return;
         beta = 1.0f;
     }
     float *pa = buf, *pb = buf + (size_t)MC * KC;
@@ -99,7 +108,9 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
         int nc = N - jc < NC ? N - jc : NC;
         for (int pc = 0; pc < K; pc += kstep) {
             int kc = K - pc < kstep ? K - pc : kstep;
-            int acc = pc > 0 || beta != 0.0f;
+            int acc = pc > 0 || beta != 0.0f, final = pc + kc == K;
+            const float *bj = final && bias ? bias + jc : NULL;
+            int rl = final && relu;
             pack_b(tb, B, ldb, pc, jc, kc, nc, pb);
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
@@ -123,15 +134,17 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
                         int thirds = (3 * mr + MR - 1) / MR, half = nr <= NR / 2;
                         if (mr * 3 == thirds * MR && nr == (half ? NR / 2 : NR)) {
-                            micro(thirds, half, kc, a, ak, ar, b, c, ldc, alpha, acc);
+                            micro(thirds, half, kc, a, ak, ar, b, c, ldc, alpha, acc,
+                                  bj ? bj + jr : NULL, rl);
                             continue;
                         }
                         float t[MR * NR] __attribute__((aligned(64)));
-                        micro(thirds, half, kc, a, ak, ar, b, t, NR, alpha, 0);
+                        micro(thirds, half, kc, a, ak, ar, b, t, NR, alpha, 0, NULL, 0);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++) {
                                 float *ci = c + (size_t)i * ldc + j;
-                                *ci = acc ? *ci + t[i * NR + j] : t[i * NR + j];
+                                float v = acc ? *ci + t[i * NR + j] : t[i * NR + j];
+                                *ci = bj || rl ? epilogue(v, bj, jr + j, rl) : v;
                             }
                     }
             }

@@ -124,6 +124,11 @@ static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, 
         cols = cache;
     }
     int64_t M = N * c->P;
+    if (l->act == LT_ACT_NONE || relu) {   /* bias and ReLU in the GEMM's epilogue */
+        lt_gemm_ep(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data,
+                   (int)OC, 0.0f, y, (int)OC, b, relu);
+        return LT_OK;
+    }
     lt_gemm(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data, (int)OC,
             0.0f, y, (int)OC);
     lt_bias_act(y, b, M, OC, l->act, l->alpha);

@@ -40,9 +40,15 @@ static lt_status dense_forward(lt_layer *l, const float *x, float *y, int64_t N,
     (void)cache; (void)scratch;
     dense_layer *d = (dense_layer *)l;
     int64_t M = N * d->rows;
+    const float *b = l->b ? l->b->data : NULL;
+    if (l->act == LT_ACT_NONE || l->act == LT_ACT_RELU) {   /* in the GEMM's epilogue */
+        lt_gemm_ep(0, 0, (int)M, (int)d->units, (int)d->in, 1.0f, x, (int)d->in, l->w->data,
+                   (int)d->units, 0.0f, y, (int)d->units, b, l->act == LT_ACT_RELU);
+        return LT_OK;
+    }
     lt_gemm(0, 0, (int)M, (int)d->units, (int)d->in, 1.0f, x, (int)d->in, l->w->data,
             (int)d->units, 0.0f, y, (int)d->units);
-    lt_bias_act(y, l->b ? l->b->data : NULL, M, d->units, l->act, l->alpha);
+    lt_bias_act(y, b, M, d->units, l->act, l->alpha);
     return LT_OK;
 }
 

@@ -46,6 +46,35 @@ static void gemm_case(int ta, int tb, int M, int N, int K, float alpha,
     free(A); free(B); free(C); free(R);
 }
 
+/* lt_gemm_ep: the product, then + bias[j] and ReLU on each element, against the naive
+ * product followed by the same epilogue; a NaN sum becomes 0 under ReLU. */
+static void gemm_ep_case(int ta, int tb, int M, int N, int K, float beta, int relu, int pad) {
+    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
+    size_t nc = (size_t)M * ldc;
+    float *A = malloc(na * 4 + 4), *B = malloc(nb * 4 + 4), *C = malloc(nc * 4),
+          *R = malloc(nc * 4), *bias = malloc((size_t)N * 4);
+    for (size_t i = 0; i < na; i++) A[i] = uni();
+    for (size_t i = 0; i < nb; i++) B[i] = uni();
+    for (size_t i = 0; i < nc; i++) C[i] = R[i] = uni();
+    for (int j = 0; j < N; j++) bias[j] = uni();
+    if (beta != 0.0f && relu) C[0] = R[0] = NAN;     /* NaN + ... → ReLU gives 0 */
+    lt_gemm_ep(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, bias, relu);
+    lt_gemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, R, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float *r = R + (size_t)i * ldc + j;
+            *r += bias[j];
+            if (relu) *r = *r > 0 ? *r : 0;
+        }
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s gemm+bias%s %c%c M%d N%d K%d beta %g pad %d",
+             lt_isa_name(lt_isa()), relu ? "+relu" : "", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N,
+             K, beta, pad);
+    check_close(C, R, nc, 2e-6 * K + 1e-5, msg);
+    free(A); free(B); free(C); free(R); free(bias);
+}
+
 static void gemm_tests(void) {
     /* sizes around every path's tiles (4, 6, 12 rows; 8, 16, 32 columns) and blocks
      * (k blocks of 256, row blocks of 64 / 120 / 144, column blocks of 512 / 1024) */
@@ -68,6 +97,14 @@ static void gemm_tests(void) {
                 gemm_case(ta, tb, 1 + below(200), 1 + below(200), 1 + below(300),
                           r % 2 ? 1.0f : 0.7f, (float[]){0.0f, 1.0f, -1.5f}[r % 3], below(4));
         }
+    for (int relu = 0; relu < 2; relu++) {     /* epilogue: edges, k blocks, beta */
+        gemm_ep_case(0, 0, 37, 45, 600, 0.0f, relu, 1);
+        gemm_ep_case(1, 0, 150, 70, 9, 1.0f, relu, 0);
+        gemm_ep_case(0, 1, 13, 1030, 300, 0.0f, relu, 2);
+        gemm_ep_case(1, 1, 290, 16, 257, 0.5f, relu, 3);
+        gemm_ep_case(0, 0, 7200, 32, 27, 0.0f, relu, 0);   /* the CIFAR conv1 forward */
+        gemm_ep_case(0, 0, 5, 7, 0, 0.5f, relu, 1);        /* K = 0: beta·C + bias */
+    }
     gemm_case(0, 0, 5, 7, 0, 1.0f, 0.5f, 1);   /* K = 0: C = beta·C */
     gemm_case(1, 0, 6, 9, 4, 0.0f, 0.0f, 2);   /* alpha = 0, beta = 0: zeros */
 }
@@ -85,8 +122,12 @@ static void gemm_threads(lt_isa_level isa, int ta, int tb, int M, int N, int K, 
     for (size_t i = 0; i < nb; i++) B[i] = uni();
     for (size_t i = 0; i < nc; i++) C1[i] = C2[i] = uni();
     int lda = ta ? M : K, ldb = tb ? K : N;
-    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C1, N, 1));
-    LT_ASSERT(lt_sgemm(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C2, N, 2));
+    float *bias = malloc((size_t)N * 4);
+    for (int j = 0; j < N; j++) bias[j] = uni();
+    int relu = beta == 0.0f;           /* the epilogue too, on the forward-like cases */
+    LT_ASSERT(lt_sgemm_ep(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C1, N, bias, relu, 1));
+    LT_ASSERT(lt_sgemm_ep(isa, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C2, N, bias, relu, 2));
+    free(bias);
     char msg[120];
     snprintf(msg, sizeof msg, "%s gemm %c%c %dx%dx%d: 2 threads == 1 thread", lt_isa_name(isa),
              ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K);
@@ -271,6 +312,8 @@ int main(void) {
     gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);
     gemm_threads(isa, 0, 1, 30, 1200, 500, 1.0f);
     gemm_threads(isa, 0, 1, 32, 1152, 1024, 0.0f);  /* a dense input gradient's shape */
+    gemm_threads(isa, 0, 0, 1568, 64, 288, 0.0f);   /* a conv forward + bias + ReLU: rows */
+    gemm_threads(isa, 0, 0, 32, 1024, 1152, 0.0f);  /* a dense forward + bias + ReLU */
 
     /* convolutions: the lesson's shapes, thin first layers (K <= 32), 1x1 ones (no
      * im2col), odd channel counts, one-pixel images, batch 1, strides, paddings */
