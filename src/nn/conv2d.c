@@ -139,7 +139,7 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
                           int64_t N, const float *cache, float *scratch) {
     conv_layer *c = (conv_layer *)l;
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
-    if (!l->skip_act_grad) lt_act_backward(y, dy, M, OC, l->act, l->alpha);
+    lt_act_bias_backward(l, y, dy, M, OC);
     const float *cols = c->direct ? x : cache;
     /* An inference forward (which may take the direct kernel) does not build the cols:
      * build them here, into this layer's own cache. (Backward runs in inference mode only
@@ -149,7 +149,6 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
         g.N = N;
         lt_im2col(&g, x, (float *)cache);
     }
-    if (l->db) lt_colsum_acc(dy, M, OC, lt_grad_ptr(l->db));
     /* dW (K×OC) += colsᵀ (K×M) · dz (M×OC); beta = 1 accumulates */
     lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f,
             lt_grad_ptr(l->dw), (int)OC);

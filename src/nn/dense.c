@@ -78,8 +78,7 @@ static void dense_backward(lt_layer *l, const float *x, const float *y, float *d
     (void)cache;
     dense_layer *d = (dense_layer *)l;
     int64_t M = N * d->rows;
-    if (!l->skip_act_grad) lt_act_backward(y, dy, M, d->units, l->act, l->alpha);
-    if (l->db) lt_colsum_acc(dy, M, d->units, lt_grad_ptr(l->db));
+    lt_act_bias_backward(l, y, dy, M, d->units);
     /* dx (M×in) = dz (M×out) · Wᵀ (out×in), before any fused update of W */
     if (dx && dx_transposed(d, M)) {
         lt_gemm(0, 1, (int)d->in, (int)M, (int)d->units, 1.0f, l->w->data, (int)d->units, dy,

@@ -3,6 +3,7 @@
  * bias + activation kernels (forward and backward) used by Conv2D, Conv1D and Dense.
  * Activations act on rows×width matrices (width = channels, the last axis). */
 #include "nn/layer.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -252,6 +253,26 @@ void lt_act_backward(const float *y, float *dy, int64_t rows, int64_t width, lt_
         }
         break;
     }
+}
+
+void lt_act_bias_backward(lt_layer *l, const float *y, float *dy, int64_t rows,
+                          int64_t width) {
+    float *db = l->db ? lt_grad_ptr(l->db) : NULL;
+    int act = !l->skip_act_grad && l->act != LT_ACT_NONE;
+    if (act && l->act == LT_ACT_RELU && db) {    /* one pass: the mask, then the column sums */
+        for (int64_t r = 0; r < rows; r++) {
+            const float *yr = y + r * width;
+            float *dr = dy + r * width;
+            for (int64_t j = 0; j < width; j++) {
+                float v = yr[j] > 0 ? dr[j] : 0;
+                dr[j] = v;
+                db[j] += v;
+            }
+        }
+        return;
+    }
+    if (act) lt_act_backward(y, dy, rows, width, l->act, l->alpha);
+    if (db) lt_colsum_acc(dy, rows, width, db);
 }
 
 void lt_colsum_acc(const float *dy, int64_t rows, int64_t width, float *db) {
