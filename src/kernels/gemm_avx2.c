@@ -34,7 +34,8 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
         }
     }
     __m256 va = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
-    __m256 bias0 = bias ? _mm256_loadu_ps(bias) : zero, bias1 = bias && J > 1 ? _mm256_loadu_ps(bias + 8) : zero;
+    __m256 bias0 = bias ? _mm256_loadu_ps(bias) : zero;
+    __m256 bias1 = bias && J > 1 ? _mm256_loadu_ps(bias + 8) : zero;
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++) {   /* alpha·ab (+ c), then the epilogue: + bias, ReLU */
         float *cr = c + r * ldc;
@@ -56,14 +57,14 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
 /* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
  * values per k) or read in place: row r at k is a[k·ak + r·ar]. bias (the tile's columns'
  * or NULL) and relu: the epilogue of a product's last k block. */
-#define MICRO_CASES(AK, AR)                                                                         \
-    switch (thirds * 2 + half) {                                                                    \
-    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;           \
-    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;           \
-    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;       \
-    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;       \
-    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;               \
-    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;              \
+#define MICRO_CASES(AK, AR)                                                                        \
+    switch (thirds * 2 + half) {                                                                   \
+    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;          \
+    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;          \
+    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;      \
+    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;      \
+    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;              \
+    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;             \
     }
 
 static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,

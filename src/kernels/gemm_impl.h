@@ -3,8 +3,9 @@
  *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
  *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
- *   micro(thirds, half, kc, a, ak, ar, b, c, ldc, alpha, acc)
- *                                c = alpha·a·b (+ c when acc) on the tile's first
+ *   micro(thirds, half, kc, a, ak, ar, b, c, ldc, alpha, acc, bias, relu)
+ *                                c = alpha·a·b (+ c when acc) (+ bias, then ReLU: the
+ *                                epilogue of the last k block) on the tile's first
  *                                thirds·MR/3 rows and NR columns (NR/2 when half), row r
  *                                of a at k being a[k·ak + r·ar] (packed: ak = MR, ar = 1),
  *                                b packed kc×NR,
@@ -125,7 +126,8 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         const float *a = pa + (size_t)ir * kc, *b = pb + (size_t)jr * kc;
                         long ak = MR, ar = 1;
                         if (direct && ir < edge) {
-                            a = ta ? A + (size_t)pc * lda + ic + ir : A + (size_t)(ic + ir) * lda + pc;
+                            a = ta ? A + (size_t)pc * lda + ic + ir
+                                   : A + (size_t)(ic + ir) * lda + pc;
                             ak = ta ? lda : 1;
                             ar = ta ? 1 : lda;
                         } else if (direct) {

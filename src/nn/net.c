@@ -317,11 +317,12 @@ static void optim_segments(lt_net *net, float *g2) {
             memset(g + off, 0, (size_t)np * sizeof(float));
             if (g2) memset(g2 + off, 0, (size_t)np * sizeof(float));
         } else {
-            if (l->nw > 0) net->upd[m].seg = k;
-            if (l->nw > 0)
+            if (l->nw > 0) {
+                net->upd[m].seg = k;
                 net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off, .n = l->nw,
                                                 .g = g + off, .g2 = g2 ? g2 + off : NULL,
                                                 .decay = l->wnd >= 2, .l1 = l->l1, .l2 = l->l2};
+            }
             if (l->nb > 0)
                 net->oseg[k++] = (lt_optim_seg){.param = net->params, .off = off + l->nw,
                                                 .n = l->nb, .g = g + off + l->nw,
