@@ -55,28 +55,6 @@ static inline __attribute__((always_inline)) void micro_jr(int kc, const float *
     }
 }
 
-/* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
- * values per k) or read in place: row r at k is a[k·ak + r·ar]. bias (the tile's columns'
- * or NULL) and relu: the epilogue of a product's last k block. */
-#define MICRO_CASES(AK, AR)                                                                        \
-    switch (thirds * 2 + half) {                                                                   \
-    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;          \
-    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;          \
-    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;      \
-    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;      \
-    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;              \
-    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;             \
-    }
-
-static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,
-                  const float *b, float *c, long ldc, float alpha, int acc, const float *bias,
-                  int relu) {
-    if (ak == MR && ar == 1) MICRO_CASES(MR, 1)       /* packed */
-    else if (ar == 1) MICRO_CASES(ak, 1)              /* op(A) = Aᵀ: MR floats per k */
-    else MICRO_CASES(1, ar)                           /* A's rows, each contiguous in k */
-}
-#undef MICRO_CASES
-
 /* out[j] = column j of the 16×16 block in[0..15] (rows): unpack pairs of floats, then
  * pairs of doubles, then 128-bit lanes twice. */
 static inline __attribute__((always_inline)) void transpose16(const __m512 in[16], __m512 out[16]) {

@@ -3,12 +3,11 @@
  *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
  *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
- *   micro(thirds, half, kc, a, ak, ar, b, c, ldc, alpha, acc, bias, relu)
+ *   micro_jr(kc, a, ak, ar, b, c, ldc, alpha, acc, bias, relu, J, R)   (always inline)
  *                                c = alpha·a·b (+ c when acc) (+ bias, then ReLU: the
- *                                epilogue of the last k block) on the tile's first
- *                                thirds·MR/3 rows and NR columns (NR/2 when half), row r
- *                                of a at k being a[k·ak + r·ar] (packed: ak = MR, ar = 1),
- *                                b packed kc×NR,
+ *                                epilogue of the last k block) on the tile's first R
+ *                                rows and NR/2·J columns, row r of a at k being
+ *                                a[k·ak + r·ar] (packed: ak = MR, ar = 1), b packed kc×NR,
  *   pack_rows(src, ld, kc, n, dst)
  *                                the transposing copies (vector transposes): n = MR or NR
  *                                rows of kc floats each, ld apart, to kc groups of n.
@@ -20,6 +19,28 @@
  * blocks of 144, not 256 + 32). Every C element is summed in the same order whatever the
  * split of rows or columns between threads, and whether A is packed or not. */
 #include <string.h>
+
+/* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
+ * values per k) or read in place: row r at k is a[k·ak + r·ar]. bias (the tile's columns'
+ * or NULL) and relu: the epilogue of a product's last k block. */
+#define MICRO_CASES(AK, AR)                                                                        \
+    switch (thirds * 2 + half) {                                                                   \
+    case 2: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR / 3); break;          \
+    case 3: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR / 3); break;          \
+    case 4: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, 2 * MR / 3); break;      \
+    case 5: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, 2 * MR / 3); break;      \
+    case 7: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 1, MR); break;              \
+    default: micro_jr(kc, a, AK, AR, b, c, ldc, alpha, acc, bias, relu, 2, MR); break;             \
+    }
+
+static void micro(int thirds, int half, int kc, const float *a, long ak, long ar,
+                  const float *b, float *c, long ldc, float alpha, int acc, const float *bias,
+                  int relu) {
+    if (ak == MR && ar == 1) MICRO_CASES(MR, 1)       /* packed */
+    else if (ar == 1) MICRO_CASES(ak, 1)              /* op(A) = Aᵀ: MR floats per k */
+    else MICRO_CASES(1, ar)                           /* A's rows, each contiguous in k */
+}
+#undef MICRO_CASES
 
 static void pack_a(int ta, const float *A, int lda, int i0, int p0, int mc, int kc, float *pa) {
     for (int ir = 0; ir < mc; ir += MR, pa += MR * kc) {
