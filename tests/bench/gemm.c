@@ -39,7 +39,7 @@ static const shape shapes[] = {
     {"cifar conv3 dW", 1, 0, 576, 128, 288},
     {"cifar conv3 dx", 0, 1, 288, 576, 128},
     {"cifar dense1 dW", 1, 0, 1152, 1024, 32},
-    {"cifar dense1 dx", 0, 1, 32, 1152, 1024},
+    {"cifar dense1 dx (dxT)", 0, 1, 1152, 32, 1024},   /* Dense runs dxᵀ = W·dzᵀ */
     {"cifar dense2 dW", 1, 0, 1024, 10, 32},
     {"cifar dense2 dx", 0, 1, 32, 1024, 10},
     {"resnet 16ch forward", 0, 0, 8192, 16, 144},
