@@ -4,7 +4,9 @@
  * runs every path on the same operands, one after the other, so load from other processes
  * hits all alike. Prints the machine (processor, OpenBLAS core, FMA peak of each
  * instruction set), then per product the median ms of each path and its GFLOP/s, and the
- * totals. Not a ctest. Build and run (see tests/bench/README.md):
+ * totals. The products are those the layers run: "(dWT)" a weight gradient computed as
+ * its transpose (conv2d.c), "(dxT)" a dense input gradient (dense.c). Not a ctest. Build
+ * and run (see tests/bench/README.md):
  *   cmake --build build-perf --target bench_gemm && build-perf/bench_gemm [reps]   */
 #include <cblas.h>
 #include <stdio.h>
@@ -34,16 +36,16 @@ static const shape shapes[] = {
     {"cifar dense1 forward", 0, 0, 32, 1024, 1152},
     {"cifar dense2 forward", 0, 0, 32, 10, 1024},
     {"cifar conv1 dW", 1, 0, 27, 32, 7200},
-    {"cifar conv2 dW", 1, 0, 288, 64, 1568},
+    {"cifar conv2 dW (dWT)", 1, 0, 64, 288, 1568},
     {"cifar conv2 dx", 0, 1, 1568, 288, 64},
-    {"cifar conv3 dW", 1, 0, 576, 128, 288},
+    {"cifar conv3 dW (dWT)", 1, 0, 128, 576, 288},
     {"cifar conv3 dx", 0, 1, 288, 576, 128},
     {"cifar dense1 dW", 1, 0, 1152, 1024, 32},
     {"cifar dense1 dx (dxT)", 0, 1, 1152, 32, 1024},   /* Dense runs dxᵀ = W·dzᵀ */
     {"cifar dense2 dW", 1, 0, 1024, 10, 32},
     {"cifar dense2 dx", 0, 1, 32, 1024, 10},
     {"resnet 16ch forward", 0, 0, 8192, 16, 144},
-    {"resnet 16ch dW", 1, 0, 144, 16, 8192},
+    {"resnet 16ch dW (dWT)", 1, 0, 16, 144, 8192},
     {"resnet 16ch dx", 0, 1, 8192, 144, 16},
     {"resnet 32ch forward", 0, 0, 2048, 32, 288},
     {"resnet 32ch dx", 0, 1, 2048, 288, 32},
