@@ -159,11 +159,7 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
          * bits. */
         lt_gemm(1, 0, (int)OC, (int)K, (int)M, 1.0f, dy, (int)OC, cols, (int)K, 0.0f, scratch,
                 (int)K);
-        for (int64_t k0 = 0; k0 < K; k0 += 16) {        /* by 16 rows: both sides in L1 */
-            int64_t k1 = K - k0 < 16 ? K : k0 + 16;
-            for (int64_t o = 0; o < OC; o++)
-                for (int64_t k = k0; k < k1; k++) dw[k * OC + o] += scratch[o * K + k];
-        }
+        lt_transpose_to(dw, scratch, OC, K, 1);
     } else {     /* beta = 1 accumulates */
         lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f, dw,
                 (int)OC);

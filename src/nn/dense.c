@@ -83,11 +83,7 @@ static void dense_backward(lt_layer *l, const float *x, const float *y, float *d
     if (dx && dx_transposed(d, M)) {
         lt_gemm(0, 1, (int)d->in, (int)M, (int)d->units, 1.0f, l->w->data, (int)d->units, dy,
                 (int)d->units, 0.0f, scratch, (int)M);
-        for (int64_t i0 = 0; i0 < d->in; i0 += 16) {     /* by 16 columns: both sides in L1 */
-            int64_t i1 = d->in - i0 < 16 ? d->in : i0 + 16;
-            for (int64_t m = 0; m < M; m++)
-                for (int64_t i = i0; i < i1; i++) dx[m * d->in + i] = scratch[i * M + m];
-        }
+        lt_transpose_to(dx, scratch, d->in, M, 0);
     } else if (dx) {
         lt_gemm(0, 1, (int)M, (int)d->in, (int)d->units, 1.0f, dy, (int)d->units, l->w->data,
                 (int)d->units, 0.0f, dx, (int)d->in);

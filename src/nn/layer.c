@@ -275,6 +275,19 @@ void lt_act_bias_backward(lt_layer *l, const float *y, float *dy, int64_t rows,
     if (db) lt_colsum_acc(dy, rows, width, db);
 }
 
+void lt_transpose_to(float *dst, const float *src, int64_t rows, int64_t cols, int add) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {        /* 16 rows of src: both sides in L1 */
+        int64_t r1 = rows - r0 < 16 ? rows : r0 + 16;
+        for (int64_t c = 0; c < cols; c++) {
+            float *d = dst + c * rows;
+            for (int64_t r = r0; r < r1; r++) {
+                float v = src[r * cols + c];
+                d[r] = add ? d[r] + v : v;
+            }
+        }
+    }
+}
+
 void lt_colsum_acc(const float *dy, int64_t rows, int64_t width, float *db) {
     for (int64_t r = 0; r < rows; r++) {
         const float *row = dy + r * width;

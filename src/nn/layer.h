@@ -206,6 +206,9 @@ void lt_act_backward(const float *y, float *dy, int64_t rows, int64_t width, lt_
                      float alpha);
 /* db[j] += Σ_r dy[r, j] */
 void lt_colsum_acc(const float *dy, int64_t rows, int64_t width, float *db);
+/* dst (cols×rows) = srcᵀ (src: rows×cols), or += when add: a product computed as its
+ * transpose put back (Conv2D's weight gradient, Dense's input gradient). */
+void lt_transpose_to(float *dst, const float *src, int64_t rows, int64_t cols, int add);
 /* The start of a Conv2D's or Dense's backward: dz = dy ⊙ act'(y) in place (unless
  * skip_act_grad), then db += Σ_rows dz when the layer has a bias; ReLU's in one pass. */
 void lt_act_bias_backward(lt_layer *l, const float *y, float *dy, int64_t rows, int64_t width);
