@@ -5,12 +5,11 @@
 
 #include <immintrin.h>
 #include <math.h>
-
-#include "kernels/isa.h"
-#include "nn/optim_update.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/isa.h"
+#include "nn/optim_update.h"
 
 /* ---- schedules ---- */
 
