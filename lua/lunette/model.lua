@@ -979,9 +979,10 @@ local function fmt_time(s)
   return string.format("%ds", math.floor(s))
 end
 
+-- Whole units, the unit chosen after rounding: 999.7 µs is "1ms/step", not "1000us/step".
 local function fmt_step(s)
-  if s >= 1 then return string.format("%ds/step", math.floor(s + 0.5)) end
-  if s >= 1e-3 then return string.format("%dms/step", math.floor(s * 1e3 + 0.5)) end
+  if s >= 0.9995 then return string.format("%ds/step", math.floor(s + 0.5)) end
+  if s >= 0.9995e-3 then return string.format("%dms/step", math.floor(s * 1e3 + 0.5)) end
   return string.format("%dus/step", math.floor(s * 1e6 + 0.5))
 end
 

@@ -271,12 +271,15 @@ end
 -- ---- magics ----
 local magics, magic_help = {}, {}
 
+-- Three significant digits in the largest unit whose value, once rounded, is at least 1:
+-- 999.96 ns prints as "1 µs", never "1e+03 ns".
 local function fmt_time(s)
-  local mu = L.plain and "us" or "µs"
-  if s >= 1 then return string.format("%.3g s", s)
-  elseif s >= 1e-3 then return string.format("%.3g ms", s * 1e3)
-  elseif s >= 1e-6 then return string.format("%.3g %s", s * 1e6, mu) end
-  return string.format("%.3g ns", s * 1e9)
+  if s >= 999.5 then return string.format("%.0f s", s) end
+  local units = { { 1, "s" }, { 1e-3, "ms" }, { 1e-6, L.plain and "us" or "µs" }, { 1e-9, "ns" } }
+  for i, u in ipairs(units) do
+    local text = string.format("%.3g", s / u[1])
+    if tonumber(text) >= 1 or i == #units then return text .. " " .. u[2] end
+  end
 end
 R.fmt_time = fmt_time
 

@@ -58,4 +58,15 @@ for i = 2, #item do T.check(item[i]:find("^  %S") ~= nil, "item line hangs by 2:
 T.check(table.concat(item, " "):gsub("%s+", " ") == ("- positions inside tensors are 1-based, like Lua tables: "
   .. "t:get(1, 1) is the top-left element and t[1] is the first row out[1][2] = 10*1 + 10*0 + 0*-1 + "
   .. "10*1 + 10*0 + 0*-1 + 10*1 + 10*0 = 30"), "its words, all kept")
+
+-- times: three digits in the largest unit whose rounded value is at least 1 (a %timeit
+-- median of 999.96 ns once printed as "1e+03 ns")
+local saved_plain = L.plain
+L.plain = true
+for _, c in ipairs { { 999.96e-9, "1 us" }, { 999.4e-9, "999 ns" }, { 12e-9, "12 ns" },
+                     { 1.5e-6, "1.5 us" }, { 0.99996e-3, "1 ms" }, { 0.25, "250 ms" },
+                     { 0.99999, "1 s" }, { 42.1, "42.1 s" }, { 1234.4, "1234 s" }, { 0, "0 ns" } } do
+  T.check(R.fmt_time(c[1]) == c[2], string.format("fmt_time(%g) = %q, want %q", c[1], R.fmt_time(c[1]), c[2]))
+end
+L.plain = saved_plain
 T.done()
