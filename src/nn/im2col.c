@@ -17,60 +17,55 @@ static inline void copy_run(float *restrict dst, const float *restrict src, int6
     for (int64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
-void lt_im2col(const lt_conv_geom *g, const float *x, float *cols) {
-    const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC;
+void lt_im2col(const lt_conv_geom *g, const float *x, int64_t r0, int64_t nrows, float *cols) {
+    const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC, P = g->OH * g->OW;
     float *row = cols;
-    for (int64_t n = 0; n < g->N; n++) {
+    for (int64_t r = r0; r < r0 + nrows; r++, row += K) {
+        int64_t n = r / P, oh = r % P / g->OW, ow = r % g->OW;
         const float *xn = x + n * g->H * g->W * C;
-        for (int64_t oh = 0; oh < g->OH; oh++)
-            for (int64_t ow = 0; ow < g->OW; ow++, row += K) {
-                int64_t iw0 = ow * g->SW - g->PL;
-                int full = iw0 >= 0 && iw0 + g->KW <= g->W;
-                for (int64_t kh = 0; kh < g->KH; kh++) {
-                    float *dst = row + kh * KWC;
-                    int64_t ih = oh * g->SH + kh - g->PT;
-                    if (ih < 0 || ih >= g->H) {
-                        memset(dst, 0, (size_t)KWC * sizeof(float));
-                        continue;
-                    }
-                    const float *src = xn + (ih * g->W) * C;
-                    if (full) {
-                        copy_run(dst, src + iw0 * C, KWC);
-                        continue;
-                    }
-                    for (int64_t kw = 0; kw < g->KW; kw++) {
-                        int64_t iw = iw0 + kw;
-                        if (iw < 0 || iw >= g->W) memset(dst + kw * C, 0, (size_t)C * sizeof(float));
-                        else copy_run(dst + kw * C, src + iw * C, C);
-                    }
-                }
+        int64_t iw0 = ow * g->SW - g->PL;
+        int full = iw0 >= 0 && iw0 + g->KW <= g->W;
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+            float *dst = row + kh * KWC;
+            int64_t ih = oh * g->SH + kh - g->PT;
+            if (ih < 0 || ih >= g->H) {
+                memset(dst, 0, (size_t)KWC * sizeof(float));
+                continue;
             }
+            const float *src = xn + (ih * g->W) * C;
+            if (full) {
+                copy_run(dst, src + iw0 * C, KWC);
+                continue;
+            }
+            for (int64_t kw = 0; kw < g->KW; kw++) {
+                int64_t iw = iw0 + kw;
+                if (iw < 0 || iw >= g->W) memset(dst + kw * C, 0, (size_t)C * sizeof(float));
+                else copy_run(dst + kw * C, src + iw * C, C);
+            }
+        }
     }
 }
 
-void lt_col2im(const lt_conv_geom *g, const float *dcols, float *dx) {
-    const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC;
-    memset(dx, 0, (size_t)(g->N * g->H * g->W * C) * sizeof(float));
+void lt_col2im(const lt_conv_geom *g, const float *dcols, int64_t r0, int64_t nrows, float *dx) {
+    const int64_t C = g->C, KWC = g->KW * C, K = g->KH * KWC, P = g->OH * g->OW;
     const float *row = dcols;
-    for (int64_t n = 0; n < g->N; n++) {
+    for (int64_t r = r0; r < r0 + nrows; r++, row += K) {
+        int64_t n = r / P, oh = r % P / g->OW, ow = r % g->OW;
         float *xn = dx + n * g->H * g->W * C;
-        for (int64_t oh = 0; oh < g->OH; oh++)
-            for (int64_t ow = 0; ow < g->OW; ow++, row += K) {
-                int64_t iw0 = ow * g->SW - g->PL;
-                for (int64_t kh = 0; kh < g->KH; kh++) {
-                    int64_t ih = oh * g->SH + kh - g->PT;
-                    if (ih < 0 || ih >= g->H) continue;
-                    const float *src = row + kh * KWC;
-                    float *dst = xn + (ih * g->W) * C;
-                    for (int64_t kw = 0; kw < g->KW; kw++) {
-                        int64_t iw = iw0 + kw;
-                        if (iw < 0 || iw >= g->W) continue;
-                        float *d = dst + iw * C;
-                        const float *s = src + kw * C;
-                        for (int64_t c = 0; c < C; c++) d[c] += s[c];
-                    }
-                }
+        int64_t iw0 = ow * g->SW - g->PL;
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+            int64_t ih = oh * g->SH + kh - g->PT;
+            if (ih < 0 || ih >= g->H) continue;
+            const float *src = row + kh * KWC;
+            float *dst = xn + (ih * g->W) * C;
+            for (int64_t kw = 0; kw < g->KW; kw++) {
+                int64_t iw = iw0 + kw;
+                if (iw < 0 || iw >= g->W) continue;
+                float *d = dst + iw * C;
+                const float *s = src + kw * C;
+                for (int64_t c = 0; c < C; c++) d[c] += s[c];
             }
+        }
     }
 }
 

@@ -12,13 +12,16 @@ typedef struct {
     int64_t N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW;
 } lt_conv_geom;
 
-/* cols ← unfold(x). cols: (N·OH·OW)×(KH·KW·C). */
-void lt_im2col(const lt_conv_geom *g, const float *x, float *cols);
-/* dx ← fold(dcols): the adjoint of im2col, summing overlapping windows (dx is overwritten). */
-void lt_col2im(const lt_conv_geom *g, const float *dcols, float *dx);
+/* Rows [r0, r0 + nrows) of the cols matrix (row (n·OH + oh)·OW + ow: one output pixel)
+ * into cols, which holds only those rows: a convolution unfolds its input a block of rows
+ * at a time, never the whole matrix. */
+void lt_im2col(const lt_conv_geom *g, const float *x, int64_t r0, int64_t nrows, float *cols);
+/* dx += fold(dcols), dcols holding rows [r0, r0 + nrows): the adjoint of lt_im2col, summing
+ * overlapping windows. */
+void lt_col2im(const lt_conv_geom *g, const float *dcols, int64_t r0, int64_t nrows, float *dx);
 
 /* Direct convolution without the cols matrix, used by inference forwards (training ones
- * keep im2col + GEMM, whose cols backward needs): y = x ⊛ w + b, then ReLU when relu is
+ * keep im2col + GEMM: backward unfolds the same blocks again for dW): y = x ⊛ w + b, then ReLU when relu is
  * set; w: K×OC (kh, kw, c order), b: OC floats or NULL, y: (N·OH·OW)×OC. Faster than a
  * GEMM on a cols matrix while the K×OC weights stay in L2. Returns 0 (nothing written)
  * when the build or shape has no direct kernel (needs AVX-512 or AVX2, C ≤ 1024, OC a

@@ -194,6 +194,8 @@ static inline void lt_layer_commit(lt_layer *l, const float *cache) {
  * with batch statistics (batch normalisation) sum them over the processes (src/dist), so
  * the statistics are those of the global batch. Zero otherwise. */
 extern int lt_layer_sync_batch;
+/* Floats of cols a convolution unfolds at a time (conv2d.c): 262144, about 1 MB. */
+extern int64_t lt_conv_block_floats;
 
 /* ---- shared kernels ---- */
 const char *lt_act_name(lt_act a);                   /* "relu", ... ("linear" for none) */

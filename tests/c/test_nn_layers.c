@@ -140,13 +140,13 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
     lt_tensor *x = lt_tensor_randn(4, xs);
     lt_tensor *ref = lt_conv2d_direct(x, l->w, s, p);
     float *y = malloc((size_t)(N * l->out_size) * 4);
-    float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
+    float *scratch = malloc((l->vt->scratch_size(l, N) + 1) * 4);
     /* training forwards (im2col + GEMM, or the thin kernel) and inference forwards (the
      * direct kernel where it applies) both against the reference loops */
     for (int training = 1; training >= 0; training--) {
         l->training = training;
         memset(y, 0, (size_t)(N * l->out_size) * 4);
-        l->vt->forward(l, x->data, y, N, cache, NULL);
+        l->vt->forward(l, x->data, y, N, NULL, scratch);
         char msg[140];
         snprintf(msg, sizeof msg, "conv2d %s vs direct %lldx%lldx%lld->%lld k%lld s%lld %s",
                  training ? "training" : "inference", (long long)H, (long long)W, (long long)C,
@@ -154,7 +154,7 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
         CHECK(ref->numel == N * l->out_size, msg);
         check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
     }
-    free(y); free(cache);
+    free(y); free(scratch);
     lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
 }
 
@@ -168,11 +168,11 @@ static void conv1d_vs_direct(int64_t Lx, int64_t C, int64_t OC, int64_t k, int64
     lt_tensor *x = lt_tensor_randn(3, xs);
     lt_tensor *ref = lt_conv1d_direct(x, l->w, s, p);
     float *y = malloc((size_t)(N * l->out_size) * 4);
-    float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
+    float *scratch = malloc((l->vt->scratch_size(l, N) + 1) * 4);
     for (int training = 1; training >= 0; training--) {
         l->training = training;
         memset(y, 0, (size_t)(N * l->out_size) * 4);
-        l->vt->forward(l, x->data, y, N, cache, NULL);
+        l->vt->forward(l, x->data, y, N, NULL, scratch);
         char msg[120];
         snprintf(msg, sizeof msg, "conv1d %s vs direct L%lld C%lld->%lld k%lld s%lld",
                  training ? "training" : "inference", (long long)Lx, (long long)C,
@@ -180,7 +180,7 @@ static void conv1d_vs_direct(int64_t Lx, int64_t C, int64_t OC, int64_t k, int64
         CHECK(ref->numel == N * l->out_size, msg);
         check_close(y, ref->data, (size_t)ref->numel, 1e-4, msg);
     }
-    free(y); free(cache);
+    free(y); free(scratch);
     lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
 }
 
@@ -273,6 +273,27 @@ int main(void) {
               2, 3, img, 1, 0.01f, 0);
     gradcheck("conv2d thin 3x3x3 -> 32 s1 valid", conv(2, 32, 3, 3, 1, LT_PAD_VALID, LT_ACT_NONE),
               1, 3, img, 1, 0.01f, 0);
+    /* the cols matrix by blocks (conv2d.c) of a few rows (1 to 5 here), so that every
+     * unfold, product and fold crosses block boundaries, a partial last block included */
+    int64_t img16[3] = {4, 4, 16};
+    lt_conv_block_floats = 100;
+    gradcheck("conv2d 3x3 s1 valid tanh, blocks of 3 rows",
+              conv(2, 4, 3, 3, 1, LT_PAD_VALID, LT_ACT_TANH), 2, 3, img, 1, 0.01f, 0);
+    gradcheck("conv2d 3x3 s2 same, blocks of 3 rows", conv(2, 4, 3, 3, 2, LT_PAD_SAME, LT_ACT_NONE),
+              2, 3, img, 1, 0.01f, 0);
+    gradcheck("conv2d 4x4 s3 same, blocks of 2 rows", conv(2, 2, 4, 4, 3, LT_PAD_SAME, LT_ACT_NONE),
+              2, 3, img, 1, 0.01f, 0);
+    gradcheck("conv2d 16 channels 3x3 s1 same (dx by the flipped kernel), 1-row blocks",
+              conv(2, 4, 3, 3, 1, LT_PAD_SAME, LT_ACT_NONE), 2, 3, img16, 1, 0.004f, 0);
+    gradcheck("conv2d 16 channels 3x3 s2 same (dx by col2im), 1-row blocks",
+              conv(2, 4, 3, 3, 2, LT_PAD_SAME, LT_ACT_NONE), 2, 3, img16, 1, 0.004f, 0);
+    gradcheck("conv1d k3 s2 same, blocks of 16 rows", conv(1, 3, 1, 3, 2, LT_PAD_SAME, LT_ACT_NONE),
+              3, 2, seq, 1, 0.01f, 0);
+    conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
+    conv_vs_direct(8, 8, 4, 3, 5, 2, LT_PAD_SAME);
+    conv_vs_direct(15, 15, 32, 64, 3, 2, LT_PAD_VALID);
+    conv1d_vs_direct(20, 12, 32, 5, 2, LT_PAD_SAME);
+    lt_conv_block_floats = 262144;
     pool_vs_direct(1, 2, 2, LT_PAD_VALID);
     pool_vs_direct(1, 3, 2, LT_PAD_SAME);
     pool_vs_direct(0, 3, 2, LT_PAD_SAME);
