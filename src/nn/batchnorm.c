@@ -1,14 +1,16 @@
 /* batchnorm.c: BatchNormalization over the last (channel) axis (Ioffe & Szegedy 2015,
  * Keras semantics). Rows M = N·(all but the last axis), C channels.
  * Training: μ, σ² = batch mean and biased variance per channel;
- *           y = γ (x - μ) / sqrt(σ² + ε) + β;
+ *           y = γ (x - μ) / sqrt(σ² + ε) + β, computed as TensorFlow does:
+ *           y = x·a + (β - μ·a), a = γ / sqrt(σ² + ε);
  *           moving ← momentum·moving + (1 - momentum)·batch  (Keras: momentum 0.99,
  *           ε 1e-3, biased variance in the moving average).
  *           The training forward only keeps μ and σ² in its cache; commit applies the
  *           moving update, so a step that is not applied (NaN loss, Ctrl-C) changes nothing.
  * Inference: the moving mean and variance replace μ, σ².
  * Backward (training), x̂ = (x - μ)·inv:  dγ += Σ dy·x̂;  dβ += Σ dy;
- *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)).
+ *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)), as dx = p·dy + q·x + t with
+ *           per-channel p, q, t.
  * γ is `weight`, β `bias`; the state block holds [moving_mean | moving_variance].
  * Per-channel sums in double. Distributed step (lt_layer_sync_batch): the per-channel sums
  * (Σx, Σ(x-μ)², Σdy, Σdy·x̂) and the row count M are summed over the processes, so μ, σ² and dx are those of the
@@ -65,8 +67,97 @@ static lt_status reduce_sums(double *acc, int64_t n) {
     return lt_layer_sync_batch ? lt_dist_allreduce_d(acc, n + 1, LT_DIST_SUM) : LT_OK;
 }
 
-/* scratch: 2C + 1 doubles (acc) */
+/* scratch: 2C + 1 doubles (acc), then 3C floats of per-channel constants */
 static double *acc_buf(float *scratch) { return (double *)(void *)scratch; }
+static float *consts_buf(float *scratch, int64_t C) { return scratch + 2 * (2 * C + 1); }
+
+/* Sixteen floats as one value (a GCC/Clang vector: four SSE registers on the portable
+ * build), read and written in place (unaligned, aliasing float). */
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+#define AT16(p) (*(v16u *)(p))
+
+/* What a per-channel sum adds up, per element: x; (x - μ)²; dy·x̂ = dy·(x - μ)·inv.
+ * term16 adds it for 16 channels to *acc (pointers: no vector passes by value). */
+enum { SUM_X, SUM_SQDEV, SUM_DY_XHAT };
+static inline __attribute__((always_inline)) void term16(int what, v16 *acc, const float *x,
+                                                         const float *d, const v16 *m,
+                                                         const v16 *iv) {
+    if (what == SUM_X) *acc += AT16(x);
+    else if (what == SUM_SQDEV) *acc += (AT16(x) - *m) * (AT16(x) - *m);
+    else *acc += AT16(d) * (AT16(x) - *m) * *iv;
+}
+
+static inline __attribute__((always_inline)) float term1(int what, float x, float d, float m,
+                                                         float iv) {
+    if (what == SUM_X) return x;
+    if (what == SUM_SQDEV) return (x - m) * (x - m);
+    return d * (x - m) * iv;
+}
+
+/* acc[c] += Σ_rows term(x[r][c], dy[r][c], mean[c], inv[c]) (mean, inv, dy NULL when the
+ * term does not use them). Sixteen channels at a time, their partial sums in registers
+ * (two sets, alternate rows), in float over blocks of 64 rows, then into the double acc:
+ * a conversion per channel and block instead of a double add per element made
+ * BatchNorm's forward and backward several times faster; 64 rows of float rounding
+ * (~1e-6 relative) stay far below what the double sum across blocks keeps. The channels
+ * past the last 16 go one at a time. */
+enum { SUM_ROWS = 64 };
+static inline __attribute__((always_inline)) void channel_sums(int what, const float *x,
+                                                               const float *dy, int64_t M,
+                                                               int64_t C, const float *mean,
+                                                               const float *inv, double *acc) {
+    int64_t c0 = 0;
+    for (; c0 + 16 <= C; c0 += 16) {
+        v16 zero = {0}, m = zero, iv = zero;
+        if (mean) m = AT16(mean + c0);
+        if (inv) iv = AT16(inv + c0);
+        for (int64_t r0 = 0; r0 < M; r0 += SUM_ROWS) {
+            int64_t r1 = M - r0 < SUM_ROWS ? M : r0 + SUM_ROWS, r = r0;
+            v16 a = zero, b = zero;
+            for (; r + 2 <= r1; r += 2) {
+                const float *x0 = x + r * C + c0, *d0 = dy ? dy + r * C + c0 : x0;
+                term16(what, &a, x0, d0, &m, &iv);
+                term16(what, &b, x0 + C, d0 + C, &m, &iv);
+            }
+            if (r < r1) {
+                const float *x0 = x + r * C + c0, *d0 = dy ? dy + r * C + c0 : x0;
+                term16(what, &a, x0, d0, &m, &iv);
+            }
+            a += b;
+            for (int j = 0; j < 16; j++) acc[c0 + j] += (double)a[j];
+        }
+    }
+    for (; c0 < C; c0++) {
+        float m = mean ? mean[c0] : 0, iv = inv ? inv[c0] : 0;
+        for (int64_t r0 = 0; r0 < M; r0 += SUM_ROWS) {
+            int64_t r1 = M - r0 < SUM_ROWS ? M : r0 + SUM_ROWS;
+            float a = 0;
+            for (int64_t r = r0; r < r1; r++) {
+                float xv = x[r * C + c0], d = dy ? dy[r * C + c0] : 0;
+                a += term1(what, xv, d, m, iv);
+            }
+            acc[c0] += (double)a;
+        }
+    }
+}
+
+/* out[r][c] = p[c]·u[r][c] + q[c]·v[r][c] + t[c] (q, v NULL: no second term), sixteen
+ * channels at a time where C allows. */
+static void per_channel_affine(float *out, const float *u, const float *v, int64_t M, int64_t C,
+                               const float *p, const float *q, const float *t) {
+    int64_t C16 = C / 16 * 16;
+    for (int64_t r = 0; r < M; r++) {
+        const float *ur = u + r * C, *vr = v ? v + r * C : NULL;
+        float *o = out + r * C;
+        for (int64_t c = 0; c < C16; c += 16) {
+            v16 y = AT16(p + c) * AT16(ur + c) + AT16(t + c);
+            if (vr) y += AT16(q + c) * AT16(vr + c);
+            AT16(o + c) = y;
+        }
+        for (int64_t c = C16; c < C; c++) o[c] = p[c] * ur[c] + t[c] + (vr ? q[c] * vr[c] : 0);
+    }
+}
 
 /* cache: [mean C | inv C | batch variance C | mode 1] */
 static size_t bn_cache(const lt_layer *l, int64_t N) {
@@ -87,18 +178,13 @@ static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, fl
         double *acc = acc_buf(scratch);
         for (int64_t c = 0; c < C; c++) acc[c] = 0;
         acc[C] = (double)M;
-        for (int64_t r = 0; r < M; r++)
-            for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];
+        channel_sums(SUM_X, x, NULL, M, C, NULL, NULL, acc);
         if ((st = reduce_sums(acc, C)) != LT_OK) return st;
         const double Mt = acc[C];
         for (int64_t c = 0; c < C; c++) mean[c] = (float)(acc[c] / Mt);
         for (int64_t c = 0; c < C; c++) acc[c] = 0;
         acc[C] = 0;
-        for (int64_t r = 0; r < M; r++)
-            for (int64_t c = 0; c < C; c++) {
-                float d = x[r * C + c] - mean[c];
-                acc[c] += d * d;
-            }
+        channel_sums(SUM_SQDEV, x, NULL, M, C, mean, NULL, acc);
         if ((st = reduce_sums(acc, C)) != LT_OK) return st;
         for (int64_t c = 0; c < C; c++) {
             float var = (float)(acc[c] / Mt);
@@ -112,9 +198,12 @@ static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, fl
         }
     }
     const float *g = l->w->data, *be = l->b->data;
-    for (int64_t r = 0; r < M; r++)
-        for (int64_t c = 0; c < C; c++)
-            y[r * C + c] = g[c] * (x[r * C + c] - mean[c]) * inv[c] + be[c];
+    float *a = consts_buf(scratch, C), *sh = a + C;     /* y = a·x + sh */
+    for (int64_t c = 0; c < C; c++) {
+        a[c] = g[c] * inv[c];
+        sh[c] = be[c] - mean[c] * a[c];
+    }
+    per_channel_affine(y, x, NULL, M, C, a, NULL, sh);
     return LT_OK;
 }
 
@@ -128,12 +217,8 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
     double *sdy = acc_buf(scratch), *sdyx = sdy + C;     /* Σ dy, Σ dy·x̂ per channel */
     for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
     sdy[2 * C] = (double)M;
-    for (int64_t r = 0; r < M; r++)
-        for (int64_t c = 0; c < C; c++) {
-            float d = dy[r * C + c];
-            sdy[c] += d;
-            sdyx[c] += d * (x[r * C + c] - mean[c]) * inv[c];
-        }
+    channel_sums(SUM_X, dy, NULL, M, C, NULL, NULL, sdy);
+    channel_sums(SUM_DY_XHAT, x, dy, M, C, mean, inv, sdyx);
     for (int64_t c = 0; c < C; c++) {             /* this rank's: the net sums gradients */
         l->dw->data[c] += (float)sdyx[c];
         l->db->data[c] += (float)sdy[c];
@@ -148,16 +233,16 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
     }
     const double Mt = sdy[2 * C];                 /* rows of the (global) batch */
     const float *g = l->w->data;
-    for (int64_t r = 0; r < M; r++)
-        for (int64_t c = 0; c < C; c++) {
-            float d = dy[r * C + c];
-            if (training) {
-                float xh = (x[r * C + c] - mean[c]) * inv[c];
-                dx[r * C + c] = g[c] * inv[c] * (d - (float)((sdy[c] + xh * sdyx[c]) / Mt));
-            } else {
-                dx[r * C + c] = g[c] * inv[c] * d;
-            }
-        }
+    /* dx = k·(dy - Σdy/M - x̂·Σ(dy·x̂)/M), k = γ·inv, x̂ = (x - μ)·inv:
+     *    = k·dy + q·x + t,  q = -k·inv·Σ(dy·x̂)/M,  t = -k·Σdy/M - q·μ  (inference: k·dy) */
+    float *k = consts_buf(scratch, C), *q = k + C, *t = q + C;
+    for (int64_t c = 0; c < C; c++) {
+        k[c] = g[c] * inv[c];
+        double mdyx = training ? sdyx[c] / Mt : 0, mdy = training ? sdy[c] / Mt : 0;
+        q[c] = (float)(-k[c] * inv[c] * mdyx);
+        t[c] = (float)(-k[c] * mdy - q[c] * mean[c]);
+    }
+    per_channel_affine(dx, dy, x, M, C, k, q, t);
 }
 
 /* moving ← momentum·moving + (1 - momentum)·batch, from a training forward's cache */
@@ -175,7 +260,8 @@ static void bn_commit(lt_layer *l, const float *cache) {
 
 static size_t bn_scratch(const lt_layer *l, int64_t N) {
     (void)N;
-    return (size_t)(2 * ((const bn_layer *)l)->C + 1) * 2;   /* see acc_buf */
+    int64_t C = ((const bn_layer *)l)->C;
+    return (size_t)((2 * C + 1) * 2 + 3 * C);   /* see acc_buf, consts_buf */
 }
 
 static const lt_layer_vt bn_vt = {"BatchNormalization", bn_setup, bn_init, bn_cache, bn_scratch,

@@ -198,6 +198,69 @@ static void pool_vs_direct(int is_max, int64_t size, int64_t s, lt_padding p) {
     lt_tensor_free(x); lt_tensor_free(ref); lt_layer_free(l);
 }
 
+/* BatchNorm in training mode against sums in double over the same data: y (mean, biased
+ * variance, γ, β) and dx of L = Σ y⊙r (dx = γ·inv/M·(M·r - Σr - x̂·Σ(r·x̂))), dγ, dβ, on
+ * C channels (16 at a time in the layer, the rest one by one) and M rows (blocks of 64,
+ * pairs of rows, an odd last row). */
+static void bn_vs_naive(int64_t N, int64_t H, int64_t W, int64_t C) {
+    int64_t in[3] = {H, W, C}, M = N * H * W, n = M * C;
+    lt_layer *l = lt_batchnorm_new(0.99f, 1e-3f);
+    lt_rng rng_bn;              /* its own draws: the gradchecks after it see the same data */
+    lt_rng_seed(&rng_bn, (uint64_t)(N * 1000 + C));
+    LT_ASSERT(lt_layer_setup(l, 3, in) == LT_OK && lt_layer_build(l, &rng_bn) == LT_OK &&
+              lt_layer_build_state(l) == LT_OK);
+    l->training = 1;
+    for (int64_t c = 0; c < C; c++) {
+        l->w->data[c] = 0.5f + 0.1f * (float)(c % 7);
+        l->b->data[c] = 0.2f * (float)(c % 3) - 0.2f;
+    }
+    float *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4), *dy = malloc((size_t)n * 4);
+    float *dx = malloc((size_t)n * 4), *ry = malloc((size_t)n * 4), *rdx = malloc((size_t)n * 4);
+    float *cache = malloc((l->vt->cache_size(l, N) + 1) * 4);
+    float *scratch = malloc((l->vt->scratch_size(l, N) + 1) * 4);
+    float *rdg = malloc((size_t)C * 4), *rdb = malloc((size_t)C * 4);
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = 3.0f + 2.0f * lt_rng_uniform(&rng_bn) * (float)(1 + i % C % 5);   /* off-centre */
+        dy[i] = 2 * lt_rng_uniform(&rng_bn) - 1;
+    }
+    for (int64_t c = 0; c < C; c++) {
+        double s = 0, q = 0, sd = 0, sdx = 0;
+        for (int64_t r = 0; r < M; r++) s += x[r * C + c];
+        double mu = s / (double)M;
+        for (int64_t r = 0; r < M; r++) q += (x[r * C + c] - mu) * (x[r * C + c] - mu);
+        double inv = 1 / sqrt(q / (double)M + 1e-3), g = l->w->data[c];
+        for (int64_t r = 0; r < M; r++) {
+            double xh = (x[r * C + c] - mu) * inv;
+            ry[r * C + c] = (float)(g * xh + l->b->data[c]);
+            sd += dy[r * C + c];
+            sdx += dy[r * C + c] * xh;
+        }
+        for (int64_t r = 0; r < M; r++) {
+            double xh = (x[r * C + c] - mu) * inv;
+            rdx[r * C + c] = (float)(g * inv / (double)M *
+                                     ((double)M * dy[r * C + c] - sd - xh * sdx));
+        }
+        rdg[c] = (float)sdx;
+        rdb[c] = (float)sd;
+    }
+    memset(l->dw->data, 0, (size_t)C * 4);
+    memset(l->db->data, 0, (size_t)C * 4);
+    LT_ASSERT(l->vt->forward(l, x, y, N, cache, scratch) == LT_OK);
+    l->vt->backward(l, x, y, dy, dx, N, cache, scratch);
+    char msg[120];
+    snprintf(msg, sizeof msg, "batchnorm %lldx%lldx%lldx%lld y vs double sums", (long long)N,
+             (long long)H, (long long)W, (long long)C);
+    check_close(y, ry, (size_t)n, 1e-5, msg);
+    snprintf(msg, sizeof msg, "batchnorm %lldx%lldx%lldx%lld dx vs double sums", (long long)N,
+             (long long)H, (long long)W, (long long)C);
+    check_close(dx, rdx, (size_t)n, 1e-4, msg);
+    check_close(l->dw->data, rdg, (size_t)C, 1e-4, "batchnorm dgamma vs double sums");
+    check_close(l->db->data, rdb, (size_t)C, 1e-4, "batchnorm dbeta vs double sums");
+    free(x); free(y); free(dy); free(dx); free(ry); free(rdx); free(cache); free(scratch);
+    free(rdg); free(rdb);
+    lt_layer_free(l);
+}
+
 int main(void) {
     if (check_isa_missing()) return 77;
     lt_rng_seed(&rng, 42);
@@ -243,6 +306,12 @@ int main(void) {
     lt_layer *bn = lt_batchnorm_new(0.9f, 1e-3f);
     bn->training = 0;
     gradcheck("batchnorm inference", bn, 3, 2, seq, 1, 0.01f, 0);
+    bn_vs_naive(3, 5, 5, 20);      /* 75 rows: a block of 64 and 11; 16 channels + 4 */
+    bn_vs_naive(2, 8, 8, 32);      /* whole blocks, two groups of 16 */
+    bn_vs_naive(1, 1, 3, 5);       /* 3 rows, no group of 16 */
+    int64_t img20[3] = {3, 3, 20};
+    gradcheck("batchnorm training, 20 channels", lt_batchnorm_new(0.99f, 1e-3f), 3, 3, img20, 1,
+              0.01f, 0);
     int64_t ids[1] = {4};
     EPS = 1e-3f;
     gradcheck("embedding", lt_embedding_new(5, 3), 3, 1, ids, 0, 0.01f, 0);
@@ -283,10 +352,12 @@ int main(void) {
               2, 3, img, 1, 0.01f, 0);
     gradcheck("conv2d 4x4 s3 same, blocks of 2 rows", conv(2, 2, 4, 4, 3, LT_PAD_SAME, LT_ACT_NONE),
               2, 3, img, 1, 0.01f, 0);
+    EPS = 1e-2f;   /* linear layers: exact differences at any step, less float32 noise */
     gradcheck("conv2d 16 channels 3x3 s1 same (dx by the flipped kernel), 1-row blocks",
               conv(2, 4, 3, 3, 1, LT_PAD_SAME, LT_ACT_NONE), 2, 3, img16, 1, 0.004f, 0);
     gradcheck("conv2d 16 channels 3x3 s2 same (dx by col2im), 1-row blocks",
               conv(2, 4, 3, 3, 2, LT_PAD_SAME, LT_ACT_NONE), 2, 3, img16, 1, 0.004f, 0);
+    EPS = 1e-3f;
     gradcheck("conv1d k3 s2 same, blocks of 16 rows", conv(1, 3, 1, 3, 2, LT_PAD_SAME, LT_ACT_NONE),
               3, 2, seq, 1, 0.01f, 0);
     conv_vs_direct(9, 7, 2, 4, 3, 2, LT_PAD_SAME);
