@@ -141,8 +141,8 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
     lt_tensor *ref = lt_conv2d_direct(x, l->w, s, p);
     float *y = malloc((size_t)(N * l->out_size) * 4);
     float *scratch = malloc((l->vt->scratch_size(l, N) + 1) * 4);
-    /* training forwards (im2col + GEMM, or the thin kernel) and inference forwards (the
-     * direct kernel where it applies) both against the reference loops */
+    /* training and inference forwards (the direct kernel where it applies, im2col + GEMM
+     * by blocks otherwise) against the reference loops */
     for (int training = 1; training >= 0; training--) {
         l->training = training;
         memset(y, 0, (size_t)(N * l->out_size) * 4);
@@ -159,7 +159,7 @@ static void conv_vs_direct(int64_t H, int64_t W, int64_t C, int64_t OC, int64_t 
 }
 
 /* Conv1D (N×L×C, bias 0) in training and inference mode against lt_conv1d_direct: OC a
- * multiple of 16 takes the direct kernel in inference (H = KH = 1). */
+ * multiple of 16 takes the direct kernel (H = KH = 1). */
 static void conv1d_vs_direct(int64_t Lx, int64_t C, int64_t OC, int64_t k, int64_t s,
                              lt_padding p) {
     int64_t in[2] = {Lx, C}, N = 3, xs[3] = {N, Lx, C};
@@ -329,7 +329,7 @@ int main(void) {
     conv_vs_direct(9, 7, 3, 16, 3, 1, LT_PAD_SAME);
     conv_vs_direct(11, 5, 1, 48, 5, 2, LT_PAD_SAME);
     conv_vs_direct(7, 7, 2, 64, 4, 3, LT_PAD_SAME);
-    /* wider patches: the direct kernel in inference only (the lesson model's conv2 and
+    /* wider patches: the direct kernel (the lesson model's conv2 and
      * conv3, padding, 64-channel groups plus a rest of 16 or 48, a 1-pixel tail) */
     conv_vs_direct(15, 15, 32, 64, 3, 2, LT_PAD_VALID);
     conv_vs_direct(7, 7, 64, 128, 3, 2, LT_PAD_VALID);
@@ -365,6 +365,9 @@ int main(void) {
     conv_vs_direct(15, 15, 32, 64, 3, 2, LT_PAD_VALID);
     conv1d_vs_direct(20, 12, 32, 5, 2, LT_PAD_SAME);
     lt_conv_block_floats = 262144;
+    /* too many weights for the direct kernel (K·OC > 160 Ki): im2col + GEMM with OC a
+     * multiple of 16, whole tiles of the GEMM */
+    conv_vs_direct(5, 5, 64, 320, 3, 1, LT_PAD_SAME);
     pool_vs_direct(1, 2, 2, LT_PAD_VALID);
     pool_vs_direct(1, 3, 2, LT_PAD_SAME);
     pool_vs_direct(0, 3, 2, LT_PAD_SAME);
