@@ -444,7 +444,7 @@ void lt_gemm_ep(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
     /* Lunette's own kernels (kernels/gemm.h) on the instruction set lt_isa() chose, split
      * over the engine's threads outside data-parallel phases; OpenBLAS on the generic
      * path, or when they cannot get their packing buffer. */
-    int threads = blas_now ? blas_now : lt_get_threads();
+    int threads = lt_kernel_threads();
     if (lt_sgemm_ep(lt_isa(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                     bias, relu, threads))
         return;
@@ -488,6 +488,8 @@ void lt_blas_threads(int n) {
 }
 
 int lt_get_threads(void) { return blas_threads ? blas_threads : openblas_get_num_threads(); }
+
+int lt_kernel_threads(void) { return blas_now ? blas_now : lt_get_threads(); }
 
 lt_tensor *lt_tensor_matmul(const lt_tensor *a, const lt_tensor *b) {
     char sa[160], sb[160];

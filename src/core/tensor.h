@@ -106,6 +106,9 @@ int  lt_get_threads(void);
 /* OpenBLAS's own threads only, for code running its own threads (the engine's
  * data-parallel steps set 1, then 0 = back to lt_get_threads()). */
 void lt_blas_threads(int n);
+/* The threads a kernel may use now: 1 inside a data-parallel step (each thread has its
+ * own half of the batch), lt_get_threads() otherwise. */
+int lt_kernel_threads(void);
 
 /* ---- random ---- */
 lt_tensor *lt_tensor_rand(int ndim, const int64_t *shape);   /* U[0,1) from lt_global_rng */

@@ -5,7 +5,9 @@
 
 #include <string.h>
 
+#include "core/tensor.h"
 #include "kernels/isa.h"
+#include "nn/parallel.h"
 
 /* n floats: a loop for short runs (a 3×3 RGB patch row is 9 floats, where a call to memcpy
  * per run made the unfold 2× slower), memcpy for long ones. */
@@ -80,9 +82,36 @@ int lt_conv_direct_ok(int64_t C, int64_t K, int64_t OC) {
            K <= 160 * 1024 / OC;
 }
 
+typedef struct {
+    const lt_conv_geom *g;
+    const float *x, *w, *b;
+    int64_t OC, cut;       /* thread 0 takes samples [0, cut), thread 1 the rest */
+    int relu;
+    float *y;
+} direct_job;
+
+static void direct_half(void *arg, int tid) {
+    const direct_job *j = arg;
+    lt_conv_geom h = *j->g;
+    int64_t n0 = tid ? j->cut : 0;
+    h.N = tid ? j->g->N - j->cut : j->cut;
+    conv_direct(&h, j->x + n0 * h.H * h.W * h.C, j->w, j->b, j->OC, j->relu,
+                j->y + n0 * h.OH * h.OW * j->OC);
+}
+
 int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                    int64_t OC, int relu, float *y) {
-    if (!lt_conv_direct_ok(g->C, g->KH * g->KW * g->C, OC)) return 0;
+    int64_t K = g->KH * g->KW * g->C;
+    if (!lt_conv_direct_ok(g->C, K, OC)) return 0;
+    /* Two threads, half of the samples each, from a few MFLOP (where a GEMM splits too)
+     * when no data-parallel step has the threads: a net with BatchNorm runs its layers on
+     * the whole batch. Each output pixel is computed alike either way. */
+    double macs = (double)g->N * (double)(g->OH * g->OW) * (double)K * (double)OC;
+    if (g->N >= 2 && macs >= 4e6 && lt_kernel_threads() >= 2) {
+        direct_job j = {g, x, w, b, OC, g->N / 2, relu, y};
+        lt_par_run2(direct_half, &j);
+        return 1;
+    }
     conv_direct(g, x, w, b, OC, relu, y);
     return 1;
 }

@@ -723,9 +723,9 @@ static lt_status run_par(par_job *j, int phase) {
 /* ---- forward / train ---- */
 
 /* The mode of the net's layers for one call: set before its forward, restored after its
- * backward (a layer's backward may depend on the mode its forward ran in: a convolution
- * builds the columns an inference forward skipped). Restored in reverse: a layer at
- * several nodes gets back its first saved flag. */
+ * backward (a layer's backward may depend on the mode its forward ran in: batch
+ * normalization's on the batch's or the moving statistics). Restored in reverse: a layer
+ * at several nodes gets back its first saved flag. */
 static void set_modes(lt_net *net, int training) {
     for (int i = net->ninputs; i < net->n; i++) {
         lt_layer *l = net->nodes[i].layer;
