@@ -1,8 +1,8 @@
-/* conv_direct_impl.h: direct convolution without a cols matrix (see im2col.h): lt_conv_thin
- * for the thin first layer of a CNN (K = KH·KW·C ≤ 32, e.g. 3×3 on RGB: 27) in training
- * and inference, lt_conv_direct for the other convolutions in inference. Q output pixels
- * at a time, J ≤ 4 vector accumulators of VF channels per pixel seeded with the bias (OC
- * in groups of VF·J columns): for each tap (kh, kw, c) the row w[k, group] is loaded once
+/* conv_direct_impl.h: direct convolution without a cols matrix (lt_conv_direct, see
+ * im2col.h): convolution forwards, and the input gradients of stride-1 convolutions. Q
+ * output pixels at a time, J ≤ 4 vector accumulators of VF channels per pixel seeded with
+ * the bias (OC in groups of VF·J columns): for each tap (kh, kw, c) the row w[k, group] is
+ * loaded once
  * and multiplied into the Q pixels' accumulators by broadcasting their input values (the
  * outer-product form of a GEMM micro-kernel, with the im2col gather folded into the
  * loads). Taps in the padding read a zero row.
@@ -13,8 +13,8 @@
  *   JW, QW                       channel vectors and pixels of a block over the wide
  *                                groups (QW·JW accumulators + JW weights + 1 broadcast
  *                                fill the registers), QR the pixels of the rest's blocks.
- * Compiled for that instruction set (CMakeLists.txt): reached only through lt_conv_thin
- * and lt_conv_direct (im2col.c), which check lt_isa() first. */
+ * Compiled for that instruction set (CMakeLists.txt): reached only through lt_conv_direct
+ * (im2col.c), which checks lt_isa() first. */
 #include "nn/im2col.h"
 
 static const float zeros[LT_CONV_DIRECT_MAXC];   /* the row of a tap in the padding */
