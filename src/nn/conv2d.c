@@ -87,13 +87,14 @@ static int64_t block_rows(const conv_layer *c, int64_t M) {
     return r < 1 ? 1 : r > M ? M : r;
 }
 
-/* Room for a whole dcols (M×K, N·P·K), which holds any block of rows, or for the flipped
- * kernel; linear in N as the net's scratch must be (a share of the batch's rows gets its
- * share of the scratch, never less than its own M×K). */
+/* Room for a whole dcols (M×K = N·P·K), which holds any block of rows. Strictly linear in
+ * N, as the net's scratch must be: a share of the batch's rows (a data-parallel thread's)
+ * gets its share of the scratch, and the flipped kernel of dx_by_flipped (K·OC floats)
+ * goes there only when it fits in the share's own M×K (at least OC rows). A room of
+ * max(M×K, K·OC) let two threads' flipped kernels overlap on tiny images. */
 static size_t conv_scratch(const lt_layer *l, int64_t N) {
     const conv_layer *c = (const conv_layer *)l;
-    size_t dcols = c->direct ? 0 : (size_t)(N * c->P * c->K), flipped = (size_t)l->nw;
-    return c->flip_dx && flipped > dcols ? flipped : dcols;
+    return c->direct ? 0 : (size_t)(N * c->P * c->K);
 }
 
 /* The input gradient of a stride-1 convolution is a convolution of dz ('full'-padded: KH-1-PT
@@ -173,7 +174,7 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
                 1.0f, dw, (int)OC);
     }
     if (!dx) return;
-    if (c->flip_dx && dx_by_flipped(c, w, dy, dx, N, scratch)) return;
+    if (c->flip_dx && M >= OC && dx_by_flipped(c, w, dy, dx, N, scratch)) return;
     memset(dx, 0, (size_t)(N * g.H * g.W * g.C) * sizeof(float));
     for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dx = col2im(dz · Wᵀ), block by block */
         int64_t n = M - r0 < R ? M - r0 : R;

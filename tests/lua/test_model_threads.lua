@@ -41,4 +41,23 @@ lunette.threads(old)
 print(string.format("2-thread steps differing from the 1-thread step: %d of 400 (worst relative %.2g)", bad, worst))
 T.check(scale > 0, "the step changes the first layer")
 T.check(bad == 0, "every 2-thread step equals the 1-thread step")
+
+-- Tiny images under many filters, a batch of 2: each thread's share of the scratch (its
+-- rows' cols) is smaller than the flipped kernel a stride-1 input gradient would put
+-- there; that once ran both threads' flipped kernels over each other (a heap overflow).
+local function tiny(threads)
+  lunette.threads(threads)
+  lunette.seed(3)
+  local m = nn.Sequential { nn.Input { 2, 2, 16 }, nn.Conv2D { filters = 64, kernel = 3, padding = "same" },
+    nn.Conv2D { filters = 16, kernel = 3, padding = "same" }, nn.Flatten(), nn.Dense(2) }
+  m:compile { optimizer = optim.SGD { lr = 0.01 }, loss = "mse" }
+  local tx, ty = tensor.randn(2, 2, 2, 16), tensor.randn(2, 2)
+  m:train_on_batch(tx, ty)
+  return m.layers[1].weight:clone(), m.layers[2].weight:clone()
+end
+local a1, a2 = tiny(1)
+local b1, b2 = tiny(2)
+lunette.threads(old)
+T.check((a1 - b1):abs():max() < 1e-5 and (a2 - b2):abs():max() < 1e-5,
+  "tiny images, many filters, batch 2: the 2-thread step equals the 1-thread step")
 T.done()
