@@ -248,8 +248,14 @@ local function nrows_of(x) local ok, s = pcall(function() return x.shape end) re
 -- a small compiled image classifier and data that fit it: calls get past the shape checks
 -- and reach fit, train_on_batch, lr_find, Grad-CAM, saliency and the plots.
 local function new_compiled()
-  local H, C, K = rnd(3, 5), rnd(1, 2), rnd(2, 3)
-  local ls = { nn.Input { H, H, C }, nn.Conv2D(layer_opts { rnd(1, 3), rnd(1, 3), padding = "same", activation = "relu" }) }
+  -- wide: 16 or 32 channels into up to 64 filters on images down to 1×1, then a second
+  -- convolution, so the direct kernels, the flipped-kernel input gradient and the blocks
+  -- of cols run on shapes where a thread's share of the scratch is smallest
+  local wide = rnd() < 0.3
+  local H, C, K = wide and rnd(1, 4) or rnd(3, 5), wide and 16 * rnd(1, 2) or rnd(1, 2), rnd(2, 3)
+  local ls = { nn.Input { H, H, C }, nn.Conv2D(layer_opts { wide and 16 * rnd(1, 4) or rnd(1, 3), rnd(1, 3),
+                                                            padding = "same", activation = "relu" }) }
+  if wide then ls[#ls + 1] = nn.Conv2D(layer_opts { 16 * rnd(1, 2), rnd(1, 3), padding = "same", stride = rnd(1, 2) }) end
   if rnd() < 0.3 then ls[#ls + 1] = nn.BatchNorm() end
   if rnd() < 0.3 then ls[#ls + 1] = nn.Dropout(0.5) end
   local m
