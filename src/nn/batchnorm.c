@@ -1,16 +1,16 @@
 /* batchnorm.c: BatchNormalization over the last (channel) axis (Ioffe & Szegedy 2015,
  * Keras semantics). Rows M = N·(all but the last axis), C channels.
  * Training: μ, σ² = batch mean and biased variance per channel;
- *           y = γ (x - μ) / sqrt(σ² + ε) + β, computed as TensorFlow does:
- *           y = x·a + (β - μ·a), a = γ / sqrt(σ² + ε);
+ *           y = γ (x - μ) / sqrt(σ² + ε) + β, computed as a·(x - μ) + β with
+ *           a = γ / sqrt(σ² + ε) per channel;
  *           moving ← momentum·moving + (1 - momentum)·batch  (Keras: momentum 0.99,
  *           ε 1e-3, biased variance in the moving average).
  *           The training forward only keeps μ and σ² in its cache; commit applies the
  *           moving update, so a step that is not applied (NaN loss, Ctrl-C) changes nothing.
  * Inference: the moving mean and variance replace μ, σ².
  * Backward (training), x̂ = (x - μ)·inv:  dγ += Σ dy·x̂;  dβ += Σ dy;
- *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)), as dx = p·dy + q·x + t with
- *           per-channel p, q, t.
+ *           dx = γ·inv/M · (M·dy - Σdy - x̂·Σ(dy·x̂)), as dx = k·dy + q·(x - μ) + t
+ *           with per-channel k, q, t.
  * γ is `weight`, β `bias`; the state block holds [moving_mean | moving_variance].
  * Per-channel sums in double. Distributed step (lt_layer_sync_batch): the per-channel sums
  * (Σx, Σ(x-μ)², Σdy, Σdy·x̂) and the row count M are summed over the processes, so μ, σ² and dx are those of the
@@ -144,17 +144,20 @@ static inline __attribute__((always_inline)) void channel_sums(int what, const f
     }
 }
 
-/* out[r][c] = p[c]·u[r][c] + t[c], plus q[c]·v[r][c] when v is given. */
-static void per_channel_affine(float *out, const float *u, const float *v, int64_t M, int64_t C,
-                               const float *p, const float *q, const float *t) {
+/* out[r][c] = q[c]·(v[r][c] - m[c]) + t[c], plus p[c]·u[r][c] when u is given. v - m
+ * first: a row at the mean gives exactly t (x·a + (β - μ·a) would cancel two large
+ * products there). */
+static void per_channel_affine(float *out, const float *u, const float *p, const float *v,
+                               const float *q, const float *m, const float *t, int64_t M,
+                               int64_t C) {
     for (int64_t r = 0; r < M; r++) {
-        const float *ur = u + r * C;
+        const float *vr = v + r * C;
         float *o = out + r * C;
-        if (v) {
-            const float *vr = v + r * C;
-            for (int64_t c = 0; c < C; c++) o[c] = p[c] * ur[c] + q[c] * vr[c] + t[c];
+        if (u) {
+            const float *ur = u + r * C;
+            for (int64_t c = 0; c < C; c++) o[c] = p[c] * ur[c] + q[c] * (vr[c] - m[c]) + t[c];
         } else {
-            for (int64_t c = 0; c < C; c++) o[c] = p[c] * ur[c] + t[c];
+            for (int64_t c = 0; c < C; c++) o[c] = q[c] * (vr[c] - m[c]) + t[c];
         }
     }
 }
@@ -198,12 +201,9 @@ static lt_status bn_forward(lt_layer *l, const float *x, float *y, int64_t N, fl
         }
     }
     const float *g = l->w->data, *be = l->b->data;
-    float *a = consts_buf(scratch, C), *sh = a + C;     /* y = a·x + sh */
-    for (int64_t c = 0; c < C; c++) {
-        a[c] = g[c] * inv[c];
-        sh[c] = be[c] - mean[c] * a[c];
-    }
-    per_channel_affine(y, x, NULL, M, C, a, NULL, sh);
+    float *a = consts_buf(scratch, C);                  /* y = a·(x - μ) + β */
+    for (int64_t c = 0; c < C; c++) a[c] = g[c] * inv[c];
+    per_channel_affine(y, NULL, NULL, x, a, mean, be, M, C);
     return LT_OK;
 }
 
@@ -234,15 +234,15 @@ static void bn_backward(lt_layer *l, const float *x, const float *y, float *dy, 
     const double Mt = sdy[2 * C];                 /* rows of the (global) batch */
     const float *g = l->w->data;
     /* dx = k·(dy - Σdy/M - x̂·Σ(dy·x̂)/M), k = γ·inv, x̂ = (x - μ)·inv:
-     *    = k·dy + q·x + t,  q = -k·inv·Σ(dy·x̂)/M,  t = -k·Σdy/M - q·μ  (inference: k·dy) */
+     *    = k·dy + q·(x - μ) + t,  q = -k·inv·Σ(dy·x̂)/M,  t = -k·Σdy/M  (inference: k·dy) */
     float *k = consts_buf(scratch, C), *q = k + C, *t = q + C;
     for (int64_t c = 0; c < C; c++) {
         k[c] = g[c] * inv[c];
         double mdyx = training ? sdyx[c] / Mt : 0, mdy = training ? sdy[c] / Mt : 0;
         q[c] = (float)(-k[c] * inv[c] * mdyx);
-        t[c] = (float)(-k[c] * mdy - q[c] * mean[c]);
+        t[c] = (float)(-k[c] * mdy);
     }
-    per_channel_affine(dx, dy, x, M, C, k, q, t);
+    per_channel_affine(dx, dy, k, x, q, mean, t, M, C);
 }
 
 /* moving ← momentum·moving + (1 - momentum)·batch, from a training forward's cache */

@@ -309,6 +309,7 @@ int main(void) {
     bn_vs_naive(3, 5, 5, 20);      /* 75 rows: a block of 64 and 11; 16 channels + 4 */
     bn_vs_naive(2, 8, 8, 32);      /* whole blocks, two groups of 16 */
     bn_vs_naive(1, 1, 3, 5);       /* 3 rows, no group of 16 */
+    bn_vs_naive(1, 1, 1, 24);      /* one pixel, batch 1: a single row, variance 0 */
     int64_t img20[3] = {3, 3, 20};
     gradcheck("batchnorm training, 20 channels", lt_batchnorm_new(0.99f, 1e-3f), 3, 3, img20, 1,
               0.01f, 0);
@@ -368,6 +369,9 @@ int main(void) {
     /* too many weights for the direct kernel (K·OC > 160 Ki): im2col + GEMM with OC a
      * multiple of 16, whole tiles of the GEMM */
     conv_vs_direct(5, 5, 64, 320, 3, 1, LT_PAD_SAME);
+    /* one-pixel images: every tap but the centre in the padding */
+    conv_vs_direct(1, 1, 16, 32, 3, 1, LT_PAD_SAME);
+    conv_vs_direct(1, 1, 3, 5, 3, 2, LT_PAD_SAME);
     pool_vs_direct(1, 2, 2, LT_PAD_VALID);
     pool_vs_direct(1, 3, 2, LT_PAD_SAME);
     pool_vs_direct(0, 3, 2, LT_PAD_SAME);
