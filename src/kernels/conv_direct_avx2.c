@@ -14,6 +14,7 @@
 #define VMAX _mm256_max_ps
 #define JW 2
 #define QW 6
+#define QR1 6
 #define QR 6
 
 #include "kernels/conv_direct_impl.h"

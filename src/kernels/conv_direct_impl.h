@@ -12,7 +12,8 @@
  *                                the vector: floats, type, and operations,
  *   JW, QW                       channel vectors and pixels of a block over the wide
  *                                groups (QW·JW accumulators + JW weights + 1 broadcast
- *                                fill the registers), QR the pixels of the rest's blocks.
+ *                                fill the registers), QR1 and QR the pixels of the rest's
+ *                                blocks of one vector and of two or three (at most 8).
  * Compiled for that instruction set (CMakeLists.txt): reached only through lt_conv_direct
  * (im2col.c), which checks lt_isa() first. */
 #include "nn/im2col.h"
@@ -92,7 +93,7 @@ void CONV_NAME(const lt_conv_geom *g, const float *x, const float *w, const floa
     int64_t wide = OC / (VF * JW) * (VF * JW);   /* groups of VF·JW channels, then the rest */
     if (wide) run(g, x, w, b, OC, 0, wide, QW, JW, relu, y);
     switch ((OC - wide) / VF) {
-    case 1: run(g, x, w, b, OC, wide, OC, QR, 1, relu, y); break;
+    case 1: run(g, x, w, b, OC, wide, OC, QR1, 1, relu, y); break;
     case 2: run(g, x, w, b, OC, wide, OC, QR, 2, relu, y); break;
     case 3: run(g, x, w, b, OC, wide, OC, QR, 3, relu, y); break;
     default: break;
