@@ -109,6 +109,9 @@ void lt_blas_threads(int n);
 /* The threads a kernel may use now: 1 inside a data-parallel step (each thread has its
  * own half of the batch), lt_get_threads() otherwise. */
 int lt_kernel_threads(void);
+/* Multiply-adds from which a kernel (GEMM, direct convolution) splits over two threads:
+ * about a millisecond of work, what a hand-off to the worker thread pays for. */
+#define LT_SPLIT_MACS 4e6
 
 /* ---- random ---- */
 lt_tensor *lt_tensor_rand(int ndim, const int64_t *shape);   /* U[0,1) from lt_global_rng */

@@ -92,7 +92,7 @@ int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alp
      * columns or 12 rows (whole tiles of every path), so each C element is computed by
      * the same tiles, in the same order, as on one thread. */
     if (isa == LT_ISA_GENERIC) return 0;
-    if (threads < 2 || (double)M * N * K < 4e6 || (N < 128 && M < 24) || !thread_buf())
+    if (threads < 2 || (double)M * N * K < LT_SPLIT_MACS || (N < 128 && M < 24) || !thread_buf())
         return run(isa, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
     job j = {isa, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, bias, relu, 0, 0,
              {0, 0}};

@@ -103,11 +103,11 @@ int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const 
                    int64_t OC, int relu, float *y) {
     int64_t K = g->KH * g->KW * g->C;
     if (!lt_conv_direct_ok(g->C, K, OC)) return 0;
-    /* Two threads, half of the samples each, from a few MFLOP (where a GEMM splits too)
+    /* Two threads, half of the samples each, from LT_SPLIT_MACS (as a GEMM splits)
      * when no data-parallel step has the threads: a net with BatchNorm runs its layers on
      * the whole batch. Each output pixel is computed alike either way. */
     double macs = (double)g->N * (double)(g->OH * g->OW) * (double)K * (double)OC;
-    if (g->N >= 2 && macs >= 4e6 && lt_kernel_threads() >= 2) {
+    if (g->N >= 2 && macs >= LT_SPLIT_MACS && lt_kernel_threads() >= 2) {
         direct_job j = {g, x, w, b, OC, g->N / 2, relu, y};
         lt_par_run2(direct_half, &j);
         return 1;
