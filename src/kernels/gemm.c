@@ -85,6 +85,14 @@ int lt_sgemm(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
                        threads);
 }
 
+int lt_sgemm_adam(lt_isa_level isa, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, const lt_adam_step *s) {
+    float *buf = isa == LT_ISA_GENERIC ? NULL : thread_buf();
+    if (!buf || M <= 0 || N <= 0 || K <= 0) return 0;
+    return isa == LT_ISA_AVX512 ? lt_sgemm_adam_avx512(M, N, K, A, lda, B, ldb, s, buf)
+                                : lt_sgemm_adam_avx2(M, N, K, A, lda, B, ldb, s, buf);
+}
+
 int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta, float *C,
                 int ldc, const float *bias, int relu, int threads) {

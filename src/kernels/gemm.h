@@ -28,6 +28,25 @@ int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alp
                 const float *A, int lda, const float *B, int ldb, float beta, float *C,
                 int ldc, const float *bias, int relu, int threads);
 
+/* Adam's step (AdamW's with wdl) on a kernel's elements, as the optimizer's update kernels
+ * compute it (nn/optim_update_impl.h, adam), from a gradient g: g·scale, clamped to
+ * [-clip, clip] when clip > 0; m += c1·(g - m); v += c2·(g² - v); w -= w·wdl;
+ * w -= alpha·m / (sqrt(v) + eps). w, m, v: M×N, rows N apart. */
+typedef struct {
+    float *w, *m, *v;
+    float c1, c2, alpha, eps, wdl, scale, clip;
+} lt_adam_step;
+
+/* A weight gradient G = Aᵀ·B (A: K×M, B: K×N; a Dense layer's xᵀ·dz) handed to Adam's step
+ * tile by tile while each tile is in L1, never written whole: the tile's products on the
+ * FMA units overlap the previous tile's divides and square roots. Each element of G is
+ * summed as lt_sgemm sums it, and updated as the optimizer's kernels update it. Returns 0,
+ * with nothing done, for the generic path, K above one k block (lt_sgemm sums more in
+ * blocks) or when no packing buffer could be had; else 1. One thread. Call under the
+ * update's flush-to-zero (nn/optim.c). */
+int lt_sgemm_adam(lt_isa_level isa, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, const lt_adam_step *s);
+
 /* The per-instruction-set drivers (gemm_avx512.c, gemm_avx2.c): buf holds
  * lt_gemm_buf_avx512 / lt_gemm_buf_avx2 floats, 64-byte aligned. */
 #define LT_GEMM_DECL(name)                                                                    \
@@ -36,6 +55,11 @@ int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alp
               int relu, float *buf)
 LT_GEMM_DECL(lt_sgemm_avx512);
 LT_GEMM_DECL(lt_sgemm_avx2);
+#define LT_GEMM_ADAM_DECL(name)                                                               \
+    int name(int M, int N, int K, const float *A, int lda, const float *B, int ldb,           \
+             const lt_adam_step *s, float *buf)
+LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx512);
+LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx2);
 extern const size_t lt_gemm_buf_avx512, lt_gemm_buf_avx2;
 
 /* Register-only multiply-add loops for lt_fma_peak: n iterations, returns the FLOPs done. */

@@ -93,6 +93,63 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
         for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
 }
 
+#define GEMM_ADAM_NAME lt_sgemm_adam_avx2
+
+/* Adam's step on 8 floats g at w, m, v under the mask k (all ones: plain loads and stores),
+ * as in gemm_avx512.c. */
+static inline __attribute__((always_inline)) void adam8(const lt_adam_step *s, __m256 g,
+                                                        float *w, float *m, float *v,
+                                                        __m256i k, int all) {
+    g = _mm256_mul_ps(g, _mm256_set1_ps(s->scale));
+    if (s->clip > 0) {
+        g = _mm256_min_ps(_mm256_set1_ps(s->clip), g);
+        g = _mm256_max_ps(_mm256_set1_ps(-s->clip), g);
+    }
+    __m256 mi = all ? _mm256_loadu_ps(m) : _mm256_maskload_ps(m, k);
+    __m256 vi = all ? _mm256_loadu_ps(v) : _mm256_maskload_ps(v, k);
+    __m256 wi = all ? _mm256_loadu_ps(w) : _mm256_maskload_ps(w, k);
+    mi = _mm256_add_ps(mi, _mm256_mul_ps(_mm256_set1_ps(s->c1), _mm256_sub_ps(g, mi)));
+    vi = _mm256_add_ps(vi, _mm256_mul_ps(_mm256_set1_ps(s->c2),
+                                         _mm256_sub_ps(_mm256_mul_ps(g, g), vi)));
+    wi = _mm256_sub_ps(wi, _mm256_mul_ps(wi, _mm256_set1_ps(s->wdl)));
+    __m256 upd = _mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(s->alpha), mi),
+                               _mm256_add_ps(_mm256_sqrt_ps(vi), _mm256_set1_ps(s->eps)));
+    wi = _mm256_sub_ps(wi, upd);
+    if (all) {
+        _mm256_storeu_ps(m, mi);
+        _mm256_storeu_ps(v, vi);
+        _mm256_storeu_ps(w, wi);
+    } else {
+        _mm256_maskstore_ps(m, k, mi);
+        _mm256_maskstore_ps(v, k, vi);
+        _mm256_maskstore_ps(w, k, wi);
+    }
+}
+
+/* Adam's step on the tile t, as in gemm_avx512.c. */
+static inline __attribute__((always_inline)) void adam_tile(const lt_adam_step *s,
+                                                            const float *t, int i, int j,
+                                                            int mr, int nr, long ldw) {
+    size_t o = (size_t)i * ldw + j;
+    const __m256i ones = _mm256_set1_epi32(-1);
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++, o += ldw) {
+            adam8(s, _mm256_load_ps(t + r * NR), s->w + o, s->m + o, s->v + o, ones, 1);
+            adam8(s, _mm256_load_ps(t + r * NR + 8), s->w + o + 8, s->m + o + 8, s->v + o + 8,
+                  ones, 1);
+        }
+        return;
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int r = 0; r < mr; r++, o += ldw)
+        for (int c = 0; c < nr; c += 8) {
+            __m256i k = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - c), lane);
+            adam8(s, _mm256_load_ps(t + r * NR + c), s->w + o + c, s->m + o + c, s->v + o + c,
+                  k, 0);
+        }
+}
+
 #include "kernels/gemm_impl.h"
 
 double lt_fma_loop_avx2(long n) {

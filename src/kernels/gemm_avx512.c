@@ -109,6 +109,65 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
         for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
 }
 
+#define GEMM_ADAM_NAME lt_sgemm_adam_avx512
+
+/* Adam's step (gemm.h, lt_adam_step) on 16 floats g at w, m, v under the mask k, in the
+ * operations and order of the optimizer's kernels (nn/optim_update_impl.h, adam), so the
+ * results are theirs, bit for bit. */
+static inline __attribute__((always_inline)) void adam16(const lt_adam_step *s, __m512 g,
+                                                         float *w, float *m, float *v,
+                                                         __mmask16 k) {
+    g = _mm512_mul_ps(g, _mm512_set1_ps(s->scale));
+    if (s->clip > 0) {
+        g = _mm512_min_ps(_mm512_set1_ps(s->clip), g);
+        g = _mm512_max_ps(_mm512_set1_ps(-s->clip), g);
+    }
+    int all = k == (__mmask16)0xFFFF;      /* plain loads and stores: faster than masked */
+    __m512 mi = all ? _mm512_loadu_ps(m) : _mm512_maskz_loadu_ps(k, m);
+    __m512 vi = all ? _mm512_loadu_ps(v) : _mm512_maskz_loadu_ps(k, v);
+    __m512 wi = all ? _mm512_loadu_ps(w) : _mm512_maskz_loadu_ps(k, w);
+    mi = _mm512_add_ps(mi, _mm512_mul_ps(_mm512_set1_ps(s->c1), _mm512_sub_ps(g, mi)));
+    vi = _mm512_add_ps(vi, _mm512_mul_ps(_mm512_set1_ps(s->c2),
+                                         _mm512_sub_ps(_mm512_mul_ps(g, g), vi)));
+    wi = _mm512_sub_ps(wi, _mm512_mul_ps(wi, _mm512_set1_ps(s->wdl)));
+    __m512 upd = _mm512_div_ps(_mm512_mul_ps(_mm512_set1_ps(s->alpha), mi),
+                               _mm512_add_ps(_mm512_sqrt_ps(vi), _mm512_set1_ps(s->eps)));
+    wi = _mm512_sub_ps(wi, upd);
+    if (all) {
+        _mm512_storeu_ps(m, mi);
+        _mm512_storeu_ps(v, vi);
+        _mm512_storeu_ps(w, wi);
+    } else {
+        _mm512_mask_storeu_ps(m, k, mi);
+        _mm512_mask_storeu_ps(v, k, vi);
+        _mm512_mask_storeu_ps(w, k, wi);
+    }
+}
+
+/* Adam's step on the tile t: the first nr floats of its first mr rows, at row i, column j
+ * of w, m, v (rows ldw apart). A whole tile is unrolled, so that its loads of w, m and v
+ * are all in flight at once. */
+static inline __attribute__((always_inline)) void adam_tile(const lt_adam_step *s,
+                                                            const float *t, int i, int j,
+                                                            int mr, int nr, long ldw) {
+    size_t o = (size_t)i * ldw + j;
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++, o += ldw) {
+            adam16(s, _mm512_load_ps(t + r * NR), s->w + o, s->m + o, s->v + o, 0xFFFF);
+            adam16(s, _mm512_load_ps(t + r * NR + 16), s->w + o + 16, s->m + o + 16,
+                   s->v + o + 16, 0xFFFF);
+        }
+        return;
+    }
+    for (int r = 0; r < mr; r++, o += ldw)
+        for (int c = 0; c < nr; c += 16) {
+            __mmask16 k = nr - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nr - c)) - 1);
+            adam16(s, _mm512_load_ps(t + r * NR + c), s->w + o + c, s->m + o + c,
+                   s->v + o + c, k);
+        }
+}
+
 #include "kernels/gemm_impl.h"
 
 double lt_fma_loop_avx512(long n) {

@@ -17,7 +17,10 @@
  * the fewest thirds of MR rows and halves of NR columns that cover them; tiles they do not
  * fill exactly go through a local tile. The k blocks are split evenly (K = 288 is two
  * blocks of 144, not 256 + 32). Every C element is summed in the same order whatever the
- * split of rows or columns between threads, and whether A is packed or not. */
+ * split of rows or columns between threads, and whether A is packed or not.
+ * GEMM_ADAM_NAME (lt_sgemm_adam) runs the same tiles, then adam_tile(s, t, i, j, mr, nr)
+ * (the ISA's, always inline) on each: Adam's step on the tile t (mr×nr of MR×NR) at row i,
+ * column j of w, m, v. */
 #include <string.h>
 
 /* The instantiations: thirds of MR rows (1..3), half or whole width; A packed (k-major, MR
@@ -173,4 +176,29 @@ void GEMM_NAME(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             }
         }
     }
+}
+
+/* G = Aᵀ·B (A: K×M, B: K×N) by tiles, each given to Adam's step at once (gemm.h,
+ * lt_sgemm_adam): B packed by blocks of NC columns, A by panels of MR rows of G (K×MR
+ * floats), and every tile through t, so that the step reads it from L1. One k block: the
+ * tile's sums are those of GEMM_NAME. */
+int GEMM_ADAM_NAME(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                   const lt_adam_step *s, float *buf) {
+    if (K > KC) return 0;
+    float *pa = buf, *pb = buf + (size_t)MC * KC;
+    float t[MR * NR] __attribute__((aligned(64)));
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        pack_b(0, B, ldb, 0, jc, K, nc, pb);
+        for (int ir = 0; ir < M; ir += MR) {
+            int mr = M - ir < MR ? M - ir : MR, thirds = (3 * mr + MR - 1) / MR;
+            pack_a(1, A, lda, ir, 0, mr, K, pa);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = nc - jr < NR ? nc - jr : NR, half = nr <= NR / 2;
+                micro(thirds, half, K, pa, MR, 1, pb + (size_t)jr * K, t, NR, 1.0f, 0, NULL, 0);
+                adam_tile(s, t, ir, jc + jr, mr, nr, N);
+            }
+        }
+    }
+    return 1;
 }

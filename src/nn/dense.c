@@ -93,7 +93,11 @@ static void dense_backward(lt_layer *l, const float *x, const float *y, float *d
                 (int)d->units, 1.0f, lt_grad_ptr(l->dw), (int)d->units);
         return;
     }
-    /* fused: dW by blocks of rows into the scratch, each handed to the update at once */
+    /* fused: dW folded into the step tile by tile where the optimizer has a kernel for it,
+     * else by blocks of rows into the scratch, each handed to the update at once */
+    if (l->update_product && l->update_product(l->update_ctx, (int)d->in, (int)d->units,
+                                               (int)M, x, (int)d->in, dy, (int)d->units))
+        return;
     int64_t rows = UPDATE_BLOCK / d->units > 0 ? UPDATE_BLOCK / d->units : 1;
     for (int64_t i = 0; i < d->in; i += rows) {
         int64_t n = d->in - i < rows ? d->in - i : rows;

@@ -117,6 +117,12 @@ struct lt_layer {
      * step to those weights at once. The layer computes dx first, from the weights as the
      * forward used them. */
     void (*update)(void *ctx, int64_t off, const float *g, int64_t n);
+    /* Set with update: the step of all of the kernel (rows × cols, rows cols apart) from its
+     * gradient given as the product Aᵀ·B (A: K×rows, B: K×cols), folded into the step where
+     * the optimizer has a kernel for it (optim.h, lt_optim_apply_product). Returns 0, with
+     * nothing done, otherwise: then update, by blocks. */
+    int (*update_product)(void *ctx, int rows, int cols, int K, const float *A, int lda,
+                          const float *B, int ldb);
     void *update_ctx;
 };
 

@@ -1012,6 +1012,14 @@ static void fused_update(void *ctx, int64_t off, const float *g, int64_t n) {
     u->ran = 1;
 }
 
+static int fused_update_product(void *ctx, int rows, int cols, int K, const float *A, int lda,
+                                const float *B, int ldb) {
+    lt_net_update *u = ctx;
+    if (!lt_optim_apply_product(u->opt, u->seg, rows, cols, K, A, lda, B, ldb)) return 0;
+    u->ran = 1;
+    return 1;
+}
+
 /* Sets the update hooks of the layers whose step is fused this time (after
  * optim_segments; lt_optim_begin follows when there are any); returns how many. */
 static int set_fused_updates(lt_net *net, const lt_optim *opt) {
@@ -1027,6 +1035,7 @@ static int set_fused_updates(lt_net *net, const lt_optim *opt) {
         for (int i = net->ninputs; i < net->n; i++) uses += net->nodes[i].layer == l;
         if (uses != 1) continue;           /* a shared layer sums its gradients */
         l->update = fused_update;
+        l->update_product = fused_update_product;
         l->update_ctx = u;
         k++;
     }
@@ -1042,6 +1051,7 @@ static void apply_unfused(lt_net *net, lt_optim *opt) {
         lt_layer *l = net->layers[m];
         if (!l->update) continue;
         l->update = NULL;
+        l->update_product = NULL;
         l->update_ctx = NULL;
         const lt_net_update *u = &net->upd[m];
         if (!u->ran) continue;
@@ -1055,6 +1065,7 @@ static void apply_unfused(lt_net *net, lt_optim *opt) {
 static void clear_fused_updates(lt_net *net) {
     for (int m = 0; m < net->nlayers; m++) {
         net->layers[m]->update = NULL;
+        net->layers[m]->update_product = NULL;
         net->layers[m]->update_ctx = NULL;
     }
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "nn/optim_update.h"
 
@@ -298,6 +299,19 @@ void lt_optim_apply_grad(const lt_optim *o, int seg, int64_t off, int64_t n, con
     unsigned csr = flush_denormals();
     apply_run(o, &r, 0, n, 0);
     restore_denormals(csr);
+}
+
+int lt_optim_apply_product(const lt_optim *o, int seg, int M, int N, int K, const float *A,
+                           int lda, const float *B, int ldb) {
+    const lt_optim_run *r = &o->run[seg];
+    if ((o->kind != LT_OPT_ADAM && o->kind != LT_OPT_ADAMW) || r->n != (int64_t)M * N)
+        return 0;
+    lt_adam_step s = {r->w, r->m, r->v, (float)(1.0 - o->beta1), (float)(1.0 - o->beta2),
+                      r->alpha, r->eps, r->wdl, r->scale, (float)o->clipvalue};
+    unsigned csr = flush_denormals();
+    int done = lt_sgemm_adam(lt_isa(), M, N, K, A, lda, B, ldb, &s);
+    restore_denormals(csr);
+    return done;
 }
 
 lt_status lt_optim_step(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g) {

@@ -120,6 +120,13 @@ int64_t   lt_optim_seg_pos(const lt_optim *o, int seg);
  * gradient over in blocks as it computes them (net.c's fused updates). The segment's
  * clipping scale is used as it is: a fused segment has no norm clipping. */
 void      lt_optim_apply_grad(const lt_optim *o, int seg, int64_t off, int64_t n, const float *g);
+/* The same for all of segment seg, from its gradient given as the product G = Aᵀ·B (A: K×M,
+ * B: K×N; the segment is M×N, rows N apart: a Dense kernel's xᵀ·dz), where a kernel folds
+ * the product into the step tile by tile (Adam and AdamW on the AVX paths, one k block:
+ * kernels/gemm.h, lt_sgemm_adam). Returns 0, with nothing done, where none does: the caller
+ * then computes G and uses lt_optim_apply_grad. */
+int       lt_optim_apply_product(const lt_optim *o, int seg, int M, int N, int K,
+                                 const float *A, int lda, const float *B, int ldb);
 /* begin + apply over everything. */
 lt_status lt_optim_step(lt_optim *o, int nseg, const lt_optim_seg *seg, int zero_g);
 

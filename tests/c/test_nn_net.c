@@ -347,7 +347,9 @@ static void chunked_inference(int dense) {
 
 /* A dense layer's optimizer step fused into the backward pass (net.c) gives the weights
  * and optimizer state of the unfused step, bit for bit: the same net trained twice, once
- * with a clipnorm too large to clip (which turns fusion off), for each optimizer. */
+ * with a clipnorm too large to clip (which turns fusion off), for each optimizer. Adam's
+ * and AdamW's steps take the weight gradient's product tile by tile (lt_sgemm_adam): 250
+ * rows and 300 columns cut tiles at both edges on every path. */
 static lt_net *fused_net(lt_layer **L, lt_rng *r) {
     L[0] = lt_dense_new(300, LT_ACT_RELU, 1);     /* 250×300 = 75,000 weights: fused */
     L[1] = lt_dense_new(7, LT_ACT_SOFTMAX, 1);    /* small: never fused */
@@ -358,7 +360,7 @@ static lt_net *fused_net(lt_layer **L, lt_rng *r) {
     return net;
 }
 
-static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
+static void fused_update_equals_unfused(lt_optim_kind kind, int threads, double clipvalue) {
     enum { N = 24, STEPS = 4 };
     int was = lt_get_threads();
     lt_set_threads(threads);           /* 2: the batch is split, nothing is fused */
@@ -371,6 +373,7 @@ static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
         opt[k] = lt_optim_new(kind);
         opt[k]->momentum = 0.9;        /* SGD: the velocity slot too */
         opt[k]->weight_decay = 0.01;
+        opt[k]->clipvalue = clipvalue;
     }
     opt[1]->clipnorm = 1e30;           /* scale exactly 1, and no fusion */
     float x[N * 250], y[N];
@@ -388,8 +391,8 @@ static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
      * in its own order, so there the weights agree to rounding */
     int exact = lt_isa() != LT_ISA_GENERIC;
     char msg[96];
-    snprintf(msg, sizeof msg, "%s, %d thread(s): fused update == unfused (weights)",
-             lt_optim_name(opt[0]), threads);
+    snprintf(msg, sizeof msg, "%s, %d thread(s), clipvalue %g: fused update == unfused (weights)",
+             lt_optim_name(opt[0]), threads, clipvalue);
     if (exact)
         CHECK(memcmp(net[0]->params->data, net[1]->params->data,
                      (size_t)net[0]->nparams * sizeof(float)) == 0, msg);
@@ -404,8 +407,8 @@ static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
         if (!a) a = p[0]->v, b = p[1]->v;    /* RMSprop keeps v only */
         same = memcmp(a, b, (size_t)L[0][0]->nw * sizeof(float)) == 0;
     }
-    snprintf(msg, sizeof msg, "%s, %d thread(s): fused update == unfused (state, step count)",
-             lt_optim_name(opt[0]), threads);
+    snprintf(msg, sizeof msg, "%s, %d thread(s), clipvalue %g: fused update == unfused (state, step count)",
+             lt_optim_name(opt[0]), threads, clipvalue);
     CHECK(same, msg);
     int zero = 1;
     for (int64_t e = 0; e < net[0]->nparams; e++) zero &= net[0]->grads->data[e] == 0.0f;
@@ -421,10 +424,11 @@ static void fused_update_equals_unfused(lt_optim_kind kind, int threads) {
 int main(void) {
     if (check_isa_missing()) return 77;
     for (int threads = 1; threads <= 2; threads++) {
-        fused_update_equals_unfused(LT_OPT_ADAM, threads);
-        fused_update_equals_unfused(LT_OPT_ADAMW, threads);
-        fused_update_equals_unfused(LT_OPT_SGD, threads);
-        fused_update_equals_unfused(LT_OPT_RMSPROP, threads);
+        fused_update_equals_unfused(LT_OPT_ADAM, threads, 0);
+        fused_update_equals_unfused(LT_OPT_ADAM, threads, 0.002);   /* some gradients clipped */
+        fused_update_equals_unfused(LT_OPT_ADAMW, threads, 0);
+        fused_update_equals_unfused(LT_OPT_SGD, threads, 0);
+        fused_update_equals_unfused(LT_OPT_RMSPROP, threads, 0);
     }
     counts();
     chunked_inference(1);
