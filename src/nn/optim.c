@@ -308,6 +308,9 @@ int lt_optim_apply_product(const lt_optim *o, int seg, int M, int N, int K, cons
         return 0;
     lt_adam_step s = {r->w, r->m, r->v, (float)(1.0 - o->beta1), (float)(1.0 - o->beta2),
                       r->alpha, r->eps, r->wdl, r->scale, (float)o->clipvalue};
+    /* The product runs under the update's flush-to-zero too (switching the mode around each
+     * tile's step cost 5 %): a gradient element summed from products below FLT_MIN, 1.2e-38,
+     * can differ in its last bits from the unfused step's, which then flushes it whole. */
     unsigned csr = flush_denormals();
     int done = lt_sgemm_adam(lt_isa(), M, N, K, A, lda, B, ldb, &s);
     restore_denormals(csr);
