@@ -26,12 +26,15 @@ static int below(int n) { return (int)lt_rng_below(&rng, (uint64_t)n); }
 /* One GEMM on isa against lt_gemm_naive, C embedded in a larger matrix (ldc > N) whose
  * other cells must stay untouched; beta = 0 must overwrite even NaN. ep: the epilogue
  * (lt_gemm_ep): 0 none, 1 + bias, 2 + bias then ReLU (a NaN sum becomes 0). */
+static int b_aligned;   /* B 64-byte aligned: with N = NR and no padding, already packed */
+
 static void gemm_check(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad,
                        int ep) {
     int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
     size_t nc = (size_t)M * ldc;
-    float *A = malloc(na * 4 + 4), *B = malloc(nb * 4 + 4), *C = malloc(nc * 4),
+    float *A = malloc(na * 4 + 4), *C = malloc(nc * 4),
+          *B = b_aligned ? aligned_alloc(64, (nb * 4 + 63) / 64 * 64) : malloc(nb * 4 + 4),
           *R = malloc(nc * 4), *bias = malloc((size_t)N * 4);
     for (size_t i = 0; i < na; i++) A[i] = uni();
     for (size_t i = 0; i < nb; i++) B[i] = uni();
@@ -92,6 +95,13 @@ static void gemm_tests(void) {
         gemm_check(0, 0, 7200, 32, 27, 1.0f, 0.0f, 0, ep);   /* the CIFAR conv1 forward */
         gemm_check(0, 0, 5, 7, 0, 1.0f, 0.5f, 1, ep);        /* K = 0: beta·C + bias */
     }
+    b_aligned = 1;   /* B's rows are its packed panel (gemm_impl.h): read in place */
+    for (int ta = 0; ta < 2; ta++) {
+        gemm_case(ta, 0, 27, 32, 7200, 1.0f, 0.0f, 0);   /* the CIFAR conv1 weight gradient */
+        gemm_case(ta, 0, 29, 16, 600, 1.0f, 1.0f, 0);    /* AVX2's panel, three k blocks */
+        gemm_case(ta, 0, 13, 32, 40, 0.5f, 0.0f, 0);
+    }
+    b_aligned = 0;
     gemm_case(0, 0, 5, 7, 0, 1.0f, 0.5f, 1);   /* K = 0: C = beta·C */
     gemm_case(1, 0, 6, 9, 4, 0.0f, 0.0f, 2);   /* alpha = 0, beta = 0: zeros */
 }
