@@ -1,15 +1,18 @@
 /* dropout.c: inverted dropout (Srivastava et al. 2014, as Keras): in training each
  * element is zeroed with probability `rate` and the survivors scaled by 1/(1-rate), so
- * inference is the identity. The mask is not kept: forward records in its cache where in
- * the generator's stream it started, and backward draws the same mask again (a cache of
- * 16 floats per sample instead of the whole input; a mask costs far less to draw than to
- * write and read back). An identity forward marks its cache instead (IDENTITY below), so
- * backward follows what the forward did, whatever the mode flag says by then. */
+ * inference is the identity. The mask is not kept: forward draws a seed from the layer's
+ * generator, records it in its cache and draws the mask from it (kernels/mask.h), and
+ * backward draws the same mask again (a cache of 16 floats per sample instead of the whole
+ * input; a mask costs far less to draw than to write and read back). An identity forward
+ * marks its cache instead (IDENTITY below), so backward follows what the forward did,
+ * whatever the mode flag says by then. */
 #include "nn/layer.h"
 #include "nn/parallel.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "kernels/mask.h"
 
 typedef struct {
     lt_layer h;
@@ -21,15 +24,15 @@ typedef struct {
 static int masking(const lt_layer *l) { return l->training && ((const dropout_layer *)l)->rate > 0; }
 
 /* What a forward writes in the first float of its rows' cache: IDENTITY or MASKED, then,
- * when masked, the generator's state it drew from. Each thread's rows have their own cache
+ * when masked, the mask's seed. Each thread's rows have their own cache
  * range (and stream), so backward finds what its own rows' forward did. Not the mode flag:
  * a net restores its layers' flags once the forward is done (a layer built in Lua is in
  * inference mode outside fit), and a backward that read the flag then passed the gradient
  * through dropped units, unscaled (issue 19). */
 #define IDENTITY (-1.0f)
 #define MASKED 1.0f
-#define CACHE_PER_ROW 16    /* room for the flag and the state in any share of rows */
-_Static_assert(1 + sizeof(lt_rng) / sizeof(float) <= CACHE_PER_ROW, "dropout's cache row");
+#define CACHE_PER_ROW 16    /* room for the flag and the seed in any share of rows */
+_Static_assert(1 + sizeof(uint64_t) / sizeof(float) <= CACHE_PER_ROW, "dropout's cache row");
 
 static lt_status dropout_setup(lt_layer *l, int nd, const int64_t *in) {
     l->out_nd = nd;
@@ -42,33 +45,14 @@ static size_t dropout_cache(const lt_layer *l, int64_t N) {
     return (size_t)(N * CACHE_PER_ROW);
 }
 
-/* 0 or scale for a uniform u, by masking scale's bits: no branch to mispredict on a
- * random mask (GCC turns a select, even (float)(u >= thr) · scale, into one, and the
- * mispredictions cost 4× the draw). */
-static inline float mask_value(uint32_t u, uint64_t thr, float scale) {
-    uint32_t bits, keep = -(uint32_t)(u >= thr);
-    memcpy(&bits, &scale, sizeof bits);
-    bits &= keep;
-    float m;
-    memcpy(&m, &bits, sizeof m);
-    return m;
-}
-
-/* out[i] = in[i] · mask[i] for the mask drawn from rng: two 32-bit uniforms per 64-bit draw,
- * dropped when u < rate·2³², kept ones scaled. rng is left after the draws. */
-static void apply_mask(const dropout_layer *d, lt_rng *rng, const float *in, float *out,
+/* out[i] = in[i] · mask[i] for the mask drawn from seed (kernels/mask.h): dropped when its
+ * uniform is below rate·2³², kept ones scaled. */
+static void apply_mask(const dropout_layer *d, uint64_t seed, const float *in, float *out,
                        int64_t n) {
-    float scale = 1.0f / (1.0f - d->rate);
-    uint64_t thr = (uint64_t)((double)d->rate * 4294967296.0);
-    lt_rng r = *rng;                 /* state in registers */
-    int64_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        uint64_t u = lt_rng_next(&r);
-        out[i] = in[i] * mask_value((uint32_t)u, thr, scale);
-        out[i + 1] = in[i + 1] * mask_value((uint32_t)(u >> 32), thr, scale);
-    }
-    if (i < n) out[i] = in[i] * mask_value((uint32_t)lt_rng_next(&r), thr, scale);
-    *rng = r;
+    lt_rng8 r;
+    lt_rng8_seed(&r, seed);
+    lt_mask_apply(&r, (uint32_t)((double)d->rate * 4294967296.0), 1.0f / (1.0f - d->rate), in,
+                  out, n);
 }
 
 static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
@@ -81,10 +65,10 @@ static lt_status dropout_forward(lt_layer *l, const float *x, float *y, int64_t 
         cache[0] = IDENTITY;
         return LT_OK;
     }
-    lt_rng *rng = lt_layer_rng();    /* a data-parallel worker has its own stream */
+    uint64_t seed = lt_rng_next(lt_layer_rng());   /* a data-parallel worker: its own stream */
     cache[0] = MASKED;
-    memcpy(cache + 1, rng, sizeof *rng);
-    apply_mask((const dropout_layer *)l, rng, x, y, n);
+    memcpy(cache + 1, &seed, sizeof seed);
+    apply_mask((const dropout_layer *)l, seed, x, y, n);
     return LT_OK;
 }
 
@@ -97,9 +81,9 @@ static void dropout_backward(lt_layer *l, const float *x, const float *y, float 
         memcpy(dx, dy, (size_t)n * sizeof(float));
         return;
     }
-    lt_rng rng;                      /* the forward's draws again */
-    memcpy(&rng, cache + 1, sizeof rng);
-    apply_mask((const dropout_layer *)l, &rng, dy, dx, n);
+    uint64_t seed;                   /* the forward's draws again */
+    memcpy(&seed, cache + 1, sizeof seed);
+    apply_mask((const dropout_layer *)l, seed, dy, dx, n);
 }
 
 static const lt_layer_vt dropout_vt = {"Dropout", dropout_setup, NULL, dropout_cache, NULL,

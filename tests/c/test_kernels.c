@@ -16,6 +16,7 @@
 #include "core/tensor.h"
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
+#include "kernels/mask.h"
 #include "nn/layer.h"
 
 static lt_rng rng;
@@ -286,6 +287,54 @@ static void dense_case(int64_t N, int64_t in, int64_t units) {
     lt_layer_free(l);
 }
 
+/* Dropout's mask (kernels/mask.h) on the path in use against its definition, written out
+ * with eight scalar generators: lt_rng_seed(seed + l), element 16g + e from the g-th output
+ * of generator e/2 (its low half for even e), dropped (× 0) below thr, else × scale; bit
+ * for bit, the NaN of a dropped NaN or infinity included, in place or not, and the state
+ * left after the whole steps drawn. */
+static void mask_case(int64_t n, uint64_t seed, uint32_t thr, float scale, int in_place) {
+    float *in = malloc((size_t)(n + 1) * 4), *out = malloc((size_t)(n + 1) * 4),
+          *ref = malloc((size_t)(n + 1) * 4);
+    for (int64_t i = 0; i < n; i++) in[i] = uni() * 4 - 2;
+    if (n > 3) in[1] = NAN, in[3] = INFINITY;
+    lt_rng g[8];
+    for (int l = 0; l < 8; l++) lt_rng_seed(&g[l], seed + (uint64_t)l);
+    for (int64_t i = 0; i < n; i += 16) {
+        uint64_t u[8];
+        for (int l = 0; l < 8; l++) u[l] = lt_rng_next(&g[l]);
+        for (int e = 0; e < 16 && i + e < n; e++) {
+            uint32_t h = (uint32_t)(e % 2 ? u[e / 2] >> 32 : u[e / 2]);
+            ref[i + e] = in[i + e] * (h >= thr ? scale : 0.0f);
+        }
+    }
+    lt_rng8 r;
+    lt_rng8_seed(&r, seed);
+    if (in_place) {
+        memcpy(out, in, (size_t)n * 4);
+        lt_mask_apply(&r, thr, scale, out, out, n);
+    } else {
+        lt_mask_apply(&r, thr, scale, in, out, n);
+    }
+    int same = 1;
+    for (int64_t i = 0; i < n; i++) same &= memcmp(&out[i], &ref[i], 4) == 0;
+    for (int l = 0; l < 8; l++)
+        for (int k = 0; k < 4; k++) same &= r.s[k][l] == g[l].s[k];
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s dropout mask: n %lld, thr %u, %s = its definition",
+             lt_isa_name(lt_isa()), (long long)n, (unsigned)thr, in_place ? "in place" : "apart");
+    CHECK(same, msg);
+    free(in); free(out); free(ref);
+}
+
+static void mask_tests(void) {
+    static const int64_t sizes[] = {0, 1, 15, 16, 17, 33, 1000, 36864};
+    for (int i = 0; i < 8; i++)
+        mask_case(sizes[i], 1000 + (uint64_t)i, i % 2 ? 0x80000000u : 0x33333333u, 1.25f, i % 3 == 0);
+    mask_case(100, 7, 0, 1.0f, 0);                 /* rate 0: all kept */
+    mask_case(100, 7, 0xFFFFFFF0u, 16.0f, 1);      /* nearly all dropped */
+    mask_case(100, UINT64_MAX - 3, 0xF0000000u, 2.0f, 0);   /* the seeds wrap */
+}
+
 int main(void) {
     lt_rng_seed(&rng, 13);
     const char *env = getenv("LUNETTE_ISA");
@@ -304,6 +353,7 @@ int main(void) {
     /* the GEMM of the chosen path (each path's own ctest run covers the others) */
     lt_isa_level isa = lt_isa();
     gemm_tests();
+    mask_tests();
     gemm_threads(isa, 0, 0, 100, 300, 200, 1.0f);   /* split on columns */
     gemm_threads(isa, 1, 1, 250, 70, 300, 1.0f);    /* split on rows */
     gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);

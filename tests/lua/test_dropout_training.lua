@@ -49,8 +49,10 @@ local function run(threads)
         local sorted = { table.unpack(ratios) }
         table.sort(sorted)
         local mid = sorted[(#sorted + 1) // 2] or 0
+        local tolmax = 0                   -- the median's own rounding: at most the largest
+        for _, t in ipairs(tols) do tolmax = math.max(tolmax, t) end
         for k, r in ipairs(ratios) do      -- every kept unit got the same multiplier
-          if math.abs(r - mid) > 1e-4 * math.abs(mid) + 2 * tols[k] then
+          if math.abs(r - mid) > 1e-4 * math.abs(mid) + 2 * tols[k] + tolmax then
             stats.bad_values = stats.bad_values + 1
             break
           end
