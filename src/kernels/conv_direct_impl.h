@@ -37,12 +37,18 @@ static inline __attribute__((always_inline)) void block(const lt_conv_geom *g, c
     const int64_t P = g->OH * g->OW;
     V acc[8][4];
     int64_t n[8], ih0[8], iw0[8];
+    /* pixel m's place by division, then the next ones by steps (with a patch of 27 floats,
+     * three divisions per pixel cost as much as its products); pixels past cnt repeat m */
+    int64_t nn = m / P, p = m % P, oh = p / g->OW, ow = p % g->OW;
     for (int q = 0; q < Q; q++) {
-        int64_t mm = m + (q < cnt ? q : 0);
-        n[q] = mm / P;
-        int64_t p = mm % P, oh = p / g->OW, ow = p % g->OW;
-        ih0[q] = oh * g->SH - g->PT;
-        iw0[q] = ow * g->SW - g->PL;
+        int past = q >= cnt;
+        n[q] = past ? m / P : nn;
+        ih0[q] = (past ? p / g->OW : oh) * g->SH - g->PT;
+        iw0[q] = (past ? p % g->OW : ow) * g->SW - g->PL;
+        if (++ow == g->OW) {
+            ow = 0;
+            if (++oh == g->OH) oh = 0, nn++;
+        }
         for (int j = 0; j < J; j++)
             acc[q][j] = b ? VLOAD(b + o0 + VF * j) : VZERO();
     }
