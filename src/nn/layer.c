@@ -255,20 +255,34 @@ void lt_act_backward(const float *y, float *dy, int64_t rows, int64_t width, lt_
     }
 }
 
+/* dy ⊙ (y > 0) in place, its column sums added to db row by row, 64 columns at a time in a
+ * local array: summed into db itself, which the compiler must assume may alias dy, every
+ * sum went through memory (a conv layer's 7200×32: 25 % slower). */
+static void relu_colsum(const float *restrict y, float *restrict dy, int64_t rows,
+                        int64_t width, float *restrict db) {
+    for (int64_t j0 = 0; j0 < width; j0 += 64) {
+        int64_t w = width - j0 < 64 ? width - j0 : 64;
+        float sum[64];
+        for (int64_t j = 0; j < w; j++) sum[j] = db[j0 + j];
+        for (int64_t r = 0; r < rows; r++) {
+            const float *yr = y + r * width + j0;
+            float *dr = dy + r * width + j0;
+            for (int64_t j = 0; j < w; j++) {
+                float v = yr[j] > 0 ? dr[j] : 0;
+                dr[j] = v;
+                sum[j] += v;
+            }
+        }
+        for (int64_t j = 0; j < w; j++) db[j0 + j] = sum[j];
+    }
+}
+
 void lt_act_bias_backward(lt_layer *l, const float *y, float *dy, int64_t rows,
                           int64_t width) {
     float *db = l->db ? lt_grad_ptr(l->db) : NULL;
     int act = !l->skip_act_grad && l->act != LT_ACT_NONE;
     if (act && l->act == LT_ACT_RELU && db) {    /* one pass: the mask, then the column sums */
-        for (int64_t r = 0; r < rows; r++) {
-            const float *yr = y + r * width;
-            float *dr = dy + r * width;
-            for (int64_t j = 0; j < width; j++) {
-                float v = yr[j] > 0 ? dr[j] : 0;
-                dr[j] = v;
-                db[j] += v;
-            }
-        }
+        relu_colsum(y, dy, rows, width, db);
         return;
     }
     if (act) lt_act_backward(y, dy, rows, width, l->act, l->alpha);
