@@ -93,6 +93,42 @@ int lt_sgemm_adam(lt_isa_level isa, int M, int N, int K, const float *A, int lda
                                 : lt_sgemm_adam_avx2(M, N, K, A, lda, B, ldb, s, buf);
 }
 
+typedef struct {
+    int K, N, M, seg, cut, ok[2];   /* thread 0 takes dW's rows [0, cut), thread 1 the rest */
+    long jump;
+    const float *const *rows;
+    const float *dz;
+    float *dw;
+} patches_job;
+
+static void patches_half(void *arg, int tid) {
+    patches_job *j = arg;
+    float *buf = thread_buf();
+    if (!buf) return;
+    lt_sgemm_patches_avx512(tid ? j->cut : 0, tid ? j->K : j->cut, j->N, j->M, j->rows, j->seg,
+                            j->jump, j->dz, j->dw, buf);
+    j->ok[tid] = 1;
+}
+
+int lt_sgemm_patches_ok(lt_isa_level isa, int64_t K, int64_t N, int64_t seg) {
+    return isa == LT_ISA_AVX512 && K > 0 && K <= INT32_MAX && K % 12 == 0 && seg > 0 &&
+           seg % 12 == 0 && N > 0 && N <= INT32_MAX && N % 32 == 0;
+}
+
+int lt_sgemm_patches(lt_isa_level isa, int K, int N, int M, const float *const *rows, int seg,
+                     long jump, const float *dz, float *dw, int threads) {
+    if (!lt_sgemm_patches_ok(isa, K, N, seg) || M <= 0 || !thread_buf()) return 0;
+    patches_job j = {K, N, M, seg, K, {0, 0}, jump, rows, dz, dw};
+    if (threads < 2 || (double)K * N * M < LT_SPLIT_MACS || K < 24) {
+        patches_half(&j, 0);        /* this thread has its buffer (above) */
+        return 1;
+    }
+    j.cut = (K / 2 + 11) / 12 * 12;   /* whole tiles: each dW element summed by one thread */
+    lt_par_run2(patches_half, &j);
+    if (!j.ok[1]) patches_half(&j, 1);   /* the worker had no buffer: its half here */
+    return 1;
+}
+
 int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta, float *C,
                 int ldc, const float *bias, int relu, int threads) {

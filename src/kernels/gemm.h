@@ -12,6 +12,7 @@
 #define LT_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/isa.h"
 
@@ -47,6 +48,17 @@ typedef struct {
 int lt_sgemm_adam(lt_isa_level isa, int M, int N, int K, const float *A, int lda,
                   const float *B, int ldb, const lt_adam_step *s);
 
+/* A convolution's weight gradient without its cols matrix: dW (K×N, rows N apart) +=
+ * colsᵀ·dz, dz M×N, where row p of cols is read where it lies, as runs of `seg` floats
+ * `jump` apart: its i-th float is rows[p][(i / seg)·jump + i % seg] (a 'valid' patch: KH
+ * runs of KW·C floats of x, one image row apart). threads > 1 lets the rows of dW be split
+ * over the engine's two threads (the same bits). Returns 0, with nothing done, unless the
+ * path has a kernel for it: AVX-512, seg a multiple of 12 and N of 32 (whole tiles). */
+int lt_sgemm_patches(lt_isa_level isa, int K, int N, int M, const float *const *rows, int seg,
+                     long jump, const float *dz, float *dw, int threads);
+/* Whether the path has that kernel for K, N and seg (but for a packing buffer). */
+int lt_sgemm_patches_ok(lt_isa_level isa, int64_t K, int64_t N, int64_t seg);
+
 /* The per-instruction-set drivers (gemm_avx512.c, gemm_avx2.c): buf holds
  * lt_gemm_buf_avx512 / lt_gemm_buf_avx2 floats, 64-byte aligned. */
 #define LT_GEMM_DECL(name)                                                                    \
@@ -59,6 +71,10 @@ LT_GEMM_DECL(lt_sgemm_avx2);
     int name(int M, int N, int K, const float *A, int lda, const float *B, int ldb,           \
              const lt_adam_step *s, float *buf)
 LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx512);
+/* lt_sgemm_patches on AVX-512 for rows [i0, i1) of dW (multiples of 12; seg a multiple of
+ * 12, N of 32). */
+void lt_sgemm_patches_avx512(int i0, int i1, int N, int M, const float *const *rows, int seg,
+                            long jump, const float *dz, float *dw, float *buf);
 LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx2);
 extern const size_t lt_gemm_buf_avx512, lt_gemm_buf_avx2;
 

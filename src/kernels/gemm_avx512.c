@@ -183,3 +183,48 @@ double lt_fma_loop_avx512(long n) {
     (void)sink;
     return (double)n * CH * 16 * 2;
 }
+
+/* dW's tile of 12 rows × 32 columns at c (rows ldc apart) += Σ_p a_pᵀ·b_p over kc pixels:
+ * pixel p's 12 floats at rows[p] + off, b packed kc×32. As micro_jr with acc, alpha 1. */
+static void micro_rows(int kc, const float *const *rows, long off, const float *b, float *c,
+                       long ldc) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, b += NR) {
+        const float *a = rows[p] + off;
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+        float *cr = c + r * ldc;
+        _mm512_storeu_ps(cr, _mm512_add_ps(c0[r], _mm512_loadu_ps(cr)));
+        _mm512_storeu_ps(cr + 16, _mm512_add_ps(c1[r], _mm512_loadu_ps(cr + 16)));
+    }
+}
+
+/* gemm.h, lt_sgemm_patches: the pixels in k blocks (dz's rows packed, as lt_sgemm packs
+ * B), then each tile of 12 rows of dW (one run's floats: seg is a multiple of 12) over each
+ * panel of 32 columns, its pixels' 12 floats read from x where they lie. */
+void lt_sgemm_patches_avx512(int i0, int i1, int N, int M, const float *const *rows, int seg,
+                             long jump, const float *dz, float *dw, float *buf) {
+    float *pb = buf + (size_t)MC * KC;
+    int kblocks = (M + KC - 1) / KC, kstep = (M + kblocks - 1) / kblocks;
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0; pc < M; pc += kstep) {
+            int kc = M - pc < kstep ? M - pc : kstep;
+            pack_b(0, dz, N, pc, jc, kc, nc, pb);
+            for (int ir = i0; ir < i1; ir += MR)
+                for (int jr = 0; jr < nc; jr += NR)
+                    micro_rows(kc, rows + pc, (long)(ir / seg) * jump + ir % seg,
+                               pb + (size_t)jr * kc, dw + (size_t)ir * N + jc + jr, N);
+        }
+    }
+}

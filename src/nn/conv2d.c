@@ -15,10 +15,13 @@
  * as a direct kernel where it applies (kernels/conv_direct_impl.h: no cols at all; the
  * lesson CIFAR step 3-4 % faster than by blocks of cols), and so does the input gradient
  * of stride-1 convolutions (dx_by_flipped). */
+#include "kernels/gemm.h"
+#include "kernels/isa.h"
 #include "nn/im2col.h"
 #include "nn/layer.h"
 #include "nn/parallel.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,6 +121,30 @@ static int dx_by_flipped(const conv_layer *c, const float *w, const float *dz, f
     return lt_conv_direct(&t, dz, wf, NULL, C, 0, dx);
 }
 
+/* dW += colsᵀ·dz with each patch read from x where it lies (kernels/gemm.h,
+ * lt_sgemm_patches) instead of unfolded into blocks of cols: when every window lies inside
+ * the image (no padding taps), a patch is KH runs of KW·C floats. The scratch holds the
+ * N·P patches' addresses (2 floats each, fewer than its N·P·K). Returns 0, with nothing
+ * done, where the kernel does not apply. The lesson model's two 'valid' layers: no
+ * unfolding in backward but col2im's. */
+static int dw_by_patches(const conv_layer *c, const float *x, const float *dz, float *dw,
+                         int64_t N, float *scratch) {
+    const lt_conv_geom *g = &c->g;
+    int64_t M = N * c->P, OC = c->o.filters;
+    if (g->PT || g->PL || (g->OH - 1) * g->SH + g->KH > g->H ||
+        (g->OW - 1) * g->SW + g->KW > g->W || M > INT32_MAX ||
+        !lt_sgemm_patches_ok(lt_isa(), c->K, OC, g->KW * g->C))
+        return 0;
+    const float **rows = (const float **)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
+    int64_t m = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < g->OH; oh++)
+            for (int64_t ow = 0; ow < g->OW; ow++)
+                rows[m++] = x + ((n * g->H + oh * g->SH) * g->W + ow * g->SW) * g->C;
+    return lt_sgemm_patches(lt_isa(), (int)c->K, (int)OC, (int)M, rows, (int)(g->KW * g->C),
+                            (long)(g->W * g->C), dz, dw, lt_kernel_threads());
+}
+
 static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
                               float *scratch) {
     (void)cache;
@@ -167,12 +194,13 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     lt_conv_geom g = c->g;
     g.N = N;
     int64_t R = block_rows(c, M);
-    for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dW (K×OC) += colsᵀ · dz, block by block */
-        int64_t n = M - r0 < R ? M - r0 : R;
-        lt_im2col(&g, x, r0, n, scratch);
-        lt_gemm(1, 0, (int)K, (int)OC, (int)n, 1.0f, scratch, (int)K, dy + r0 * OC, (int)OC,
-                1.0f, dw, (int)OC);
-    }
+    if (!dw_by_patches(c, x, dy, dw, N, scratch))
+        for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dW (K×OC) += colsᵀ · dz, by blocks */
+            int64_t n = M - r0 < R ? M - r0 : R;
+            lt_im2col(&g, x, r0, n, scratch);
+            lt_gemm(1, 0, (int)K, (int)OC, (int)n, 1.0f, scratch, (int)K, dy + r0 * OC,
+                    (int)OC, 1.0f, dw, (int)OC);
+        }
     if (!dx) return;
     if (c->flip_dx && M >= OC && dx_by_flipped(c, w, dy, dx, N, scratch)) return;
     memset(dx, 0, (size_t)(N * g.H * g.W * g.C) * sizeof(float));

@@ -17,6 +17,7 @@
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/mask.h"
+#include "nn/im2col.h"
 #include "nn/layer.h"
 
 static lt_rng rng;
@@ -335,6 +336,51 @@ static void mask_tests(void) {
     mask_case(100, UINT64_MAX - 3, 0xF0000000u, 2.0f, 0);   /* the seeds wrap */
 }
 
+/* A weight gradient with the patches read where they lie (lt_sgemm_patches) against
+ * colsᵀ·dz summed in double from lt_im2col's cols, on 1 and 2 threads (the same bits); on
+ * paths without the kernel, a refusal that leaves dW as it was. */
+static void patches_case(int64_t N, int64_t H, int64_t W, int64_t C, int64_t OC, int64_t KH,
+                         int64_t KW, int64_t SH, int64_t SW) {
+    lt_conv_geom g = {N, H, W, C, KH, KW, SH, SW, 0, 0, (H - KH) / SH + 1, (W - KW) / SW + 1};
+    int64_t K = KH * KW * C, M = N * g.OH * g.OW;
+    float *x = malloc((size_t)(N * H * W * C) * 4), *dz = malloc((size_t)(M * OC) * 4);
+    float *cols = malloc((size_t)(M * K) * 4), *dw1 = malloc((size_t)(K * OC) * 4),
+          *dw2 = malloc((size_t)(K * OC) * 4), *ref = malloc((size_t)(K * OC) * 4);
+    const float **rows = malloc((size_t)M * sizeof *rows);
+    for (int64_t i = 0; i < N * H * W * C; i++) x[i] = uni();
+    for (int64_t i = 0; i < M * OC; i++) dz[i] = uni();
+    for (int64_t i = 0; i < K * OC; i++) dw1[i] = dw2[i] = uni();   /* dW += ...: a start */
+    lt_im2col(&g, x, 0, M, cols);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t o = 0; o < OC; o++) {
+            double sum = dw1[k * OC + o];
+            for (int64_t m = 0; m < M; m++) sum += (double)cols[m * K + k] * dz[m * OC + o];
+            ref[k * OC + o] = (float)sum;
+        }
+    int64_t m = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < g.OH; oh++)
+            for (int64_t ow = 0; ow < g.OW; ow++)
+                rows[m++] = x + ((n * H + oh * SH) * W + ow * SW) * C;
+    int ok1 = lt_sgemm_patches(lt_isa(), (int)K, (int)OC, (int)M, rows, (int)(KW * C),
+                               (long)(W * C), dz, dw1, 1);
+    int ok2 = lt_sgemm_patches(lt_isa(), (int)K, (int)OC, (int)M, rows, (int)(KW * C),
+                               (long)(W * C), dz, dw2, 2);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s patches dW N%lld %lldx%lldx%lld->%lld k%lldx%lld s%lldx%lld",
+             lt_isa_name(lt_isa()), (long long)N, (long long)H, (long long)W, (long long)C,
+             (long long)OC, (long long)KH, (long long)KW, (long long)SH, (long long)SW);
+    int want = lt_sgemm_patches_ok(lt_isa(), K, OC, KW * C);
+    CHECK(ok1 == want && ok2 == want, msg);
+    if (want) {
+        check_close(dw1, ref, (size_t)(K * OC), 1e-5 * (double)M + 1e-5, msg);
+        CHECK(memcmp(dw1, dw2, (size_t)(K * OC) * 4) == 0, msg);
+    } else {
+        CHECK(memcmp(dw1, dw2, (size_t)(K * OC) * 4) == 0 && dw1[0] != ref[0], msg);
+    }
+    free(x); free(dz); free(cols); free(dw1); free(dw2); free(ref); free(rows);
+}
+
 int main(void) {
     lt_rng_seed(&rng, 13);
     const char *env = getenv("LUNETTE_ISA");
@@ -354,6 +400,14 @@ int main(void) {
     lt_isa_level isa = lt_isa();
     gemm_tests();
     mask_tests();
+    patches_case(32, 15, 15, 32, 64, 3, 3, 2, 2);    /* the lesson model's conv2, conv3 */
+    patches_case(32, 7, 7, 64, 128, 3, 3, 2, 2);
+    patches_case(3, 9, 11, 4, 32, 3, 3, 1, 1);       /* runs of 12 floats, stride 1 */
+    patches_case(2, 1, 40, 12, 96, 1, 5, 1, 3);      /* a Conv1D's, strided */
+    patches_case(1, 1, 1, 12, 32, 1, 1, 1, 1);       /* one pixel */
+    patches_case(40, 12, 12, 8, 64, 2, 3, 2, 1);     /* 4000 pixels: k blocks */
+    patches_case(2, 8, 8, 3, 32, 3, 3, 1, 1);        /* runs of 9: no kernel */
+    patches_case(2, 8, 8, 4, 48, 3, 3, 1, 1);        /* 48 columns: no kernel */
     gemm_threads(isa, 0, 0, 100, 300, 200, 1.0f);   /* split on columns */
     gemm_threads(isa, 1, 1, 250, 70, 300, 1.0f);    /* split on rows */
     gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);
