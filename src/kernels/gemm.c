@@ -129,6 +129,47 @@ int lt_sgemm_patches(lt_isa_level isa, int K, int N, int M, const float *const *
     return 1;
 }
 
+int lt_sgemm_patches_dx_ok(lt_isa_level isa, int64_t K, int64_t OC, int64_t seg) {
+    int64_t nr = isa == LT_ISA_AVX512 ? 32 : 16;
+    return isa != LT_ISA_GENERIC && seg > 0 && seg % nr == 0 && K > 0 && K % seg == 0 &&
+           K <= 1024 && OC > 0 && OC <= 256;
+}
+
+typedef struct {
+    lt_isa_level isa;
+    int M, K, OC, seg, cut, ok[2];   /* thread 0 takes pixels [0, cut), thread 1 the rest */
+    long jump;
+    const float *dz, *W;
+    float *const *rows;
+} patches_dx_job;
+
+static void patches_dx_half(void *arg, int tid) {
+    patches_dx_job *j = arg;
+    float *buf = thread_buf();
+    if (!buf) return;
+    int p0 = tid ? j->cut : 0, p1 = tid ? j->M : j->cut;
+    if (j->isa == LT_ISA_AVX512)
+        lt_sgemm_patches_dx_avx512(p0, p1, j->K, j->OC, j->dz, j->W, j->rows, j->seg, j->jump, buf);
+    else
+        lt_sgemm_patches_dx_avx2(p0, p1, j->K, j->OC, j->dz, j->W, j->rows, j->seg, j->jump, buf);
+    j->ok[tid] = 1;
+}
+
+int lt_sgemm_patches_dx(lt_isa_level isa, int M, int K, int OC, const float *dz, const float *W,
+                        float *const *rows, int seg, long jump, int P, int threads) {
+    if (!lt_sgemm_patches_dx_ok(isa, K, OC, seg) || M <= 0 || P <= 0 || !thread_buf()) return 0;
+    patches_dx_job j = {isa, M, K, OC, seg, M, {0, 0}, jump, dz, W, rows};
+    int samples = M / P;
+    if (threads >= 2 && samples >= 2 && (double)M * K * OC >= LT_SPLIT_MACS) {
+        j.cut = samples / 2 * P;      /* whole samples: their patches never overlap */
+        lt_par_run2(patches_dx_half, &j);
+        if (!j.ok[1]) patches_dx_half(&j, 1);   /* the worker had no buffer: its half here */
+    } else {
+        patches_dx_half(&j, 0);
+    }
+    return 1;
+}
+
 int lt_sgemm_ep(lt_isa_level isa, int ta, int tb, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta, float *C,
                 int ldc, const float *bias, int relu, int threads) {

@@ -59,6 +59,17 @@ int lt_sgemm_patches(lt_isa_level isa, int K, int N, int M, const float *const *
 /* Whether the path has that kernel for K, N and seg (but for a packing buffer). */
 int lt_sgemm_patches_ok(lt_isa_level isa, int64_t K, int64_t N, int64_t seg);
 
+/* A convolution's input gradient without its dcols matrix: row p of dz·Wᵀ (dz M×OC, W the
+ * K×OC kernel) added to dx where patch p lies, rows[p][(i / seg)·jump + i % seg] for its
+ * i-th float (as lt_sgemm_patches reads x). The patches of one sample overlap, those of
+ * two never: threads > 1 splits whole samples of P pixels over the engine's two threads.
+ * Returns 0, with nothing done, unless lt_sgemm_patches_dx_ok. */
+int lt_sgemm_patches_dx(lt_isa_level isa, int M, int K, int OC, const float *dz, const float *W,
+                        float *const *rows, int seg, long jump, int P, int threads);
+/* Whether the path has that kernel: AVX-512 or AVX2, seg a multiple of the panel width
+ * (32, 16), OC at most one k block (256), K at most one column block (1024). */
+int lt_sgemm_patches_dx_ok(lt_isa_level isa, int64_t K, int64_t OC, int64_t seg);
+
 /* The per-instruction-set drivers (gemm_avx512.c, gemm_avx2.c): buf holds
  * lt_gemm_buf_avx512 / lt_gemm_buf_avx2 floats, 64-byte aligned. */
 #define LT_GEMM_DECL(name)                                                                    \
@@ -71,6 +82,12 @@ LT_GEMM_DECL(lt_sgemm_avx2);
     int name(int M, int N, int K, const float *A, int lda, const float *B, int ldb,           \
              const lt_adam_step *s, float *buf)
 LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx512);
+/* lt_sgemm_patches_dx for pixels [p0, p1), per instruction set. */
+#define LT_GEMM_PATCHES_DX_DECL(name)                                                         \
+    void name(int p0, int p1, int K, int OC, const float *dz, const float *W,                 \
+              float *const *rows, int seg, long jump, float *buf)
+LT_GEMM_PATCHES_DX_DECL(lt_sgemm_patches_dx_avx512);
+LT_GEMM_PATCHES_DX_DECL(lt_sgemm_patches_dx_avx2);
 /* lt_sgemm_patches on AVX-512 for rows [i0, i1) of dW (multiples of 12; seg a multiple of
  * 12, N of 32). */
 void lt_sgemm_patches_avx512(int i0, int i1, int N, int M, const float *const *rows, int seg,

@@ -150,6 +150,8 @@ static inline __attribute__((always_inline)) void adam_tile(const lt_adam_step *
         }
 }
 
+#define GEMM_PATCHES_DX_NAME lt_sgemm_patches_dx_avx2
+
 #include "kernels/gemm_impl.h"
 
 double lt_fma_loop_avx2(long n) {

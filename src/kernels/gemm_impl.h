@@ -20,7 +20,8 @@
  * split of rows or columns between threads, and whether A is packed or not.
  * GEMM_ADAM_NAME (lt_sgemm_adam) runs the same tiles, then adam_tile(s, t, i, j, mr, nr)
  * (the ISA's, always inline) on each: Adam's step on the tile t (mr×nr of MR×NR) at row i,
- * column j of w, m, v. */
+ * column j of w, m, v. GEMM_PATCHES_DX_NAME (lt_sgemm_patches_dx) adds each tile's rows
+ * to a convolution's dx where their patches lie. */
 #include <stdint.h>
 #include <string.h>
 
@@ -217,4 +218,34 @@ int GEMM_ADAM_NAME(int M, int N, int K, const float *A, int lda, const float *B,
         }
     }
     return 1;
+}
+
+/* dx += dz·Wᵀ row by row at the patches (gemm.h, lt_sgemm_patches_dx), for pixels
+ * [p0, p1): Wᵀ packed whole (OC ≤ KC rows, K ≤ NC columns), dz by blocks of MC pixels;
+ * each tile of MR pixels × NR floats of their patches (one run's: seg is a multiple of NR)
+ * goes through t and is added to dx, pixel after pixel. The blocks start at multiples of MC
+ * whatever p0 is, so that a float of dx shared by patches gets their rows in the same order
+ * (block, then column panel, then pixel) on one thread or two. */
+void GEMM_PATCHES_DX_NAME(int p0, int p1, int K, int OC, const float *dz, const float *W,
+                          float *const *rows, int seg, long jump, float *buf) {
+    float *pa = buf, *pb = buf + (size_t)MC * KC;
+    float t[MR * NR] __attribute__((aligned(64)));
+    pack_b(1, W, OC, 0, 0, OC, K, pb);
+    for (int ic = p0, next; ic < p1; ic = next) {
+        next = (ic / MC + 1) * MC < p1 ? (ic / MC + 1) * MC : p1;
+        int mc = next - ic;
+        pack_a(0, dz, OC, ic, 0, mc, OC, pa);
+        for (int jr = 0; jr < K; jr += NR) {
+            long off = (long)(jr / seg) * jump + jr % seg;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = mc - ir < MR ? mc - ir : MR, thirds = (3 * mr + MR - 1) / MR;
+                micro(thirds, 0, OC, pa + (size_t)ir * OC, MR, 1, pb + (size_t)jr * OC, t, NR,
+                      1.0f, 0, NULL, 0);
+                for (int r = 0; r < mr; r++) {
+                    float *d = rows[ic + ir + r] + off;
+                    for (int j = 0; j < NR; j++) d[j] += t[r * NR + j];
+                }
+            }
+        }
+    }
 }

@@ -121,6 +121,26 @@ static int dx_by_flipped(const conv_layer *c, const float *w, const float *dz, f
     return lt_conv_direct(&t, dz, wf, NULL, C, 0, dx);
 }
 
+/* Whether every window lies inside the image (no padding taps): then a patch is KH runs of
+ * KW·C floats, W·C apart, at patch_at(). */
+static int windows_inside(const lt_conv_geom *g) {
+    return !g->PT && !g->PL && (g->OH - 1) * g->SH + g->KH <= g->H &&
+           (g->OW - 1) * g->SW + g->KW <= g->W;
+}
+
+/* The first float of each of the N·P patches of x (or of dx, laid out alike), in the
+ * scratch, which holds them (2 floats each, fewer than its N·P·K). */
+static float **patch_table(const conv_layer *c, const float *x, int64_t N, float *scratch) {
+    const lt_conv_geom *g = &c->g;
+    float **rows = (float **)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
+    int64_t m = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < g->OH; oh++)
+            for (int64_t ow = 0; ow < g->OW; ow++)
+                rows[m++] = (float *)x + ((n * g->H + oh * g->SH) * g->W + ow * g->SW) * g->C;
+    return rows;
+}
+
 /* dW += colsᵀ·dz with each patch read from x where it lies (kernels/gemm.h,
  * lt_sgemm_patches) instead of unfolded into blocks of cols: when every window lies inside
  * the image (no padding taps), a patch is KH runs of KW·C floats. The scratch holds the
@@ -131,18 +151,29 @@ static int dw_by_patches(const conv_layer *c, const float *x, const float *dz, f
                          int64_t N, float *scratch) {
     const lt_conv_geom *g = &c->g;
     int64_t M = N * c->P, OC = c->o.filters;
-    if (g->PT || g->PL || (g->OH - 1) * g->SH + g->KH > g->H ||
-        (g->OW - 1) * g->SW + g->KW > g->W || M > INT32_MAX ||
+    if (!windows_inside(g) || M > INT32_MAX ||
         !lt_sgemm_patches_ok(lt_isa(), c->K, OC, g->KW * g->C))
         return 0;
-    const float **rows = (const float **)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
-    int64_t m = 0;
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t oh = 0; oh < g->OH; oh++)
-            for (int64_t ow = 0; ow < g->OW; ow++)
-                rows[m++] = x + ((n * g->H + oh * g->SH) * g->W + ow * g->SW) * g->C;
-    return lt_sgemm_patches(lt_isa(), (int)c->K, (int)OC, (int)M, rows, (int)(g->KW * g->C),
-                            (long)(g->W * g->C), dz, dw, lt_kernel_threads());
+    return lt_sgemm_patches(lt_isa(), (int)c->K, (int)OC, (int)M,
+                            (const float *const *)patch_table(c, x, N, scratch),
+                            (int)(g->KW * g->C), (long)(g->W * g->C), dz, dw,
+                            lt_kernel_threads());
+}
+
+/* dx += dz·Wᵀ with each row added where its patch of dx lies (kernels/gemm.h,
+ * lt_sgemm_patches_dx) instead of through blocks of dcols and col2im, where every window
+ * lies inside the image. dx is zero. Returns 0, with nothing done, where the kernel does not
+ * apply. */
+static int dx_by_patches(const conv_layer *c, const float *w, const float *dz, float *dx,
+                         int64_t N, float *scratch) {
+    const lt_conv_geom *g = &c->g;
+    int64_t M = N * c->P, OC = c->o.filters;
+    if (!windows_inside(g) || M > INT32_MAX ||
+        !lt_sgemm_patches_dx_ok(lt_isa(), c->K, OC, g->KW * g->C))
+        return 0;
+    return lt_sgemm_patches_dx(lt_isa(), (int)M, (int)c->K, (int)OC, dz, w,
+                               patch_table(c, dx, N, scratch), (int)(g->KW * g->C),
+                               (long)(g->W * g->C), (int)c->P, lt_kernel_threads());
 }
 
 static lt_status conv_forward(lt_layer *l, const float *x, float *y, int64_t N, float *cache,
@@ -204,6 +235,7 @@ static void conv_backward(lt_layer *l, const float *x, const float *y, float *dy
     if (!dx) return;
     if (c->flip_dx && M >= OC && dx_by_flipped(c, w, dy, dx, N, scratch)) return;
     memset(dx, 0, (size_t)(N * g.H * g.W * g.C) * sizeof(float));
+    if (dx_by_patches(c, w, dy, dx, N, scratch)) return;
     for (int64_t r0 = 0; r0 < M; r0 += R) {   /* dx = col2im(dz · Wᵀ), block by block */
         int64_t n = M - r0 < R ? M - r0 : R;
         lt_gemm(0, 1, (int)n, (int)K, (int)OC, 1.0f, dy + r0 * OC, (int)OC, w, (int)OC, 0.0f,

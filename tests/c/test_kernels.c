@@ -381,6 +381,50 @@ static void patches_case(int64_t N, int64_t H, int64_t W, int64_t C, int64_t OC,
     free(x); free(dz); free(cols); free(dw1); free(dw2); free(ref); free(rows);
 }
 
+/* An input gradient added at the patches (lt_sgemm_patches_dx) against dz·Wᵀ summed in
+ * double and scattered patch by patch, on 1 and 2 threads (the same bits); on paths
+ * without the kernel, a refusal that leaves dx as it was. */
+static void patches_dx_case(int64_t N, int64_t H, int64_t W, int64_t C, int64_t OC,
+                            int64_t KH, int64_t KW, int64_t SH, int64_t SW) {
+    int64_t OH = (H - KH) / SH + 1, OW = (W - KW) / SW + 1, K = KH * KW * C, M = N * OH * OW;
+    size_t nx = (size_t)(N * H * W * C);
+    float *dz = malloc((size_t)(M * OC) * 4), *w = malloc((size_t)(K * OC) * 4);
+    float *dx1 = malloc(nx * 4), *dx2 = malloc(nx * 4);
+    double *ref = calloc(nx, sizeof *ref);
+    float **rows1 = malloc((size_t)M * sizeof *rows1), **rows2 = malloc((size_t)M * sizeof *rows2);
+    for (int64_t i = 0; i < M * OC; i++) dz[i] = uni();
+    for (int64_t i = 0; i < K * OC; i++) w[i] = uni();
+    for (size_t i = 0; i < nx; i++) ref[i] = dx1[i] = dx2[i] = uni();   /* dx += ...: a start */
+    int64_t m = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++, m++) {
+                int64_t at = ((n * H + oh * SH) * W + ow * SW) * C;
+                rows1[m] = dx1 + at;
+                rows2[m] = dx2 + at;
+                for (int64_t i = 0; i < K; i++) {
+                    double sum = 0;
+                    for (int64_t o = 0; o < OC; o++) sum += (double)dz[m * OC + o] * w[i * OC + o];
+                    ref[at + i / (KW * C) * W * C + i % (KW * C)] += sum;
+                }
+            }
+    int ok1 = lt_sgemm_patches_dx(lt_isa(), (int)M, (int)K, (int)OC, dz, w, rows1,
+                                  (int)(KW * C), (long)(W * C), (int)(OH * OW), 1);
+    int ok2 = lt_sgemm_patches_dx(lt_isa(), (int)M, (int)K, (int)OC, dz, w, rows2,
+                                  (int)(KW * C), (long)(W * C), (int)(OH * OW), 2);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s patches dx N%lld %lldx%lldx%lld->%lld k%lldx%lld s%lldx%lld",
+             lt_isa_name(lt_isa()), (long long)N, (long long)H, (long long)W, (long long)C,
+             (long long)OC, (long long)KH, (long long)KW, (long long)SH, (long long)SW);
+    int want = lt_sgemm_patches_dx_ok(lt_isa(), K, OC, KW * C);
+    CHECK(ok1 == want && ok2 == want, msg);
+    float *rf = malloc(nx * 4);
+    for (size_t i = 0; i < nx; i++) rf[i] = (float)ref[i];
+    if (want) check_close(dx1, rf, nx, 1e-5 * (double)(OC * 4) + 1e-5, msg);
+    CHECK(memcmp(dx1, dx2, nx * 4) == 0 && (want || dx1[0] != rf[0]), msg);
+    free(dz); free(w); free(dx1); free(dx2); free(ref); free(rf); free(rows1); free(rows2);
+}
+
 int main(void) {
     lt_rng_seed(&rng, 13);
     const char *env = getenv("LUNETTE_ISA");
@@ -408,6 +452,14 @@ int main(void) {
     patches_case(40, 12, 12, 8, 64, 2, 3, 2, 1);     /* 4000 pixels: k blocks */
     patches_case(2, 8, 8, 3, 32, 3, 3, 1, 1);        /* runs of 9: no kernel */
     patches_case(2, 8, 8, 4, 48, 3, 3, 1, 1);        /* 48 columns: no kernel */
+    patches_dx_case(32, 15, 15, 32, 64, 3, 3, 2, 2); /* the lesson model's conv2, conv3 */
+    patches_dx_case(32, 7, 7, 64, 128, 3, 3, 2, 2);
+    patches_dx_case(3, 9, 11, 16, 40, 3, 3, 1, 1);   /* stride 1: patches overlap more */
+    patches_dx_case(5, 1, 40, 32, 7, 1, 3, 1, 2);    /* a Conv1D's, odd OC */
+    patches_dx_case(1, 3, 3, 32, 1, 3, 3, 1, 1);     /* one pixel, one filter */
+    patches_dx_case(200, 6, 6, 32, 16, 2, 2, 2, 2);  /* 1,800 pixels: blocks, two threads */
+    patches_dx_case(2, 8, 8, 8, 32, 3, 3, 1, 1);     /* runs of 24: no kernel (AVX-512) */
+    patches_dx_case(2, 8, 8, 3, 32, 3, 3, 1, 1);     /* runs of 9: no kernel */
     gemm_threads(isa, 0, 0, 100, 300, 200, 1.0f);   /* split on columns */
     gemm_threads(isa, 1, 1, 250, 70, 300, 1.0f);    /* split on rows */
     gemm_threads(isa, 1, 0, 1000, 1000, 20, 1.0f);
