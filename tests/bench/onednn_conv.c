@@ -123,8 +123,12 @@ int main(void) {
             if (!l || lt_layer_setup(l, 3, in) != LT_OK || lt_layer_build(l, &r) != LT_OK) return 1;
             size_t nx = (size_t)N * H * H * C, ny = (size_t)N * l->out_size;
             size_t ns = l->vt->scratch_size ? l->vt->scratch_size(l, N) : 0;
-            float *x = malloc(nx * 4), *y = malloc(ny * 4), *dy = malloc(ny * 4),
-                  *dx = malloc(nx * 4), *scratch = aligned_alloc(64, (ns * 4 + 64) / 64 * 64);
+            /* aligned as the net's buffers are (gemm_impl.h reads aligned B rows in place) */
+            float *x = aligned_alloc(64, (nx * 4 + 63) / 64 * 64),
+                  *y = aligned_alloc(64, (ny * 4 + 63) / 64 * 64),
+                  *dy = aligned_alloc(64, (ny * 4 + 63) / 64 * 64),
+                  *dx = aligned_alloc(64, (nx * 4 + 63) / 64 * 64),
+                  *scratch = aligned_alloc(64, (ns * 4 + 64) / 64 * 64);
             if (!x || !y || !dy || !dx || !scratch) return 1;
             for (size_t i = 0; i < nx; i++) x[i] = (float)rand() / RAND_MAX;
             for (size_t i = 0; i < ny; i++) dy[i] = (float)rand() / RAND_MAX - 0.5f;
