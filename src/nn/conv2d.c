@@ -145,8 +145,7 @@ static float **patch_table(const conv_layer *c, const float *x, int64_t N, float
  * lt_sgemm_patches) instead of unfolded into blocks of cols: when every window lies inside
  * the image (no padding taps), a patch is KH runs of KW·C floats. The scratch holds the
  * N·P patches' addresses (2 floats each, fewer than its N·P·K). Returns 0, with nothing
- * done, where the kernel does not apply. The lesson model's two 'valid' layers: no
- * unfolding in backward but col2im's. */
+ * done, where the kernel does not apply. */
 static int dw_by_patches(const conv_layer *c, const float *x, const float *dz, float *dw,
                          int64_t N, float *scratch) {
     const lt_conv_geom *g = &c->g;

@@ -336,6 +336,15 @@ static void mask_tests(void) {
     mask_case(100, UINT64_MAX - 3, 0xF0000000u, 2.0f, 0);   /* the seeds wrap */
 }
 
+static void patches_name(char *buf, size_t n, const char *what, int64_t N, int64_t H,
+                         int64_t W, int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t SH,
+                         int64_t SW) {
+    snprintf(buf, n, "%s patches %s N%lld %lldx%lldx%lld->%lld k%lldx%lld s%lldx%lld",
+             lt_isa_name(lt_isa()), what, (long long)N, (long long)H, (long long)W,
+             (long long)C, (long long)OC, (long long)KH, (long long)KW, (long long)SH,
+             (long long)SW);
+}
+
 /* A weight gradient with the patches read where they lie (lt_sgemm_patches) against
  * colsᵀ·dz summed in double from lt_im2col's cols, on 1 and 2 threads (the same bits); on
  * paths without the kernel, a refusal that leaves dW as it was. */
@@ -367,9 +376,7 @@ static void patches_case(int64_t N, int64_t H, int64_t W, int64_t C, int64_t OC,
     int ok2 = lt_sgemm_patches(lt_isa(), (int)K, (int)OC, (int)M, rows, (int)(KW * C),
                                (long)(W * C), dz, dw2, 2);
     char msg[160];
-    snprintf(msg, sizeof msg, "%s patches dW N%lld %lldx%lldx%lld->%lld k%lldx%lld s%lldx%lld",
-             lt_isa_name(lt_isa()), (long long)N, (long long)H, (long long)W, (long long)C,
-             (long long)OC, (long long)KH, (long long)KW, (long long)SH, (long long)SW);
+    patches_name(msg, sizeof msg, "dW", N, H, W, C, OC, KH, KW, SH, SW);
     int want = lt_sgemm_patches_ok(lt_isa(), K, OC, KW * C);
     CHECK(ok1 == want && ok2 == want, msg);
     if (want) {
@@ -413,9 +420,7 @@ static void patches_dx_case(int64_t N, int64_t H, int64_t W, int64_t C, int64_t 
     int ok2 = lt_sgemm_patches_dx(lt_isa(), (int)M, (int)K, (int)OC, dz, w, rows2,
                                   (int)(KW * C), (long)(W * C), (int)(OH * OW), 2);
     char msg[160];
-    snprintf(msg, sizeof msg, "%s patches dx N%lld %lldx%lldx%lld->%lld k%lldx%lld s%lldx%lld",
-             lt_isa_name(lt_isa()), (long long)N, (long long)H, (long long)W, (long long)C,
-             (long long)OC, (long long)KH, (long long)KW, (long long)SH, (long long)SW);
+    patches_name(msg, sizeof msg, "dx", N, H, W, C, OC, KH, KW, SH, SW);
     int want = lt_sgemm_patches_dx_ok(lt_isa(), K, OC, KW * C);
     CHECK(ok1 == want && ok2 == want, msg);
     float *rf = malloc(nx * 4);
