@@ -82,6 +82,7 @@ LT_GEMM_DECL(lt_sgemm_avx2);
     int name(int M, int N, int K, const float *A, int lda, const float *B, int ldb,           \
              const lt_adam_step *s, float *buf)
 LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx512);
+LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx2);
 /* lt_sgemm_patches_dx for pixels [p0, p1), per instruction set. */
 #define LT_GEMM_PATCHES_DX_DECL(name)                                                         \
     void name(int p0, int p1, int K, int OC, const float *dz, const float *W,                 \
@@ -91,8 +92,7 @@ LT_GEMM_PATCHES_DX_DECL(lt_sgemm_patches_dx_avx2);
 /* lt_sgemm_patches on AVX-512 for rows [i0, i1) of dW (multiples of 12; seg a multiple of
  * 12, N of 32). */
 void lt_sgemm_patches_avx512(int i0, int i1, int N, int M, const float *const *rows, int seg,
-                            long jump, const float *dz, float *dw, float *buf);
-LT_GEMM_ADAM_DECL(lt_sgemm_adam_avx2);
+                             long jump, const float *dz, float *dw, float *buf);
 extern const size_t lt_gemm_buf_avx512, lt_gemm_buf_avx2;
 
 /* Register-only multiply-add loops for lt_fma_peak: n iterations, returns the FLOPs done. */

@@ -8,6 +8,8 @@
 
 #define GEMM_NAME lt_sgemm_avx2
 #define GEMM_BUF lt_gemm_buf_avx2
+#define GEMM_ADAM_NAME lt_sgemm_adam_avx2
+#define GEMM_PATCHES_DX_NAME lt_sgemm_patches_dx_avx2
 #define MR 6
 #define NR 16
 #define KC 256
@@ -93,8 +95,6 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
         for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
 }
 
-#define GEMM_ADAM_NAME lt_sgemm_adam_avx2
-
 /* Adam's step on 8 floats g at w, m, v under the mask k (all ones: plain loads and stores),
  * as in gemm_avx512.c. */
 static inline __attribute__((always_inline)) void adam8(const lt_adam_step *s, __m256 g,
@@ -149,8 +149,6 @@ static inline __attribute__((always_inline)) void adam_tile(const lt_adam_step *
                   k, 0);
         }
 }
-
-#define GEMM_PATCHES_DX_NAME lt_sgemm_patches_dx_avx2
 
 #include "kernels/gemm_impl.h"
 

@@ -1,13 +1,16 @@
 /* gemm_avx512.c: the GEMM (gemm_impl.h) with an AVX-512 micro-kernel of 12×32: 24 zmm
  * accumulators, two vectors of B and one broadcast of A per row and k (the broadcast
- * folds into the FMA's memory operand). Compiled with -mavx512f (CMakeLists.txt); called
- * only when lt_isa() is LT_ISA_AVX512. */
+ * folds into the FMA's memory operand); Adam's step on a tile (lt_sgemm_adam), and the
+ * weight gradient of patches read where they lie (lt_sgemm_patches, AVX-512 only).
+ * Compiled with -mavx512f (CMakeLists.txt); called only when lt_isa() is LT_ISA_AVX512. */
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
 
 #define GEMM_NAME lt_sgemm_avx512
 #define GEMM_BUF lt_gemm_buf_avx512
+#define GEMM_ADAM_NAME lt_sgemm_adam_avx512
+#define GEMM_PATCHES_DX_NAME lt_sgemm_patches_dx_avx512
 #define MR 12
 #define NR 32
 #define KC 256
@@ -109,8 +112,6 @@ static void pack_rows(const float *src, int ld, int kc, int n, float *dst) {
         for (int r = 0; r < n; r++) dst[k * n + r] = src[(size_t)r * ld + k];
 }
 
-#define GEMM_ADAM_NAME lt_sgemm_adam_avx512
-
 /* Adam's step (gemm.h, lt_adam_step) on 16 floats g at w, m, v under the mask k, in the
  * operations and order of the optimizer's kernels (nn/optim_update_impl.h, adam), so the
  * results are theirs, bit for bit. */
@@ -167,8 +168,6 @@ static inline __attribute__((always_inline)) void adam_tile(const lt_adam_step *
                    s->v + o + c, k);
         }
 }
-
-#define GEMM_PATCHES_DX_NAME lt_sgemm_patches_dx_avx512
 
 #include "kernels/gemm_impl.h"
 

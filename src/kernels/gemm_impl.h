@@ -1,6 +1,8 @@
 /* gemm_impl.h: the packed GEMM driver, included once per instruction set by gemm_avx512.c
  * and gemm_avx2.c after they define
  *   GEMM_NAME, GEMM_BUF          the driver's name and its buffer-size constant,
+ *   GEMM_ADAM_NAME, GEMM_PATCHES_DX_NAME, adam_tile
+ *                                the drivers below GEMM_NAME and Adam's step on a tile,
  *   MR, NR                       the micro-kernel's tile (NR floats: whole vectors),
  *   KC, MC, NC                   the cache blocks (MC a multiple of MR, NC of NR),
  *   micro_jr(kc, a, ak, ar, b, c, ldc, alpha, acc, bias, relu, J, R)   (always inline)
