@@ -25,7 +25,8 @@ static inline __m256i step4(__m256i *s0, __m256i *s1, __m256i *s2, __m256i *s3) 
 
 /* in · (u ≥ thr ? scale : 0), u unsigned: compared signed with both sign bits flipped. */
 static inline __m256 keep8(__m256i u, __m256i thr_flipped, __m256 vs, __m256 x) {
-    __m256i below = _mm256_cmpgt_epi32(thr_flipped, _mm256_xor_si256(u, _mm256_set1_epi32(INT32_MIN)));
+    __m256i u_flipped = _mm256_xor_si256(u, _mm256_set1_epi32(INT32_MIN));
+    __m256i below = _mm256_cmpgt_epi32(thr_flipped, u_flipped);
     return _mm256_mul_ps(x, _mm256_andnot_ps(_mm256_castsi256_ps(below), vs));
 }
 
