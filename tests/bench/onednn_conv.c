@@ -98,7 +98,8 @@ int main(void) {
             check(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &smd,
                                                               &wmd, &bmd, &dmd, strides, pad, pad),
                   "backward weights");
-            check(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, engine, fpd), "backward weights pd");
+            check(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, engine, fpd),
+                  "backward weights pd");
             job jobs[3] = {
                 {NULL, 4, {{DNNL_ARG_SRC, buffer(md_of(fpd, dnnl_query_src_md))},
                            {DNNL_ARG_WEIGHTS, buffer(md_of(fpd, dnnl_query_weights_md))},

@@ -330,7 +330,8 @@ static void mask_case(int64_t n, uint64_t seed, uint32_t thr, float scale, int i
 static void mask_tests(void) {
     static const int64_t sizes[] = {0, 1, 15, 16, 17, 33, 1000, 36864};
     for (int i = 0; i < 8; i++)
-        mask_case(sizes[i], 1000 + (uint64_t)i, i % 2 ? 0x80000000u : 0x33333333u, 1.25f, i % 3 == 0);
+        mask_case(sizes[i], 1000 + (uint64_t)i, i % 2 ? 0x80000000u : 0x33333333u, 1.25f,
+                  i % 3 == 0);
     mask_case(100, 7, 0, 1.0f, 0);                 /* rate 0: all kept */
     mask_case(100, 7, 0xFFFFFFF0u, 16.0f, 1);      /* nearly all dropped */
     mask_case(100, UINT64_MAX - 3, 0xF0000000u, 2.0f, 0);   /* the seeds wrap */
