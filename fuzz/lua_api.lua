@@ -250,12 +250,18 @@ local function nrows_of(x) local ok, s = pcall(function() return x.shape end) re
 local function new_compiled()
   -- wide: 16 or 32 channels into up to 64 filters on images down to 1×1, then a second
   -- convolution, so the direct kernels, the flipped-kernel input gradient and the blocks
-  -- of cols run on shapes where a thread's share of the scratch is smallest
+  -- of cols run on shapes where a thread's share of the scratch is smallest; the second
+  -- one 'valid' where it fits (the gradients that read patches in place), and sometimes a
+  -- Dense layer big enough for its update to be fused (Adam in the gradient's tiles)
   local wide = rnd() < 0.3
   local H, C, K = wide and rnd(1, 4) or rnd(3, 5), wide and 16 * rnd(1, 2) or rnd(1, 2), rnd(2, 3)
   local ls = { nn.Input { H, H, C }, nn.Conv2D(layer_opts { wide and 16 * rnd(1, 4) or rnd(1, 3), rnd(1, 3),
                                                             padding = "same", activation = "relu" }) }
-  if wide then ls[#ls + 1] = nn.Conv2D(layer_opts { 16 * rnd(1, 2), rnd(1, 3), padding = "same", stride = rnd(1, 2) }) end
+  if wide then
+    local k = rnd(1, 3)
+    ls[#ls + 1] = nn.Conv2D(layer_opts { 16 * rnd(1, 2), k, padding = H >= k and pick { "same", "valid" } or "same",
+                                         stride = rnd(1, 2) })
+  end
   if rnd() < 0.3 then ls[#ls + 1] = nn.BatchNorm() end
   if rnd() < 0.3 then ls[#ls + 1] = nn.Dropout(0.5) end
   local m
@@ -264,6 +270,7 @@ local function new_compiled()
                               backward = function(x, dy) if m and rnd() < 0.2 then pcall(meddle, m) end return dy end }
   end
   ls[#ls + 1] = nn.Flatten()
+  if wide and rnd() < 0.5 then ls[#ls + 1] = nn.Dense { 1024, activation = "relu" } end
   ls[#ls + 1] = nn.Dense(layer_opts { K, activation = pick { "softmax", "linear" } })
   if rnd() < 0.5 then m = nn.Sequential(ls)
   else
@@ -271,7 +278,9 @@ local function new_compiled()
     for i = 2, #ls do h = ls[i](h) end
     m = nn.Model { inputs = ls[1], outputs = h }
   end
-  m:compile { optimizer = rnd() < 0.8 and new_optimizer() or optim.SGD(), loss = "sparse_categorical_crossentropy",
+  local plain = rnd() < 0.2 and pick { optim.Adam, optim.AdamW, optim.SGD }   -- steps that fuse
+  m:compile { optimizer = plain and plain() or rnd() < 0.8 and new_optimizer() or optim.SGD(),
+              loss = "sparse_categorical_crossentropy",
               metrics = rnd() < 0.5 and { "accuracy" } or nil }
   local n = rnd(1, 6)
   local x, y = tensor.randn(n, H, H, C), tensor.zeros(n)
