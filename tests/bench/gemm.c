@@ -20,6 +20,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
+#include "machine.h"
 
 static double now(void) {
     struct timespec t;
@@ -108,8 +109,8 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(1);
     load_libraries();
     lt_isa_level best = lt_isa_supported();
-    printf("OpenBLAS core %s; kernels in use %s (best here %s); FMA peak of one core:",
-           openblas_get_corename(), lt_isa_name(lt_isa()), lt_isa_name(best));
+    print_machine();
+    printf("FMA peak of one core:");
     static const lt_isa_level isas[] = {LT_ISA_AVX512, LT_ISA_AVX2, LT_ISA_GENERIC};
     for (int i = 0; i < 3; i++)
         if (isas[i] <= best)

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/tensor.h"
+#include "machine.h"
 #include "nn/layer.h"
 
 enum { REPS = 101 };
@@ -68,6 +69,10 @@ static void run(job *j) {
 
 int main(void) {
     lt_set_threads(1);
+    print_machine();
+    const dnnl_version_t *v = dnnl_version();
+    printf("oneDNN %d.%d.%d, %s threads\n", v->major, v->minor, v->patch,
+           getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "all (OMP_NUM_THREADS unset)");
     check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine");
     check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "stream");
     static const int shapes[3][4] = {{32, 32, 3, 32}, {15, 15, 32, 64}, {7, 7, 64, 128}};
