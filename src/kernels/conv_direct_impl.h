@@ -2,10 +2,9 @@
  * im2col.h): convolution forwards, and the input gradients of stride-1 convolutions. Q
  * output pixels at a time, J ≤ 4 vector accumulators of VF channels per pixel seeded with
  * the bias (OC in groups of VF·J columns): for each tap (kh, kw, c) the row w[k, group] is
- * loaded once
- * and multiplied into the Q pixels' accumulators by broadcasting their input values (the
- * outer-product form of a GEMM micro-kernel, with the im2col gather folded into the
- * loads). Taps in the padding read a zero row.
+ * loaded once and multiplied into the Q pixels' accumulators by broadcasting their input
+ * values (the outer-product form of a GEMM micro-kernel, with the im2col gather folded
+ * into the loads). Taps in the padding read a zero row.
  * Included by conv_direct_avx512.c and conv_direct_avx2.c after they define
  *   CONV_NAME                    the function's name,
  *   VF, V, VLOAD, VSTORE, VSET1, VZERO, VFMADD, VMAX
@@ -39,12 +38,13 @@ static inline __attribute__((always_inline)) void block(const lt_conv_geom *g, c
     int64_t n[8], ih0[8], iw0[8];
     /* pixel m's place by division, then the next ones by steps (with a patch of 27 floats,
      * three divisions per pixel cost as much as its products); pixels past cnt repeat m */
-    int64_t nn = m / P, p = m % P, oh = p / g->OW, ow = p % g->OW;
+    int64_t nn = m / P, oh = m % P / g->OW, ow = m % g->OW;
+    const int64_t n_m = nn, ih_m = oh * g->SH - g->PT, iw_m = ow * g->SW - g->PL;
     for (int q = 0; q < Q; q++) {
         int past = q >= cnt;
-        n[q] = past ? m / P : nn;
-        ih0[q] = (past ? p / g->OW : oh) * g->SH - g->PT;
-        iw0[q] = (past ? p % g->OW : ow) * g->SW - g->PL;
+        n[q] = past ? n_m : nn;
+        ih0[q] = past ? ih_m : oh * g->SH - g->PT;
+        iw0[q] = past ? iw_m : ow * g->SW - g->PL;
         if (++ow == g->OW) {
             ow = 0;
             if (++oh == g->OH) oh = 0, nn++;

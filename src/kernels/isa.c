@@ -58,6 +58,21 @@ lt_isa_level lt_isa(void) {
     return chosen;
 }
 
+void lt_cpu_name(char *buf, size_t n) {
+    char line[512];
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(buf, n, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    if (f) fclose(f);
+}
+
 const char *lt_isa_name(lt_isa_level isa) {
     switch (isa) {
     case LT_ISA_AVX512: return "AVX-512";

@@ -6,12 +6,17 @@
 #ifndef LT_ISA_H
 #define LT_ISA_H
 
+#include <stddef.h>
+
 typedef enum { LT_ISA_GENERIC = 0, LT_ISA_AVX2 = 1, LT_ISA_AVX512 = 2 } lt_isa_level;
 
 /* The path in use: detected on first call (thread-safe), then constant. */
 lt_isa_level lt_isa(void);
 /* The best path this processor supports, whatever LUNETTE_ISA says. */
 lt_isa_level lt_isa_supported(void);
+/* The processor's name (/proc/cpuinfo's "model name"), or "unknown", into buf: what a
+ * benchmark's figures are printed next to. */
+void lt_cpu_name(char *buf, size_t n);
 /* "AVX-512", "AVX2+FMA" or "generic". */
 const char *lt_isa_name(lt_isa_level isa);
 /* Parses "avx512", "avx2", "generic" (as LUNETTE_ISA does); -1 when unknown. */

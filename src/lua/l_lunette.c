@@ -148,21 +148,12 @@ static int lunette_option_error(lua_State *L) {
  * benchmark's figures depend on (the processor, the vector instructions Lunette's kernels
  * use — chosen at run time, lowered by LUNETTE_ISA — and OpenBLAS's kernel). */
 static int lunette_machine(lua_State *L) {
-    char cpu[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f)) {
-        char *c = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && c) {
-            snprintf(cpu, sizeof cpu, "%s", c + 2);
-            cpu[strcspn(cpu, "\n")] = 0;
-            break;
-        }
-    }
-    if (f) fclose(f);
+    char cpu[256];
+    lt_cpu_name(cpu, sizeof cpu);
     lua_createtable(L, 0, 5);
     lua_pushstring(L, cpu);
     lua_setfield(L, -2, "cpu");
-lua_pushstring(L, lt_isa_name(lt_isa()));
+    lua_pushstring(L, lt_isa_name(lt_isa()));
     lua_setfield(L, -2, "isa");
     lua_pushstring(L, lt_isa_name(lt_isa_supported()));
     lua_setfield(L, -2, "isa_best");

@@ -9,6 +9,9 @@
  * folds dx from blocks of dcols. A whole cols matrix is KH·KW times the input (9× for
  * 3×3), so writing it out in the forward and reading it back in backward cost more than
  * unfolding twice: lesson 13's ResNet-14 step 20 % faster, and no per-layer cache of cols.
+ * Where every window lies inside the image ('valid' padding), backward needs no cols at
+ * all: both gradients read each patch of x and dx where it lies (dw_by_patches,
+ * dx_by_patches).
  * Conv1D is the same layer on N×1×L×C with a 1×K kernel (its K×C×OC kernel has the
  * same memory layout). 1×1 stride-1 'valid' convolutions skip im2col: x is cols.
  * Forwards, in training too (backward does not read anything the forward unfolded), run
@@ -122,7 +125,7 @@ static int dx_by_flipped(const conv_layer *c, const float *w, const float *dz, f
 }
 
 /* Whether every window lies inside the image (no padding taps): then a patch is KH runs of
- * KW·C floats, W·C apart, at patch_at(). */
+ * KW·C floats, W·C apart, from the address patch_table() gives. */
 static int windows_inside(const lt_conv_geom *g) {
     return !g->PT && !g->PL && (g->OH - 1) * g->SH + g->KH <= g->H &&
            (g->OW - 1) * g->SW + g->KW <= g->W;

@@ -21,10 +21,10 @@ void lt_im2col(const lt_conv_geom *g, const float *x, int64_t r0, int64_t nrows,
 void lt_col2im(const lt_conv_geom *g, const float *dcols, int64_t r0, int64_t nrows, float *dx);
 
 /* Direct convolution without the cols matrix, used by forwards where it applies:
- * y = x ⊛ w + b, then ReLU when relu is set; w: K×OC (kh, kw, c order), b: OC floats or NULL, y: (N·OH·OW)×OC. Faster than a
- * GEMM on a cols matrix while the K×OC weights stay in L2. Returns 0 (nothing written)
- * when the build or shape has no direct kernel (needs AVX-512 or AVX2, C ≤ 1024, OC a
- * multiple of 16, K·OC ≤ 160 Ki). */
+ * y = x ⊛ w + b, then ReLU when relu is set; w: K×OC (kh, kw, c order), b: OC floats or
+ * NULL, y: (N·OH·OW)×OC. Faster than a GEMM on a cols matrix while the K×OC weights stay
+ * in L2. Returns 0 (nothing written) when the build or shape has no direct kernel (needs
+ * AVX-512 or AVX2, C ≤ 1024, OC a multiple of 16, K·OC ≤ 160 Ki). */
 int lt_conv_direct(const lt_conv_geom *g, const float *x, const float *w, const float *b,
                    int64_t OC, int relu, float *y);
 /* Whether lt_conv_direct handles C channels, patches of K floats, OC output channels. */

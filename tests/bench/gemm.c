@@ -20,18 +20,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
-#include "machine.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench.h"
 
 typedef struct { const char *what; int ta, tb, M, N, K; } shape;
 

@@ -17,21 +17,10 @@
 #include <time.h>
 
 #include "core/tensor.h"
-#include "machine.h"
+#include "bench.h"
 #include "nn/layer.h"
 
 enum { REPS = 101 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void check(dnnl_status_t s, const char *what) {
     if (s == dnnl_success) return;
